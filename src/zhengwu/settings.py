@@ -1,0 +1,210 @@
+"""Django settings for zhengwu.
+
+Every setting comes from an environment variable; docs/configuration.md lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BASE_DIR.parent.parent
+
+ENV = os.environ.get("ZHENGWU_ENV", "development").strip().lower()
+if ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured("ZHENGWU_ENV 只能是 development、production 或 test")
+PRODUCTION = ENV == "production"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"环境变量 {name} 必须是整数，当前为 {value!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DATA_DIR = Path(os.environ.get("ZHENGWU_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+KEYS_DIR = DATA_DIR / "keys"
+
+
+def _secret_key() -> str:
+    key = os.environ.get("ZHENGWU_SECRET_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("生产环境必须设置 ZHENGWU_SECRET_KEY（至少 50 个随机字符）")
+    # Development and tests: a random key kept beside the data, never in the repository.
+    KEYS_DIR.mkdir(parents=True, exist_ok=True)
+    path = KEYS_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ZHENGWU_DEBUG", ENV == "development")
+ALLOWED_HOSTS = env_list("ZHENGWU_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("ZHENGWU_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "zhengwu.core",
+    "zhengwu.directory",
+    "zhengwu.audit",
+    "zhengwu.identity",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zhengwu.identity.middleware.SessionPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zhengwu.urls"
+WSGI_APPLICATION = "zhengwu.wsgi.application"
+ASGI_APPLICATION = "zhengwu.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "zhengwu.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "") or f"sqlite:///{DATA_DIR / 'zhengwu.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("ZHENGWU_DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Writers take the lock at BEGIN: no "database is locked" surprises half-way.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- accounts and sessions ------------------------------------------------------------
+AUTH_USER_MODEL = "directory.User"
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "core:home"
+PASSWORD_HASHERS = [
+    "zhengwu.identity.hashers.PBKDF2SM3PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Password rules live in the security policy (安全管理员 console); this validator reads it.
+AUTH_PASSWORD_VALIDATORS = [{"NAME": "zhengwu.identity.password_policy.PolicyPasswordValidator"}]
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("ZHENGWU_SESSION_MAX_AGE_SECONDS", 10 * 3600)  # absolute limit, Keycloak's default
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "zhengwu_session"
+CSRF_COOKIE_NAME = "zhengwu_csrf"
+
+# --- security headers -----------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("ZHENGWU_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("ZHENGWU_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env_bool("ZHENGWU_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Number of reverse proxies in front of the app whose X-Forwarded-For we trust (0 = none).
+TRUSTED_PROXY_COUNT = env_int("ZHENGWU_TRUSTED_PROXY_COUNT", 0)
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = os.environ.get("ZHENGWU_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- static files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- background work ------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("ZHENGWU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# --- audit ----------------------------------------------------------------------------
+# SM2 key that signs audit checkpoints. Default: generated once under ZHENGWU_DATA_DIR/keys.
+AUDIT_SIGNING_KEY_FILE = Path(os.environ.get("ZHENGWU_AUDIT_SIGNING_KEY_FILE", str(KEYS_DIR / "audit_sm2.pem")))
+# Months of audit history that can never be purged (Cybersecurity Law art. 21: ≥ 6 months).
+AUDIT_RETENTION_MONTHS = max(6, env_int("ZHENGWU_AUDIT_RETENTION_MONTHS", 6))
+
+# --- field encryption -----------------------------------------------------------------
+# SM4 key (32 hex characters) for secrets kept in the database (TOTP seeds, source credentials).
+# Default: derived from ZHENGWU_SECRET_KEY with SM3.
+FIELD_ENCRYPTION_KEY = os.environ.get("ZHENGWU_FIELD_ENCRYPTION_KEY", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ZHENGWU_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")

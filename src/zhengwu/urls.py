@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("zhengwu.core.urls")),
+    path("", include("zhengwu.identity.urls")),
+    path("directory/", include("zhengwu.directory.urls")),
+    path("audit/", include("zhengwu.audit.urls")),
+]

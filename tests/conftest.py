@@ -1,0 +1,56 @@
+"""Shared fixtures. Tests run on SQLite by default and on PostgreSQL when DATABASE_URL says so."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("ZHENGWU_ENV", "test")
+os.environ.setdefault("ZHENGWU_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+STRONG_PASSWORD = "Zw!Test-2026-pass"
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_unit(db: Any) -> Callable[..., Any]:
+    from zhengwu.directory.models import Unit, UnitLevel, UnitType
+
+    def make(name: str | None = None, parent: Any = None, **kwargs: Any) -> Any:
+        n = next(_counter)
+        defaults: dict[str, Any] = {
+            "level": UnitLevel.CITY,
+            "unit_type": UnitType.DEPARTMENT,
+            "division_code": "441400",
+        }
+        defaults.update(kwargs)
+        return Unit.objects.create(name=name or f"测试单位{n}", parent=parent, **defaults)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db: Any, make_unit: Callable[..., Any]) -> Callable[..., Any]:
+    from django.utils import timezone
+
+    from zhengwu.directory.models import User
+
+    def make(username: str | None = None, *, unit: Any = None, admin_role: str = "", **kwargs: Any) -> Any:
+        n = next(_counter)
+        user = User(
+            username=username or f"user{n}",
+            full_name=kwargs.pop("full_name", f"测试用户{n}"),
+            unit=unit or make_unit(),
+            admin_role=admin_role,
+            password_changed_at=timezone.now(),
+            **kwargs,
+        )
+        user.set_password(kwargs.pop("password", STRONG_PASSWORD))
+        user.save()
+        return user
+
+    return make
