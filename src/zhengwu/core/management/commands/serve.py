@@ -1,0 +1,55 @@
+"""`zhengwu serve`: the web server (uvicorn, ASGI) and the background worker together.
+
+This is what `make run` uses on the embedded default. In production run them separately:
+`uvicorn zhengwu.asgi:application --workers N` and `zhengwu db_worker` (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from zhengwu.core.periodic import describe_schedule
+
+
+class Command(BaseCommand):
+    help = "启动网站与后台任务进程（开发/演示环境）"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="不启动后台任务进程")
+
+    def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
+        import uvicorn
+
+        worker: subprocess.Popen[bytes] | None = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "-m", "zhengwu.cli", "run_worker"])  # noqa: S603
+        url = f"http://{host}:{port}/"
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    f"{settings.PLATFORM_NAME} 已启动：{url}",
+                    f"  登录页：{url}login/    接口文档：{url}api/v1/docs",
+                    "  演示账号见上方 load_demo_city 的输出（管理员首次登录需绑定动态口令 TOTP）。",
+                    f"  后台任务：{'已启动' if worker else '未启动'}；定期任务：{describe_schedule()}",
+                    "  按 Ctrl+C 停止。",
+                    "",
+                ]
+            )
+        )
+        try:
+            uvicorn.run("zhengwu.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
