@@ -23,7 +23,9 @@ def run_zhengwu(*args: str, env: dict[str, str] | None = None, tmp: Path) -> sub
         "ZHENGWU_DATA_DIR": str(tmp / "data"),
     }
     base.update(env or {})
-    return subprocess.run([str(ZHENGWU), *args], capture_output=True, text=True, env=base, timeout=120, check=False)
+    return subprocess.run(
+        [str(ZHENGWU), *args], capture_output=True, text=True, env=base, timeout=120, check=False
+    )
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:

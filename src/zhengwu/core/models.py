@@ -9,3 +9,6 @@ class PeriodicJobRun(models.Model):
 
     class Meta:
         verbose_name = "定期任务记录"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_enqueued_at:%Y-%m-%d %H:%M}"

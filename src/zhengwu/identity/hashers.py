@@ -14,7 +14,8 @@ class PBKDF2SM3PasswordHasher(PBKDF2PasswordHasher):
     iterations = 200_000
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
-        self._check_encode_args(password, salt)
+        if password is None or not salt or "$" in salt:
+            raise ValueError("口令哈希参数无效")
         iterations = iterations or self.iterations
         kdf = PBKDF2HMAC(algorithm=hashes.SM3(), length=32, salt=salt.encode("utf-8"), iterations=iterations)
         digest = base64.b64encode(kdf.derive(password.encode("utf-8"))).decode("ascii").strip()

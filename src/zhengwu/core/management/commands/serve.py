@@ -29,7 +29,7 @@ class Command(BaseCommand):
 
         worker: subprocess.Popen[bytes] | None = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "zhengwu.cli", "run_worker"])  # noqa: S603
+            worker = subprocess.Popen([sys.executable, "-m", "zhengwu.cli", "run_worker"])
         url = f"http://{host}:{port}/"
         self.stdout.write(
             "\n".join(
