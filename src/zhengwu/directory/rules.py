@@ -130,8 +130,8 @@ def uscc_problem(code: str) -> str | None:
     if validators is not None and hasattr(validators, "check_uscc"):
         result = validators.check_uscc(code)
         return None if result.ok else str(result.reason)
-    from stdnum.exceptions import ValidationError as StdnumError
     from stdnum.cn import uscc as stdnum_uscc
+    from stdnum.exceptions import ValidationError as StdnumError
 
     try:
         stdnum_uscc.validate(code)
@@ -161,7 +161,7 @@ def check_mobile(mobile: str | None) -> str:
         result = validators.check_mobile(mobile)
         if not result.ok:
             raise DomainError(f"手机号码：{result.reason}", "mobile")
-        return mobile
+        return str(getattr(result, "normalized", "") or mobile)
     if not _MOBILE_RE.match(mobile):
         raise DomainError("手机号码：必须是 11 位中国大陆手机号码", "mobile")
     return mobile
