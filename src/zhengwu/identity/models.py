@@ -6,6 +6,7 @@ State changes go through `identity.services`; reads through `identity.queries`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,7 +49,7 @@ POLICY_LABELS: dict[str, str] = {
 MAX_PASSWORD_HISTORY = POLICY_RANGES["password_history"][1]
 
 
-def _range_validators(name: str) -> list[object]:
+def _range_validators(name: str) -> list[Any]:
     low, high = POLICY_RANGES[name]
     label = POLICY_LABELS[name]
     return [
@@ -80,10 +81,14 @@ class SecurityPolicy(models.Model):
         POLICY_LABELS["password_history"], default=5, validators=_range_validators("password_history")
     )
     password_max_age_days = models.PositiveSmallIntegerField(
-        POLICY_LABELS["password_max_age_days"], default=90, validators=_range_validators("password_max_age_days")
+        POLICY_LABELS["password_max_age_days"],
+        default=90,
+        validators=_range_validators("password_max_age_days"),
     )
     account_lock_threshold = models.PositiveSmallIntegerField(
-        POLICY_LABELS["account_lock_threshold"], default=5, validators=_range_validators("account_lock_threshold")
+        POLICY_LABELS["account_lock_threshold"],
+        default=5,
+        validators=_range_validators("account_lock_threshold"),
     )
     account_lock_window_minutes = models.PositiveSmallIntegerField(
         POLICY_LABELS["account_lock_window_minutes"],
@@ -91,10 +96,14 @@ class SecurityPolicy(models.Model):
         validators=_range_validators("account_lock_window_minutes"),
     )
     account_lock_minutes = models.PositiveSmallIntegerField(
-        POLICY_LABELS["account_lock_minutes"], default=30, validators=_range_validators("account_lock_minutes")
+        POLICY_LABELS["account_lock_minutes"],
+        default=30,
+        validators=_range_validators("account_lock_minutes"),
     )
     address_lock_threshold = models.PositiveSmallIntegerField(
-        POLICY_LABELS["address_lock_threshold"], default=5, validators=_range_validators("address_lock_threshold")
+        POLICY_LABELS["address_lock_threshold"],
+        default=5,
+        validators=_range_validators("address_lock_threshold"),
     )
     address_lock_window_minutes = models.PositiveSmallIntegerField(
         POLICY_LABELS["address_lock_window_minutes"],
@@ -102,10 +111,14 @@ class SecurityPolicy(models.Model):
         validators=_range_validators("address_lock_window_minutes"),
     )
     address_lock_minutes = models.PositiveSmallIntegerField(
-        POLICY_LABELS["address_lock_minutes"], default=30, validators=_range_validators("address_lock_minutes")
+        POLICY_LABELS["address_lock_minutes"],
+        default=30,
+        validators=_range_validators("address_lock_minutes"),
     )
     session_idle_minutes = models.PositiveSmallIntegerField(
-        POLICY_LABELS["session_idle_minutes"], default=30, validators=_range_validators("session_idle_minutes")
+        POLICY_LABELS["session_idle_minutes"],
+        default=30,
+        validators=_range_validators("session_idle_minutes"),
     )
     totp_required_for_all = models.BooleanField(
         POLICY_LABELS["totp_required_for_all"],
@@ -114,7 +127,12 @@ class SecurityPolicy(models.Model):
     )
     updated_at = models.DateTimeField("修改时间", null=True, blank=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="修改人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="修改人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -132,7 +150,9 @@ class SecurityPolicy(models.Model):
 class PasswordHistory(models.Model):
     """A password hash a user has had (recorded each time a password is set)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history"
+    )
     password_hash = models.CharField("密码哈希", max_length=256)
     created_at = models.DateTimeField("设置时间", db_index=True)
 
@@ -168,7 +188,11 @@ class LoginAttempt(models.Model):
     occurred_at = models.DateTimeField("时间", db_index=True)
     username = models.CharField("尝试的账号", max_length=150, db_index=True, help_text="小写规范化")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_attempts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="login_attempts",
     )
     source_ip = models.CharField("来源地址", max_length=45, blank=True, db_index=True)
     success = models.BooleanField("成功", default=False)
@@ -209,7 +233,12 @@ class LoginLock(models.Model):
     locked_until = models.DateTimeField("自动解锁时间", db_index=True)
     unlocked_at = models.DateTimeField("解锁时间", null=True, blank=True)
     unlocked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="解锁人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="解锁人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -232,7 +261,9 @@ class LoginLock(models.Model):
 class TOTPDevice(models.Model):
     """A user's TOTP authenticator (RFC 6238, 30 s, 6 digits). The secret is SM4-GCM encrypted."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
     secret_encrypted = models.TextField("密钥（SM4 加密）")
     confirmed = models.BooleanField("已确认", default=False)
     created_at = models.DateTimeField("创建时间")

@@ -45,7 +45,9 @@ def recent_password_hashes(user: Any, count: int) -> list[str]:
     if current and not current.startswith("!"):
         hashes.append(current)
     if count > 0 and getattr(user, "pk", None) is not None:
-        hashes.extend(PasswordHistory.objects.filter(user_id=user.pk).values_list("password_hash", flat=True)[:count])
+        hashes.extend(
+            PasswordHistory.objects.filter(user_id=user.pk).values_list("password_hash", flat=True)[:count]
+        )
     return hashes
 
 
@@ -81,7 +83,9 @@ class PolicyPasswordValidator:
         if user is not None:
             username = (getattr(user, "username", "") or "").strip()
             if username and username.lower() in password.lower():
-                errors.append(ValidationError("密码不能包含用户名（不区分大小写）", code="password_contains_username"))
+                errors.append(
+                    ValidationError("密码不能包含用户名（不区分大小写）", code="password_contains_username")
+                )
             full_name = (getattr(user, "full_name", "") or "").strip()
             if full_name and full_name.lower() in password.lower():
                 errors.append(ValidationError("密码不能包含本人姓名", code="password_contains_name"))

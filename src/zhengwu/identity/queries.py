@@ -22,7 +22,7 @@ def get_policy(request: HttpRequest | None = None) -> SecurityPolicy:
     if request is not None:
         cached = getattr(request, _REQUEST_CACHE_ATTR, None)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
     policy = SecurityPolicy.objects.filter(pk=SecurityPolicy.SINGLETON_ID).first()
     if policy is None:
         policy = SecurityPolicy(pk=SecurityPolicy.SINGLETON_ID)
@@ -90,10 +90,12 @@ def password_expires_at(user: Any, policy: SecurityPolicy | None = None) -> date
     changed = getattr(user, "password_changed_at", None) or getattr(user, "date_joined", None)
     if changed is None:
         return None
-    return changed + timedelta(days=policy.password_max_age_days)  # type: ignore[no-any-return]
+    return changed + timedelta(days=policy.password_max_age_days)
 
 
-def password_change_reason(user: Any, policy: SecurityPolicy | None = None, now: datetime | None = None) -> str:
+def password_change_reason(
+    user: Any, policy: SecurityPolicy | None = None, now: datetime | None = None
+) -> str:
     """Why the user must change their password before anything else: "must_change", "expired" or ""."""
     if not getattr(user, "is_authenticated", False):
         return ""
@@ -108,7 +110,9 @@ def password_change_reason(user: Any, policy: SecurityPolicy | None = None, now:
 def last_logins(user: Any, limit: int = 5) -> list[LoginAttempt]:
     """The user's own recent login attempts (successes and failures) for the 账号与安全 page."""
     return list(
-        LoginAttempt.objects.filter(Q(user=user) | Q(username=normalise_username(user.get_username())))[:limit]
+        LoginAttempt.objects.filter(Q(user=user) | Q(username=normalise_username(user.get_username())))[
+            :limit
+        ]
     )
 
 
@@ -129,12 +133,14 @@ def failures_since_last_login(user: Any) -> int:
 
 
 def business_roles(user: Any) -> list[dict[str, Any]]:
-    grants = RoleGrant.objects.filter(user=user).select_related("role", "unit").order_by("role__code", "unit_id")
+    grants = (
+        RoleGrant.objects.filter(user=user).select_related("role", "unit").order_by("role__code", "unit_id")
+    )
     return [
-        {"code": g.role.code, "name": g.role.name, "unit_id": g.unit_id, "unit_name": g.unit.name} for g in grants
+        {"code": g.role.code, "name": g.role.name, "unit_id": g.unit_id, "unit_name": g.unit.name}
+        for g in grants
     ]
 
 
 def lock_kind_label(kind: str) -> str:
     return str(LockKind(kind).label)
-

@@ -1,9 +1,19 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from . import views
 
 app_name = "identity"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="identity/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/", auth_views.PasswordChangeView.as_view(), name="account"),
+    path("login/", views.login_view, name="login"),
+    path("login/totp/", views.login_totp_view, name="login_totp"),
+    path("login/totp/enrol/", views.login_enrol_view, name="login_enrol"),
+    path("logout/", views.logout_view, name="logout"),
+    path("account/", views.account_view, name="account"),
+    path("account/password/", views.password_change_view, name="password_change"),
+    path("account/totp/", views.totp_setup_view, name="totp_setup"),
+    path("account/totp/disable/", views.totp_disable_view, name="totp_disable"),
+    path("security/", views.security_home_view, name="security_home"),
+    path("security/policy/", views.policy_edit_view, name="policy_edit"),
+    path("security/locks/<int:lock_id>/unlock/", views.unlock_view, name="unlock"),
+    path("security/totp-reset/", views.totp_reset_view, name="totp_reset"),
 ]

@@ -1,0 +1,115 @@
+"""Forms for login, TOTP, password change and the security policy (messages in Chinese)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from .models import POLICY_LABELS, POLICY_RANGES, SecurityPolicy
+from .password_policy import PolicyPasswordValidator
+
+REQUIRED = "请填写此项"
+
+
+def _chinese_errors(**extra: str) -> dict[str, str]:
+    messages = {"required": REQUIRED, "null_characters_not_allowed": "不能包含空字符"}
+    messages.update(extra)
+    return messages
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label="用户名",
+        max_length=150,
+        error_messages=_chinese_errors(max_length="用户名不能超过 150 个字符"),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}
+        ),
+    )
+    password = forms.CharField(
+        label="密码",
+        max_length=4096,
+        strip=False,
+        error_messages=_chinese_errors(max_length="密码过长"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class TOTPCodeForm(forms.Form):
+    code = forms.RegexField(
+        label="动态口令",
+        regex=r"^\s*\d{3}\s?\d{3}\s*$",
+        max_length=16,
+        error_messages=_chinese_errors(invalid="请输入 6 位数字", max_length="请输入 6 位数字"),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "pattern": r"[0-9 ]*",
+            }
+        ),
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(
+        label="当前密码",
+        strip=False,
+        max_length=4096,
+        error_messages=_chinese_errors(max_length="密码过长"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label="新密码",
+        strip=False,
+        max_length=4096,
+        error_messages=_chinese_errors(max_length="密码过长"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label="再次输入新密码",
+        strip=False,
+        max_length=4096,
+        error_messages=_chinese_errors(max_length="密码过长"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password"].help_text = PolicyPasswordValidator().get_help_text()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        new, again = data.get("new_password"), data.get("new_password2")
+        if new and again and new != again:
+            self.add_error("new_password2", "两次输入的新密码不一致")
+        return data
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SecurityPolicy
+        fields = [*POLICY_RANGES, "totp_required_for_all"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            label = POLICY_LABELS.get(name, name)
+            field.error_messages.update({"required": f"请填写{label}", "invalid": f"{label}必须是整数"})
+            if name in POLICY_RANGES:
+                low, high = POLICY_RANGES[name]
+                field.widget.attrs.update({"min": low, "max": high})
+                field.error_messages["min_value"] = f"{label}不能小于 {low}"
+                field.error_messages["max_value"] = f"{label}不能大于 {high}"
+                hint = f"范围 {low}–{high}"
+                field.help_text = f"{field.help_text}（{hint}）" if field.help_text else hint
+
+
+class TOTPResetForm(forms.Form):
+    username = forms.CharField(
+        label="账号",
+        max_length=150,
+        error_messages=_chinese_errors(max_length="账号不能超过 150 个字符"),
+    )
