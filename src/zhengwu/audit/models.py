@@ -47,6 +47,9 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = "审计链头"
 
+    def __str__(self) -> str:
+        return f"链头 #{self.seq}"
+
 
 class AuditCheckpoint(models.Model):
     """An SM2-signed statement that the chain reached `seq` with `hash`.
@@ -70,3 +73,6 @@ class AuditCheckpoint(models.Model):
     class Meta:
         verbose_name = "审计检查点"
         ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}检查点 #{self.seq}"

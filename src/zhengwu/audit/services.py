@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from django.db import transaction
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.core.crypto import sm3_hex
+from zhengwu.core.errors import DomainError
 from zhengwu.core.http import client_ip
 
-from .models import AuditChainHead, AuditRecord, AuditResult
+from .models import AuditChainHead, AuditCheckpoint, AuditRecord, AuditResult
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = ""  # records made by the platform itself or by an anonymous caller
@@ -40,7 +45,7 @@ def canonical_bytes(values: dict[str, Any]) -> bytes:
     for name in HASHED_FIELDS:
         value = values[name]
         if name == "occurred_at":
-            value = value.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         payload[name] = value
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode(
         "utf-8"
@@ -115,3 +120,187 @@ def record_event(
         head.seq, head.hash = record.seq, record.hash
         head.save(update_fields=["seq", "hash"])
     return record
+
+
+# --- checkpoints and retention ----------------------------------------------------------
+AUDIT_ACTION_CHECKPOINT = "audit.checkpoint"
+AUDIT_ACTION_PURGE = "audit.purge"
+
+
+def _ensure_audit_admin_or_system(actor: Any) -> None:
+    """Console/API callers must be the 审计管理员; `actor=None` is the platform (command, worker)."""
+    if actor is None:
+        return
+    from zhengwu.directory.models import AdminRole
+    from zhengwu.directory.permissions import ensure_admin
+
+    ensure_admin(actor, AdminRole.AUDIT)
+
+
+def _write_checkpoint(
+    *, kind: str, seq: int, hash: str, purged_before: datetime | None = None, purged_count: int = 0
+) -> AuditCheckpoint:
+    from . import signing
+
+    created_at = timezone.now()
+    public_key = signing.public_key_pem(create=True) or ""
+    message = signing.checkpoint_message(
+        seq=seq,
+        hash=hash,
+        kind=kind,
+        created_at=created_at,
+        purged_before=purged_before,
+        purged_count=purged_count,
+        public_key=public_key,
+    )
+    signature, public_key = signing.sign(message)
+    return AuditCheckpoint.objects.create(
+        seq=seq,
+        hash=hash,
+        kind=kind,
+        created_at=created_at,
+        purged_before=purged_before,
+        purged_count=purged_count,
+        signature=signature,
+        public_key=public_key,
+    )
+
+
+def do_create_checkpoint(actor: Any = None, kind: str = AuditCheckpoint.KIND_PERIODIC) -> AuditCheckpoint:
+    """Sign the current chain head (seq, hash) after checking the chain since the last checkpoint.
+
+    A periodic checkpoint means a later wholesale rewrite of the records before it (every hash
+    recomputed) is detected by `verify_chain`, because the rewriter cannot sign.
+    """
+    from .queries import verify_chain
+
+    _ensure_audit_admin_or_system(actor)
+    if kind not in (AuditCheckpoint.KIND_PERIODIC,):
+        raise DomainError("只能手动创建定期检查点；清理检查点由清理流程生成", field="kind")
+    verification = verify_chain(from_latest_checkpoint=True)
+    if not verification.ok:
+        assert verification.problem is not None
+        record_event(
+            actor,
+            AUDIT_ACTION_CHECKPOINT,
+            object_type="audit_checkpoint",
+            result=AuditResult.FAILURE,
+            details={"reason": verification.problem.message},
+        )
+        raise DomainError(f"审计链校验未通过，拒绝签署检查点：{verification.problem.message}")
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
+            id=1, defaults={"seq": 0, "hash": GENESIS_HASH}
+        )
+        checkpoint = _write_checkpoint(kind=kind, seq=head.seq, hash=head.hash)
+        record_event(
+            actor,
+            AUDIT_ACTION_CHECKPOINT,
+            object_type="audit_checkpoint",
+            object_id=checkpoint.pk,
+            details={"kind": kind, "seq": checkpoint.seq, "hash": checkpoint.hash},
+        )
+    return checkpoint
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    """The newest instant that may be purged: now minus AUDIT_RETENTION_MONTHS calendar months."""
+    return (now or timezone.now()) - relativedelta(months=settings.AUDIT_RETENTION_MONTHS)
+
+
+def as_aware_datetime(value: date | datetime) -> datetime:
+    """A date means the start of that day in the platform's time zone."""
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(datetime.combine(value, time.min))
+
+
+@dataclass
+class PurgeResult:
+    purged_count: int
+    first_seq: int | None
+    last_seq: int | None
+    before: datetime
+    checkpoint: AuditCheckpoint | None
+
+
+def _set_purge_flag(on: bool) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('zhengwu.audit_purge', %s, true)", ["on" if on else "off"])
+
+
+def do_purge_records(actor: Any, before: date | datetime) -> PurgeResult:
+    """Delete the records older than `before`, keeping the chain verifiable.
+
+    Refused when `before` is later than the retention cutoff (records younger than
+    AUDIT_RETENTION_MONTHS calendar months are never purged) or when the chain does not verify
+    (purging would destroy the evidence). In one transaction: delete the oldest contiguous run of
+    records older than `before`, write an SM2-signed purge checkpoint of the last purged record's
+    (seq, hash) — the remaining chain starts after it — and record the purge itself.
+    """
+    from .queries import purge_preview, verify_chain
+
+    _ensure_audit_admin_or_system(actor)
+    before_dt = as_aware_datetime(before)
+    cutoff = retention_cutoff()
+
+    def refuse(message: str, field: str | None = None) -> DomainError:
+        record_event(
+            actor,
+            AUDIT_ACTION_PURGE,
+            object_type="audit_record",
+            result=AuditResult.FAILURE,
+            details={"before": before_dt.isoformat(), "reason": message},
+        )
+        return DomainError(message, field=field)
+
+    if before_dt > cutoff:
+        local_cutoff = timezone.localtime(cutoff).strftime("%Y-%m-%d %H:%M:%S")
+        raise refuse(
+            f"拒绝清理：审计记录至少保留 {settings.AUDIT_RETENTION_MONTHS} 个月（《网络安全法》第二十一条），"
+            f"清理截止时间不能晚于 {local_cutoff}",
+            field="before",
+        )
+    verification = verify_chain()
+    if not verification.ok:
+        assert verification.problem is not None
+        raise refuse(f"审计链校验未通过，拒绝清理（清理会销毁证据）：{verification.problem.message}")
+
+    try:
+        with transaction.atomic():
+            preview = purge_preview(before_dt)
+            if not preview["count"]:
+                record_event(
+                    actor,
+                    AUDIT_ACTION_PURGE,
+                    object_type="audit_record",
+                    details={"before": before_dt.isoformat(), "purged_count": 0},
+                )
+                return PurgeResult(0, None, None, before_dt, None)
+            last = AuditRecord.objects.get(seq=preview["last_seq"])
+            _set_purge_flag(True)
+            deleted = AuditRecord.objects.filter(seq__lte=last.seq).delete()[0]
+            _set_purge_flag(False)
+            checkpoint = _write_checkpoint(
+                kind=AuditCheckpoint.KIND_PURGE,
+                seq=last.seq,
+                hash=last.hash,
+                purged_before=before_dt,
+                purged_count=deleted,
+            )
+            record_event(
+                actor,
+                AUDIT_ACTION_PURGE,
+                object_type="audit_record",
+                details={
+                    "before": before_dt.isoformat(),
+                    "purged_count": deleted,
+                    "first_seq": preview["first_seq"],
+                    "last_seq": last.seq,
+                    "checkpoint_id": checkpoint.pk,
+                },
+            )
+    except DatabaseError as exc:
+        raise refuse(f"数据库拒绝删除审计记录：{exc}") from exc
+    return PurgeResult(deleted, preview["first_seq"], last.seq, before_dt, checkpoint)

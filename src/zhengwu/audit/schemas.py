@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from .queries import MAX_YEAR, MIN_YEAR
+
+
+class RecordQuery(Schema):
+    start: dt.date | None = Field(None, description=f"起始日期（含，YYYY-MM-DD，{MIN_YEAR}–{MAX_YEAR}）")
+    end: dt.date | None = Field(None, description="截止日期（含）")
+    actor: str | None = Field(None, max_length=150, description="操作人账号或姓名（包含）")
+    unit: str | None = Field(None, max_length=100, description="操作人单位（包含）")
+    action: str | None = Field(None, max_length=64, description="操作（前缀）")
+    object_type: str | None = Field(None, max_length=64)
+    object_id: str | None = Field(None, max_length=128)
+    result: Literal["success", "failure"] | None = None
+    limit: int = Field(50, ge=1, le=200, description="每页条数，最多 200")
+    offset: int = Field(0, ge=0)
+
+
+class RecordOut(Schema):
+    seq: int
+    occurred_at: dt.datetime
+    actor: str
+    actor_name: str
+    actor_unit: str
+    actor_unit_id: int | None
+    source_ip: str
+    action: str
+    object_type: str
+    object_id: str
+    result: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class RecordPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[RecordOut]
+
+
+class ProblemOut(Schema):
+    seq: int | None
+    kind: Literal["altered", "removed", "inserted", "checkpoint"]
+    message: str
+
+
+class VerifyOut(Schema):
+    ok: bool
+    checked: int
+    start_seq: int
+    last_seq: int | None
+    checkpoints: int
+    message: str
+    problem: ProblemOut | None
