@@ -1,0 +1,1 @@
+"""Government information resource catalog (政务信息资源目录)."""

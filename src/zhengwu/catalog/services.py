@@ -1,0 +1,460 @@
+"""State changes of the catalog. Each `do_*` checks permission, writes in one transaction and
+records its audit event in that transaction; a refusal changes nothing and is itself audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhengwu.audit.models import AuditResult
+from zhengwu.audit.services import record_event
+from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from zhengwu.directory.models import Unit
+from zhengwu.directory.permissions import has_business_role
+
+from . import search
+from .constants import CATALOG_REVIEWER_ROLE, DATA_ADMIN_ROLE, CorrectionStatus, EntryStatus
+from .models import CatalogEntry, CatalogEntryVersion, CatalogItem, CodeSequence, CorrectionRequest
+from .rules import ENTRY_FIELDS, FIELD_LABELS, ITEM_FIELDS, ITEM_LABELS, normalise_entry, validate_entry
+
+
+class EntryInvalid(DomainError):
+    """The entry breaks one or more catalog rules; `problems` lists them all."""
+
+    status = 422
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("；".join(m for _, m in problems[:5]), problems[0][0] if problems else None)
+        self.problems = problems
+
+
+# --- who may do what -------------------------------------------------------------------------------
+
+
+def authority_unit_name() -> str:
+    return str(getattr(settings, "CATALOG_AUTHORITY_UNIT_NAME", "大数据管理局"))
+
+
+def is_data_admin(actor: Any, unit: Unit | None) -> bool:
+    return unit is not None and has_business_role(actor, DATA_ADMIN_ROLE, unit)
+
+
+def is_catalog_reviewer(actor: Any) -> bool:
+    """目录审核员 (granted in any unit), or a 数据管理员 of the data authority (大数据管理局)."""
+    if has_business_role(actor, CATALOG_REVIEWER_ROLE):
+        return True
+    unit = getattr(actor, "unit", None)
+    return bool(unit is not None and unit.name == authority_unit_name() and has_business_role(actor, DATA_ADMIN_ROLE, unit))
+
+
+def data_admin_units(actor: Any) -> list[Unit]:
+    from zhengwu.directory.models import RoleGrant
+
+    if not getattr(actor, "is_authenticated", False) or actor.admin_role or not actor.is_active:
+        return []
+    return [g.unit for g in RoleGrant.objects.filter(user=actor, role__code=DATA_ADMIN_ROLE).select_related("unit")]
+
+
+def _ensure_editor(actor: Any, unit: Unit) -> None:
+    if not is_data_admin(actor, unit):
+        raise PermissionDenied(f"只有{unit.name}的数据管理员可以编制和提交本单位的目录")
+
+
+def _ensure_reviewer(actor: Any) -> None:
+    if not is_catalog_reviewer(actor):
+        raise PermissionDenied(f"只有数据主管部门（{authority_unit_name()}）的目录审核员可以审核目录")
+
+
+# --- snapshots and differences -----------------------------------------------------------------------
+
+
+def snapshot(entry: CatalogEntry) -> dict[str, Any]:
+    """The full content of an entry as plain JSON (what a version stores and exports carry)."""
+    data: dict[str, Any] = {"resource_code": entry.resource_code}
+    for key in ENTRY_FIELDS:
+        value = getattr(entry, key)
+        data[key] = value.isoformat() if key == "publish_date" and value else value
+    data["provider"] = entry.provider.name
+    data["provider_id"] = entry.provider_id
+    data["items"] = [
+        {k: getattr(item, k) for k in ITEM_FIELDS} for item in entry.items.all().order_by("position", "id")
+    ]
+    return data
+
+
+def diff_snapshots(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Field-by-field differences; items matched by field name (added / removed / changed)."""
+    old = old or {}
+    fields = []
+    for key in ("name", *[k for k in ENTRY_FIELDS if k != "name"], "provider"):
+        if old.get(key) != new.get(key):
+            fields.append({"field": key, "label": FIELD_LABELS.get(key, "提供方"), "old": old.get(key), "new": new.get(key)})
+    old_items = {i["field_name"].lower(): i for i in old.get("items") or []}
+    new_items = {i["field_name"].lower(): i for i in new.get("items") or []}
+    added = [new_items[k] for k in new_items if k not in old_items]
+    removed = [old_items[k] for k in old_items if k not in new_items]
+    changed = []
+    for key in new_items:
+        if key in old_items:
+            changes = [
+                {"field": f, "label": ITEM_LABELS[f], "old": old_items[key].get(f), "new": new_items[key].get(f)}
+                for f in ITEM_FIELDS
+                if old_items[key].get(f) != new_items[key].get(f)
+            ]
+            if changes:
+                changed.append({"field_name": new_items[key]["field_name"], "name": new_items[key]["name"], "changes": changes})
+    return {
+        "fields": fields,
+        "items_added": added,
+        "items_removed": removed,
+        "items_changed": changed,
+        "empty": not (fields or added or removed or changed),
+    }
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _attempt(
+    actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None, details: dict[str, Any] | None = None
+) -> Iterator[None]:
+    try:
+        try:
+            with transaction.atomic():
+                yield
+        except IntegrityError as exc:
+            raise Conflict("数据已被他人修改或存在重复，请刷新后重试") from exc
+    except DomainError as exc:
+        failure = dict(details or {})
+        failure.update({"reason": exc.message, "field": exc.field or ""})
+        record_event(
+            actor, action, object_type="catalog_entry", object_id=object_id,
+            result=AuditResult.FAILURE, details=failure, request=request,
+        )
+        raise
+
+
+def _lock(entry: CatalogEntry) -> CatalogEntry:
+    locked = CatalogEntry.objects.select_for_update().select_related("provider").filter(pk=entry.pk).first()
+    if locked is None:
+        raise NotFound("目录条目不存在")
+    return locked
+
+
+def _next_code(class_code: str) -> str:
+    seq, _ = CodeSequence.objects.select_for_update().get_or_create(class_code=class_code)
+    while True:
+        seq.last += 1
+        code = f"{class_code}/{seq.last:05d}"
+        if not CatalogEntry.objects.filter(resource_code=code).exists():
+            break
+    seq.save(update_fields=["last"])
+    return code
+
+
+def _checked(data: dict[str, Any]) -> dict[str, Any]:
+    clean = normalise_entry(data)
+    problems = validate_entry(clean)
+    if problems:
+        raise EntryInvalid(problems)
+    return clean
+
+
+def _write(entry: CatalogEntry, clean: dict[str, Any]) -> None:
+    for key in ENTRY_FIELDS:
+        value = clean[key]
+        if key == "publish_date":
+            value = datetime.fromisoformat(value).date() if value else None
+        setattr(entry, key, value)
+    if not entry.provider_code:
+        entry.provider_code = entry.provider.uscc or ""
+    entry.save()
+    entry.items.all().delete()
+    CatalogItem.objects.bulk_create(
+        [
+            CatalogItem(entry=entry, position=i, **{k: item[k] if k != "length" else (int(item[k]) if item[k] else None) for k in ITEM_FIELDS})
+            for i, item in enumerate(clean["items"])
+        ]
+    )
+
+
+def _published_snapshot(entry: CatalogEntry) -> dict[str, Any] | None:
+    if not entry.published_version:
+        return None
+    version = CatalogEntryVersion.objects.filter(entry=entry, version=entry.published_version).first()
+    return version.snapshot if version else None
+
+
+# --- compile -------------------------------------------------------------------------------------------
+
+
+def do_create_entry(
+    actor: Any, data: dict[str, Any], *, provider: Unit | None = None, request: HttpRequest | None = None
+) -> CatalogEntry:
+    """A new draft for `provider` (default: the actor's unit). Its resource code is assigned now."""
+    unit = provider or getattr(actor, "unit", None)
+    with _attempt(actor, "catalog.entry.create", request=request, details={"name": str(data.get("name", ""))[:200]}):
+        if unit is None:
+            raise PermissionDenied("您的账号不属于任何单位，不能编制目录")
+        _ensure_editor(actor, unit)
+        clean = _checked(data)
+        class_code = f"{clean['category']}{clean['class_item']}{clean['class_sub']}{clean['class_detail']}"
+        entry = CatalogEntry(provider=unit, created_by=actor, resource_code=_next_code(class_code))
+        _write(entry, clean)
+        record_event(
+            actor, "catalog.entry.create", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"name": entry.name, "provider": unit.name}, request=request,
+        )
+    return entry
+
+
+def do_update_entry(
+    actor: Any, entry: CatalogEntry, data: dict[str, Any], *, request: HttpRequest | None = None
+) -> CatalogEntry:
+    """Edit a draft, or start a change (new version) of a published entry. The classification is
+    part of the resource code and cannot change."""
+    with _attempt(actor, "catalog.entry.update", entry.resource_code, request):
+        entry = _lock(entry)
+        _ensure_editor(actor, entry.provider)
+        if entry.status == EntryStatus.PENDING:
+            raise Conflict("条目正在审核中，不能修改；如需修改请先撤回", "status")
+        if entry.status == EntryStatus.RETIRED:
+            raise Conflict("条目已下线，不能修改", "status")
+        clean = _checked(data)
+        for key in ("category", "class_item", "class_sub", "class_detail"):
+            if clean[key] != getattr(entry, key):
+                raise DomainError(
+                    f"{FIELD_LABELS[key]}：分类决定资源代码 {entry.resource_code}，创建后不能修改；"
+                    "如分类有误，请新建条目并下线本条目",
+                    key,
+                )
+        before = snapshot(entry)
+        was_published = entry.status == EntryStatus.PUBLISHED
+        _write(entry, clean)
+        entry.status = EntryStatus.DRAFT
+        entry.save(update_fields=["status", "updated_at"])
+        changes = diff_snapshots(before, snapshot(entry))
+        record_event(
+            actor, "catalog.entry.update", object_type="catalog_entry", object_id=entry.resource_code,
+            details={
+                "changed_fields": [c["field"] for c in changes["fields"]],
+                "items_added": [i["field_name"] for i in changes["items_added"]],
+                "items_removed": [i["field_name"] for i in changes["items_removed"]],
+                "items_changed": [i["field_name"] for i in changes["items_changed"]],
+                "starts_new_version": was_published,
+            },
+            request=request,
+        )
+    return entry
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------
+
+
+def do_submit_entry(
+    actor: Any, entry: CatalogEntry, *, note: str = "", request: HttpRequest | None = None
+) -> CatalogEntry:
+    """草稿 → 待审核, by the provider's 数据管理员."""
+    with _attempt(actor, "catalog.entry.submit", entry.resource_code, request):
+        entry = _lock(entry)
+        _ensure_editor(actor, entry.provider)
+        if entry.status != EntryStatus.DRAFT:
+            raise Conflict(f"只有草稿可以提交审核，当前状态为{entry.get_status_display()}", "status")
+        problems = validate_entry(normalise_entry(snapshot(entry)))
+        if problems:
+            raise EntryInvalid(problems)
+        if entry.published_version and diff_snapshots(_published_snapshot(entry), snapshot(entry))["empty"]:
+            raise Conflict("与已发布版本相比没有任何变更，无需提交", "status")
+        entry.status = EntryStatus.PENDING
+        entry.submitted_by = actor
+        entry.submitted_at = timezone.now()
+        entry.review_comment = ""
+        entry.save(update_fields=["status", "submitted_by", "submitted_at", "review_comment", "updated_at"])
+        record_event(
+            actor, "catalog.entry.submit", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"note": note[:500], "next_version": entry.published_version + 1}, request=request,
+        )
+    return entry
+
+
+def do_withdraw_entry(actor: Any, entry: CatalogEntry, *, request: HttpRequest | None = None) -> CatalogEntry:
+    """待审核 → 草稿, by the provider's 数据管理员 before the authority decides."""
+    with _attempt(actor, "catalog.entry.withdraw", entry.resource_code, request):
+        entry = _lock(entry)
+        _ensure_editor(actor, entry.provider)
+        if entry.status != EntryStatus.PENDING:
+            raise Conflict("只有待审核的条目可以撤回", "status")
+        entry.status = EntryStatus.DRAFT
+        entry.save(update_fields=["status", "updated_at"])
+        record_event(actor, "catalog.entry.withdraw", object_type="catalog_entry", object_id=entry.resource_code, request=request)
+    return entry
+
+
+def do_approve_entry(
+    actor: Any, entry: CatalogEntry, *, comment: str = "", request: HttpRequest | None = None
+) -> CatalogEntryVersion:
+    """待审核 → 已发布 by the data authority: a new immutable version, indexed for search."""
+    with _attempt(actor, "catalog.entry.approve", entry.resource_code, request):
+        entry = _lock(entry)
+        _ensure_reviewer(actor)
+        if entry.status != EntryStatus.PENDING:
+            raise Conflict(f"只有待审核的条目可以审核，当前状态为{entry.get_status_display()}", "status")
+        if entry.submitted_by_id is not None and entry.submitted_by_id == getattr(actor, "pk", None):
+            raise PermissionDenied("不能审核自己提交的目录（审核与提交须由不同人员完成）")
+        now = timezone.now()
+        if entry.publish_date is None:
+            entry.publish_date = timezone.localdate()
+        previous = _published_snapshot(entry)
+        entry.published_version += 1
+        entry.status = EntryStatus.PUBLISHED
+        entry.is_live = True
+        entry.review_comment = comment
+        entry.save()
+        snap = snapshot(entry)
+        version = CatalogEntryVersion.objects.create(
+            entry=entry, version=entry.published_version, snapshot=snap, published_at=now,
+            published_by=actor, submitted_by=entry.submitted_by, change_note=comment,
+        )
+        search.index_entry(entry.pk, snap)
+        changes = diff_snapshots(previous, snap) if previous else None
+        record_event(
+            actor, "catalog.entry.approve", object_type="catalog_entry", object_id=entry.resource_code,
+            details={
+                "version": version.version,
+                "comment": comment[:500],
+                "changed_fields": [c["field"] for c in changes["fields"]] if changes else [],
+            },
+            request=request,
+        )
+    return version
+
+
+def do_return_entry(
+    actor: Any, entry: CatalogEntry, *, reason: str, request: HttpRequest | None = None
+) -> CatalogEntry:
+    """待审核 → 草稿 with the authority's reasons (退回修改)."""
+    with _attempt(actor, "catalog.entry.return", entry.resource_code, request):
+        entry = _lock(entry)
+        _ensure_reviewer(actor)
+        if entry.status != EntryStatus.PENDING:
+            raise Conflict("只有待审核的条目可以退回", "status")
+        if len(reason.strip()) < 2:
+            raise DomainError("退回理由：必须写明退回原因，供提供单位修改", "reason")
+        entry.status = EntryStatus.DRAFT
+        entry.review_comment = reason.strip()
+        entry.save(update_fields=["status", "review_comment", "updated_at"])
+        record_event(
+            actor, "catalog.entry.return", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"reason": reason.strip()[:1000]}, request=request,
+        )
+    return entry
+
+
+def do_retire_entry(
+    actor: Any, entry: CatalogEntry, *, reason: str, request: HttpRequest | None = None
+) -> CatalogEntry:
+    """已发布 → 已下线, by the provider's 数据管理员 or the authority. Versions are kept; the code is
+    never given to another resource."""
+    with _attempt(actor, "catalog.entry.retire", entry.resource_code, request):
+        entry = _lock(entry)
+        if not (is_data_admin(actor, entry.provider) or is_catalog_reviewer(actor)):
+            raise PermissionDenied("只有提供单位的数据管理员或目录审核员可以下线目录")
+        if entry.status == EntryStatus.RETIRED:
+            raise Conflict("条目已经下线", "status")
+        if not entry.published_version:
+            raise Conflict("未发布过的草稿不需要下线", "status")
+        if len(reason.strip()) < 2:
+            raise DomainError("下线原因：必须填写", "reason")
+        entry.status = EntryStatus.RETIRED
+        entry.is_live = False
+        entry.retired_at = timezone.now()
+        entry.retire_reason = reason.strip()
+        entry.save()
+        search.unindex_entry(entry.pk)
+        record_event(
+            actor, "catalog.entry.retire", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"reason": reason.strip()[:1000]}, request=request,
+        )
+    return entry
+
+
+# --- error correction ----------------------------------------------------------------------------------
+
+
+def do_request_correction(
+    actor: Any, entry: CatalogEntry, *, content: str, field: str = "", request: HttpRequest | None = None
+) -> CorrectionRequest:
+    """纠错: any unit's staff report a problem in a published entry."""
+    with _attempt(actor, "catalog.correction.create", entry.resource_code, request):
+        unit = getattr(actor, "unit", None)
+        if unit is None or not getattr(actor, "is_authenticated", False) or actor.admin_role:
+            raise PermissionDenied("只有单位工作人员可以提交纠错")
+        if not entry.is_live:
+            raise Conflict("只能对已发布的目录提出纠错", "status")
+        if len(content.strip()) < 5:
+            raise DomainError("纠错内容：请具体说明哪里有误、应当如何（至少 5 个字）", "content")
+        if field and field not in FIELD_LABELS:
+            raise DomainError("涉及字段：不是目录的字段", "field")
+        correction = CorrectionRequest.objects.create(
+            entry=entry, version=entry.published_version, field=field, content=content.strip(),
+            reporter=actor, reporter_unit=unit,
+        )
+        record_event(
+            actor, "catalog.correction.create", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"correction": correction.pk, "field": field, "content": content.strip()[:500]}, request=request,
+        )
+    return correction
+
+
+def do_answer_correction(
+    actor: Any, correction: CorrectionRequest, *, accepted: bool, answer: str, request: HttpRequest | None = None
+) -> CorrectionRequest:
+    """The provider answers a 纠错 (accepting it means it will change the entry in a new version)."""
+    entry = correction.entry
+    with _attempt(actor, "catalog.correction.answer", entry.resource_code, request):
+        correction = CorrectionRequest.objects.select_for_update().select_related("entry__provider").get(pk=correction.pk)
+        _ensure_editor(actor, correction.entry.provider)
+        if correction.status != CorrectionStatus.OPEN:
+            raise Conflict("该纠错已经答复", "status")
+        if len(answer.strip()) < 2:
+            raise DomainError("答复：必须填写", "answer")
+        correction.status = CorrectionStatus.ACCEPTED if accepted else CorrectionStatus.REJECTED
+        correction.answer = answer.strip()
+        correction.answered_by = actor
+        correction.answered_at = timezone.now()
+        correction.save()
+        record_event(
+            actor, "catalog.correction.answer", object_type="catalog_entry", object_id=entry.resource_code,
+            details={"correction": correction.pk, "accepted": accepted, "answer": answer.strip()[:500]}, request=request,
+        )
+    return correction
+
+
+# --- data arrival (called by datahub) ------------------------------------------------------------------
+
+
+def do_record_data_arrival(resource_code: str, at: datetime, *, actor: Any = None) -> CatalogEntry:
+    """Record that a new batch of the resource's data arrived (datahub calls this). Drives the
+    overdue statistics: a published entry is overdue when its last data is older than its cycle."""
+    with _attempt(actor, "catalog.entry.data_arrival", resource_code):
+        entry = CatalogEntry.objects.select_for_update().filter(resource_code=resource_code).first()
+        if entry is None:
+            raise NotFound(f"资源代码 {resource_code} 不存在", "resource_code")
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        if entry.last_data_at is None or at > entry.last_data_at:
+            entry.last_data_at = at
+            entry.save(update_fields=["last_data_at"])
+        record_event(
+            actor, "catalog.entry.data_arrival", object_type="catalog_entry", object_id=resource_code,
+            details={"at": at.isoformat()},
+        )
+    return entry
