@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "zhengwu.directory",
     "zhengwu.audit",
     "zhengwu.identity",
+    "zhengwu.catalog",
 ]
 
 MIDDLEWARE = [

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("zhengwu.identity.urls")),
     path("directory/", include("zhengwu.directory.urls")),
     path("audit/", include("zhengwu.audit.urls")),
+    path("catalog/", include("zhengwu.catalog.urls")),
 ]
