@@ -44,7 +44,9 @@ def test_me_describes_the_user(make_user: Any, make_unit: Any) -> None:
 
     unit = make_unit("市数据局")
     user = make_user("meuser", full_name="我", unit=unit)
-    role = BusinessRole.objects.get_or_create(code="test_role", defaults={"name": "测试角色", "app_label": "test"})[0]
+    role = BusinessRole.objects.get_or_create(
+        code="test_role", defaults={"name": "测试角色", "app_label": "test"}
+    )[0]
     RoleGrant.objects.create(user=user, role=role, unit=unit)
     client = Client()
     client.force_login(user)
@@ -81,7 +83,9 @@ def test_security_admin_reads_and_changes_the_policy(admin_client: Any) -> None:
     client, admin = admin_client("security_admin")
     assert client.get(f"{BASE}/policy").json()["password_min_length"] == 10
     response = client.put(
-        f"{BASE}/policy", full_policy(password_min_length=14, session_idle_minutes=15), content_type="application/json"
+        f"{BASE}/policy",
+        full_policy(password_min_length=14, session_idle_minutes=15),
+        content_type="application/json",
     )
     assert response.status_code == 200
     assert response.json()["password_min_length"] == 14

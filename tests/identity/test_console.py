@@ -71,7 +71,9 @@ def test_policy_defaults_are_shown(admin_client: Any) -> None:
 
 def test_policy_edit_saves_and_audits(admin_client: Any) -> None:
     client, admin = admin_client("security_admin")
-    response = client.post("/security/policy/", policy_form(password_min_length=12, totp_required_for_all="on"))
+    response = client.post(
+        "/security/policy/", policy_form(password_min_length=12, totp_required_for_all="on")
+    )
     assert response.status_code == 302
     policy = SecurityPolicy.objects.get()
     assert policy.password_min_length == 12 and policy.totp_required_for_all
@@ -92,7 +94,9 @@ def test_policy_edit_saves_and_audits(admin_client: Any) -> None:
         ("password_history", -1, "不得重复使用的历史密码个数不能小于 0"),
     ],
 )
-def test_policy_edit_refuses_bad_values_in_chinese(field: str, value: Any, message: str, admin_client: Any) -> None:
+def test_policy_edit_refuses_bad_values_in_chinese(
+    field: str, value: Any, message: str, admin_client: Any
+) -> None:
     client, _ = admin_client("security_admin")
     response = client.post("/security/policy/", policy_form(**{field: value}))
     assert response.status_code == 200

@@ -56,7 +56,10 @@ def test_wrong_password_and_unknown_user_get_the_same_error(make_user: Any) -> N
     assert wrong.status_code == unknown.status_code == 200
     for response in (wrong, unknown):
         assert "用户名或密码错误" in response.content.decode()
-    assert audit_actions("identity.login", actor="wangwu", result="failure")[-1].details["reason"] == "bad_password"
+    assert (
+        audit_actions("identity.login", actor="wangwu", result="failure")[-1].details["reason"]
+        == "bad_password"
+    )
     unknown_record = audit_actions("identity.login", actor="nobody-here", result="failure")[-1]
     assert unknown_record.details["reason"] == "unknown_user"
 
@@ -68,7 +71,9 @@ def test_inactive_user_gets_the_generic_error(make_user: Any) -> None:
     assert audit_actions("identity.login", actor="gone")[-1].details["reason"] == "inactive"
 
 
-def test_account_locks_after_five_failures_and_unlocks_after_thirty_minutes(make_user: Any, clock: Clock) -> None:
+def test_account_locks_after_five_failures_and_unlocks_after_thirty_minutes(
+    make_user: Any, clock: Clock
+) -> None:
     make_user("locky", full_name="锁定")
     client = Client()
     for i in range(4):

@@ -160,7 +160,11 @@ def test_change_password_page(make_user: Any) -> None:
     client.force_login(user)
     response = client.post(
         "/account/password/",
-        {"old_password": STRONG_PASSWORD, "new_password": "Brand-New-Pass1", "new_password2": "Brand-New-Pass1"},
+        {
+            "old_password": STRONG_PASSWORD,
+            "new_password": "Brand-New-Pass1",
+            "new_password2": "Brand-New-Pass1",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -202,7 +206,11 @@ def test_change_password_mismatch_and_reuse(make_user: Any) -> None:
     client.force_login(user)
     response = client.post(
         "/account/password/",
-        {"old_password": STRONG_PASSWORD, "new_password": "Brand-New-Pass1", "new_password2": "Brand-New-Pass2"},
+        {
+            "old_password": STRONG_PASSWORD,
+            "new_password": "Brand-New-Pass1",
+            "new_password2": "Brand-New-Pass2",
+        },
     )
     assert "两次输入的新密码不一致" in response.content.decode()
 
@@ -231,7 +239,11 @@ def test_expired_password_forces_change_before_anything_else(make_user: Any) -> 
     assert api.status_code == 403 and "密码" in api.json()["detail"]
     client.post(
         "/account/password/",
-        {"old_password": STRONG_PASSWORD, "new_password": "Renewed-Pass-1", "new_password2": "Renewed-Pass-1"},
+        {
+            "old_password": STRONG_PASSWORD,
+            "new_password": "Renewed-Pass-1",
+            "new_password2": "Renewed-Pass-1",
+        },
     )
     assert client.get("/").status_code == 200
 

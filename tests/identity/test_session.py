@@ -63,3 +63,24 @@ def test_api_activity_keeps_the_session_alive(make_user: Any, clock: Clock) -> N
     for _ in range(3):
         clock.advance(minutes=20)
         assert client.get("/api/v1/identity/me").status_code == 200
+
+
+def test_purge_login_history(make_user: Any, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from zhengwu.identity import services
+    from zhengwu.identity.models import LoginAttempt
+
+    post_login(Client(), "oldfail", "Wrong-Pass-1")
+    clock.advance(days=200)
+    post_login(Client(), "newfail", "Wrong-Pass-1")
+    result = services.do_purge_login_history(now=clock.now() + timedelta(seconds=1))
+    assert result["attempts"] == 1
+    assert list(LoginAttempt.objects.values_list("username", flat=True)) == ["newfail"]
+    assert audit_actions("identity.purge_login_history")
+
+
+def test_purge_task_is_registered() -> None:
+    from zhengwu.core import periodic
+
+    assert "identity.purge_login_history" in {j.name for j in periodic.jobs()}

@@ -33,7 +33,7 @@ def test_admin_without_device_must_enrol_before_login(make_user: Any, clock: Clo
     body = page.content.decode()
     assert page.status_code == 200
     assert "<svg" in body and "http://www.w3.org/2000/svg" in body
-    assert "<img" not in body and "src=\"http" not in body  # no external requests
+    assert "<img" not in body and 'src="http' not in body  # no external requests
     secret = device_secret(admin)
     assert totp.group_secret(secret) in body
     # stored encrypted, bound to the user
@@ -41,7 +41,9 @@ def test_admin_without_device_must_enrol_before_login(make_user: Any, clock: Clo
     assert secret not in device.secret_encrypted and not device.confirmed
 
     # wrong code: still not logged in
-    wrong = client.post("/login/totp/enrol/", {"code": "000000" if current_code(admin) != "000000" else "111111"})
+    wrong = client.post(
+        "/login/totp/enrol/", {"code": "000000" if current_code(admin) != "000000" else "111111"}
+    )
     assert wrong.status_code == 200 and "动态口令不正确" in wrong.content.decode()
     assert not is_logged_in(client)
 
@@ -51,13 +53,17 @@ def test_admin_without_device_must_enrol_before_login(make_user: Any, clock: Clo
     device.refresh_from_db()
     assert device.confirmed and device.last_used_counter is not None
     assert audit_actions("identity.totp_enrol", actor="secadmin", result="success")
-    assert audit_actions("identity.login", actor="secadmin", result="success")[-1].details["method"] == "password+totp"
+    assert (
+        audit_actions("identity.login", actor="secadmin", result="success")[-1].details["method"]
+        == "password+totp"
+    )
 
 
 def test_enrolment_page_shows_the_same_secret_on_reload(make_user: Any, clock: Clock) -> None:
     make_user("sysadmin", full_name="系统员", admin_role="system_admin")
     client = Client()
     post_login(client, "sysadmin", STRONG_PASSWORD)
+
     def shown_secret() -> str:
         body = client.get("/login/totp/enrol/").content.decode()
         return body.split("data-totp-secret>")[1].split("<")[0]
@@ -80,7 +86,10 @@ def test_admin_with_device_must_enter_a_code(make_user: Any, enrolled: Any, cloc
     wrong_code = "999999" if totp.code_at(secret, clock.now()) != "999999" else "888888"
     wrong = client.post("/login/totp/", {"code": wrong_code})
     assert "动态口令不正确" in wrong.content.decode() and not is_logged_in(client)
-    assert audit_actions("identity.login", actor="auditadmin", result="failure")[-1].details["reason"] == "bad_totp"
+    assert (
+        audit_actions("identity.login", actor="auditadmin", result="failure")[-1].details["reason"]
+        == "bad_totp"
+    )
 
     response = client.post("/login/totp/", {"code": totp.code_at(secret, clock.now())})
     assert response["Location"] == "/" and is_logged_in(client)
@@ -125,7 +134,9 @@ def test_replayed_code_is_refused(make_user: Any, enrolled: Any, clock: Clock) -
     assert record.details["reason"] == "bad_totp" and record.details["totp"] == "replayed"
     # the next time step's code works
     clock.advance(seconds=30)
-    response = second.post("/login/totp/", {"code": totp.code_at(secret, clock.now())}, REMOTE_ADDR="10.0.0.2")
+    response = second.post(
+        "/login/totp/", {"code": totp.code_at(secret, clock.now())}, REMOTE_ADDR="10.0.0.2"
+    )
     assert response["Location"] == "/"
 
 
@@ -226,7 +237,9 @@ def test_policy_can_require_totp_for_everyone(make_user: Any) -> None:
     assert post_login(client, "mandated", STRONG_PASSWORD)["Location"] == "/login/totp/enrol/"
 
 
-def test_security_admin_resets_totp_and_admin_re_enrols(make_user: Any, enrolled: Any, admin_client: Any) -> None:
+def test_security_admin_resets_totp_and_admin_re_enrols(
+    make_user: Any, enrolled: Any, admin_client: Any
+) -> None:
     target = make_user("lostphone", full_name="丢手机", admin_role="system_admin")
     enrolled(target)
     client, security = admin_client("security_admin")
@@ -241,7 +254,9 @@ def test_totp_reset_of_unknown_or_unenrolled_user(make_user: Any, admin_client: 
     make_user("noDevice", full_name="无设备")
     client, _ = admin_client("security_admin")
     assert "账号不存在" in client.post("/security/totp-reset/", {"username": "nope"}).content.decode()
-    assert "尚未启用动态口令" in client.post("/security/totp-reset/", {"username": "nodevice"}).content.decode()
+    assert (
+        "尚未启用动态口令" in client.post("/security/totp-reset/", {"username": "nodevice"}).content.decode()
+    )
 
 
 def test_secret_cannot_be_decrypted_for_another_user(make_user: Any, enrolled: Any) -> None:

@@ -7,7 +7,19 @@ class IdentityConfig(AppConfig):
     verbose_name = "身份认证"
 
     def ready(self) -> None:
+        from datetime import timedelta
+
+        from zhengwu.core import periodic
         from zhengwu.core.consoles import ConsoleEntry, register
+
+        from .tasks import purge_login_history
+
+        periodic.register(
+            "identity.purge_login_history",
+            purge_login_history,
+            timedelta(days=1),
+            "清理过期的登录尝试与锁定记录",
+        )
 
         def is_security_admin(user: object) -> bool:
             return getattr(user, "admin_role", "") == "security_admin"

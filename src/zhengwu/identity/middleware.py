@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from . import queries, services
 
 API_PREFIX = "/api/"
+ACTIVITY_RESOLUTION_SECONDS = 5
 
 
 def _exempt_paths() -> tuple[str, ...]:
@@ -61,7 +62,9 @@ class SessionPolicyMiddleware:
                     return None  # continue as anonymous: the API answers 401
                 login_url = reverse("identity:login")
                 return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
-        request.session[services.LAST_ACTIVITY_KEY] = now.timestamp()
+        # Refresh at most every few seconds: a burst of requests does not rewrite the session each time.
+        if not isinstance(last, (int, float)) or now.timestamp() - float(last) >= ACTIVITY_RESOLUTION_SECONDS:
+            request.session[services.LAST_ACTIVITY_KEY] = now.timestamp()
 
         reason = queries.password_change_reason(request.user, policy, now)
         if reason and not request.path.startswith(_exempt_paths()):

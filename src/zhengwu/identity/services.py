@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
@@ -663,6 +664,25 @@ def do_unlock(
             request=request,
         )
     return lock
+
+
+def do_purge_login_history(*, now: datetime | None = None, keep_days: int | None = None) -> dict[str, int]:
+    """Delete login attempts and ended locks older than `keep_days` (setting IDENTITY_LOGIN_HISTORY_DAYS,
+    default 190: longer than any lock window; the audit log keeps the events themselves)."""
+    now = _now(now)
+    if keep_days is None:
+        keep_days = int(getattr(settings, "IDENTITY_LOGIN_HISTORY_DAYS", 190))
+    keep_days = max(keep_days, 31)
+    cutoff = now - timedelta(days=keep_days)
+    with transaction.atomic():
+        attempts, _ = LoginAttempt.objects.filter(occurred_at__lt=cutoff).delete()
+        locks, _ = LoginLock.objects.filter(locked_until__lt=cutoff).delete()
+        record_event(
+            None,
+            "identity.purge_login_history",
+            details={"before": cutoff.isoformat(), "attempts": attempts, "locks": locks},
+        )
+    return {"attempts": attempts, "locks": locks}
 
 
 POLICY_FIELDS = (*POLICY_RANGES, "totp_required_for_all")
