@@ -18,7 +18,11 @@ def division_code(name: str, parent: str | None = None) -> str:
     """A GB/T 2260 code looked up by name (never typed by hand)."""
     from zhengwu.core import divisions
 
-    hits = [d for d in divisions.table().values() if d.name == name and (parent is None or d.parent_code == parent)]
+    hits = [
+        d
+        for d in divisions.table().values()
+        if d.name == name and (parent is None or d.parent_code == parent)
+    ]
     assert len(hits) == 1, f"{name} 在区划表中不唯一"
     return hits[0].code
 
@@ -44,15 +48,23 @@ def tree(make_unit: Callable[..., Any]) -> Tree:
     county = division_code("梅江区", city)
     other = division_code("梅县区", city)
     foreign = division_code("越秀区", division_code("广州市"))
-    government = make_unit("示范市人民政府", level=UnitLevel.CITY, unit_type=UnitType.GOVERNMENT, division_code=city)
+    government = make_unit(
+        "示范市人民政府", level=UnitLevel.CITY, unit_type=UnitType.GOVERNMENT, division_code=city
+    )
     department = make_unit("示范市大数据管理局", parent=government, division_code=city)
     county_gov = make_unit(
-        "梅江区人民政府", parent=government, level=UnitLevel.COUNTY, unit_type=UnitType.GOVERNMENT,
+        "梅江区人民政府",
+        parent=government,
+        level=UnitLevel.COUNTY,
+        unit_type=UnitType.GOVERNMENT,
         division_code=county,
     )
     county_dept = make_unit("梅江区民政局", parent=county_gov, level=UnitLevel.COUNTY, division_code=county)
     township = make_unit(
-        "金山街道办事处", parent=county_gov, level=UnitLevel.TOWNSHIP, unit_type=UnitType.TOWNSHIP,
+        "金山街道办事处",
+        parent=county_gov,
+        level=UnitLevel.TOWNSHIP,
+        unit_type=UnitType.TOWNSHIP,
         division_code=county,
     )
     return Tree(city, county, other, foreign, government, department, county_gov, county_dept, township)

@@ -32,7 +32,9 @@ def refused(exc_type: type[DomainError], fn: Any, *args: Any, **kwargs: Any) -> 
 
 
 def test_create_unit_is_audited(sysadmin, tree):
-    unit = create(sysadmin, parent=tree.government, division_code=tree.city_code, uscc=demo_uscc("x", tree.city_code))
+    unit = create(
+        sysadmin, parent=tree.government, division_code=tree.city_code, uscc=demo_uscc("x", tree.city_code)
+    )
     assert unit.pk and unit.parent == tree.government
     record = last_audit("directory.unit.create")
     assert record.result == "success" and record.object_id == str(unit.pk) and record.actor == "xtadmin"
@@ -58,30 +60,52 @@ def test_division_level_must_match_unit_level(sysadmin, tree):
     error = refused(DomainError, create, sysadmin, parent=tree.government, division_code=tree.county_code)
     assert error.field == "division_code" and "地级" in error.message
     error = refused(
-        DomainError, create, sysadmin, parent=tree.county_gov, level=UnitLevel.COUNTY, division_code=tree.city_code
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.county_gov,
+        level=UnitLevel.COUNTY,
+        division_code=tree.city_code,
     )
     assert error.field == "division_code" and "县级" in error.message
     # 乡镇街道 carry their county's code
     error = refused(
-        DomainError, create, sysadmin, parent=tree.county_gov, level=UnitLevel.TOWNSHIP,
-        unit_type=UnitType.TOWNSHIP, division_code=tree.city_code,
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.county_gov,
+        level=UnitLevel.TOWNSHIP,
+        unit_type=UnitType.TOWNSHIP,
+        division_code=tree.city_code,
     )
     assert error.field == "division_code"
     township = create(
-        sysadmin, name="江南街道办事处", parent=tree.county_gov, level=UnitLevel.TOWNSHIP,
-        unit_type=UnitType.TOWNSHIP, division_code=tree.county_code,
+        sysadmin,
+        name="江南街道办事处",
+        parent=tree.county_gov,
+        level=UnitLevel.TOWNSHIP,
+        unit_type=UnitType.TOWNSHIP,
+        division_code=tree.county_code,
     )
     assert township.division_code == tree.county_code
 
 
 def test_child_division_must_lie_within_parent(sysadmin, tree):
     error = refused(
-        DomainError, create, sysadmin, parent=tree.government, level=UnitLevel.COUNTY,
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.government,
+        level=UnitLevel.COUNTY,
         division_code=tree.foreign_county_code,
     )
     assert error.field == "division_code" and "范围内" in error.message
     error = refused(
-        DomainError, create, sysadmin, parent=tree.county_gov, level=UnitLevel.COUNTY,
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.county_gov,
+        level=UnitLevel.COUNTY,
         division_code=tree.other_county_code,
     )
     assert error.field == "division_code"
@@ -94,15 +118,23 @@ def test_child_level_not_higher_than_parent(sysadmin, tree):
 
 def test_stat_division_code_rules(sysadmin, tree):
     township = {
-        "parent": tree.county_gov, "level": UnitLevel.TOWNSHIP, "unit_type": UnitType.TOWNSHIP,
+        "parent": tree.county_gov,
+        "level": UnitLevel.TOWNSHIP,
+        "unit_type": UnitType.TOWNSHIP,
         "division_code": tree.county_code,
     }
     error = refused(DomainError, create, sysadmin, stat_division_code=tree.county_code + "0012", **township)
     assert error.field == "stat_division_code" and "9 位" in error.message
-    error = refused(DomainError, create, sysadmin, stat_division_code=tree.other_county_code + "001", **township)
+    error = refused(
+        DomainError, create, sysadmin, stat_division_code=tree.other_county_code + "001", **township
+    )
     assert error.field == "stat_division_code" and "开头" in error.message
     error = refused(
-        DomainError, create, sysadmin, parent=tree.government, division_code=tree.city_code,
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.government,
+        division_code=tree.city_code,
         stat_division_code="441400001",
     )
     assert error.field == "stat_division_code" and "仅乡镇街道" in error.message
@@ -110,13 +142,23 @@ def test_stat_division_code_rules(sysadmin, tree):
     assert unit.stat_division_code == tree.county_code + "001"
     # a village's code extends its township's
     error = refused(
-        DomainError, create, sysadmin, parent=unit, level=UnitLevel.VILLAGE, unit_type=UnitType.VILLAGE,
-        division_code=tree.county_code, stat_division_code=tree.county_code + "002001",
+        DomainError,
+        create,
+        sysadmin,
+        parent=unit,
+        level=UnitLevel.VILLAGE,
+        unit_type=UnitType.VILLAGE,
+        division_code=tree.county_code,
+        stat_division_code=tree.county_code + "002001",
     )
     assert error.field == "stat_division_code"
     village = create(
-        sysadmin, parent=unit, level=UnitLevel.VILLAGE, unit_type=UnitType.VILLAGE,
-        division_code=tree.county_code, stat_division_code=tree.county_code + "001201",
+        sysadmin,
+        parent=unit,
+        level=UnitLevel.VILLAGE,
+        unit_type=UnitType.VILLAGE,
+        division_code=tree.county_code,
+        stat_division_code=tree.county_code + "001201",
     )
     assert village.level == UnitLevel.VILLAGE
 
@@ -124,23 +166,41 @@ def test_stat_division_code_rules(sysadmin, tree):
 def test_uscc_must_be_valid_and_unique(sysadmin, tree):
     good = demo_uscc("甲", tree.city_code)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    error = refused(DomainError, create, sysadmin, parent=tree.government, division_code=tree.city_code, uscc=bad)
+    error = refused(
+        DomainError, create, sysadmin, parent=tree.government, division_code=tree.city_code, uscc=bad
+    )
     assert error.field == "uscc" and error.message.startswith("统一社会信用代码")
-    error = refused(DomainError, create, sysadmin, parent=tree.government, division_code=tree.city_code, uscc="123")
+    error = refused(
+        DomainError, create, sysadmin, parent=tree.government, division_code=tree.city_code, uscc="123"
+    )
     assert error.field == "uscc"
     create(sysadmin, parent=tree.government, division_code=tree.city_code, uscc=good.lower())
     assert Unit.objects.filter(uscc=good).exists()
     error = refused(
-        Conflict, create, sysadmin, name="另一单位", parent=tree.government, division_code=tree.city_code, uscc=good
+        Conflict,
+        create,
+        sysadmin,
+        name="另一单位",
+        parent=tree.government,
+        division_code=tree.city_code,
+        uscc=good,
     )
     assert error.field == "uscc" and "已被" in error.message
 
 
 def test_name_unique_under_parent(sysadmin, tree):
-    error = refused(Conflict, create, sysadmin, name=tree.department.name, parent=tree.government,
-                    division_code=tree.city_code)
+    error = refused(
+        Conflict,
+        create,
+        sysadmin,
+        name=tree.department.name,
+        parent=tree.government,
+        division_code=tree.city_code,
+    )
     assert error.field == "name"
-    error = refused(DomainError, create, sysadmin, name="  ", parent=tree.government, division_code=tree.city_code)
+    error = refused(
+        DomainError, create, sysadmin, name="  ", parent=tree.government, division_code=tree.city_code
+    )
     assert error.field == "name" and "必须填写" in error.message
 
 
@@ -162,20 +222,24 @@ def test_update_unit(sysadmin, tree):
 
 def test_update_refuses_level_conflicting_with_children(sysadmin, tree):
     # the county government has a township child; making it a township would put a 县区 dept under it
-    error = refused(
-        DomainError, services.do_update_unit, sysadmin, tree.county_gov, level=UnitLevel.TOWNSHIP
-    )
+    error = refused(DomainError, services.do_update_unit, sysadmin, tree.county_gov, level=UnitLevel.TOWNSHIP)
     assert error.field in {"level", "division_code"}
-    error = refused(DomainError, services.do_update_unit, sysadmin, tree.county_gov,
-                    division_code=tree.other_county_code)
+    error = refused(
+        DomainError, services.do_update_unit, sysadmin, tree.county_gov, division_code=tree.other_county_code
+    )
     assert error.field == "division_code" and "下级单位" in error.message
     error = refused(DomainError, services.do_update_unit, sysadmin, tree.county_gov, parent=None)
     assert "不能修改" in error.message
 
 
 def test_move_unit(sysadmin, tree, make_unit):
-    other_gov = make_unit("梅县区人民政府", parent=tree.government, level=UnitLevel.COUNTY,
-                          unit_type=UnitType.GOVERNMENT, division_code=tree.other_county_code)
+    other_gov = make_unit(
+        "梅县区人民政府",
+        parent=tree.government,
+        level=UnitLevel.COUNTY,
+        unit_type=UnitType.GOVERNMENT,
+        division_code=tree.other_county_code,
+    )
     # the township carries 梅江区's code: it cannot move under 梅县区
     error = refused(DomainError, services.do_move_unit, sysadmin, tree.township, other_gov)
     assert error.field == "division_code"
@@ -208,7 +272,12 @@ def test_deactivate_refused_while_staff_or_children_active(sysadmin, tree, clerk
     assert audit_count("directory.unit.deactivate", "success") == 1
     # nothing new may be created under an inactive unit
     error = refused(
-        DomainError, create, sysadmin, parent=tree.township, level=UnitLevel.VILLAGE, unit_type=UnitType.VILLAGE,
+        DomainError,
+        create,
+        sysadmin,
+        parent=tree.township,
+        level=UnitLevel.VILLAGE,
+        unit_type=UnitType.VILLAGE,
         division_code=tree.county_code,
     )
     assert error.field == "parent"

@@ -74,7 +74,9 @@ def test_browse_for_everyone(clerk, tree):
 
 
 def test_console_entries(sysadmin, secadmin, clerk):
-    assert {"directory.units", "directory.users", "directory.browse"} <= {e.key for e in entries_for(sysadmin)}
+    assert {"directory.units", "directory.users", "directory.browse"} <= {
+        e.key for e in entries_for(sysadmin)
+    }
     assert "directory.units" not in {e.key for e in entries_for(secadmin)}
     keys = {e.key for e in entries_for(clerk)}
     assert "directory.browse" in keys and "directory.users" not in keys
@@ -83,8 +85,12 @@ def test_console_entries(sysadmin, secadmin, clerk):
 def test_create_unit_through_form(sysadmin, tree):
     client = client_for(sysadmin)
     data = {
-        "parent": str(tree.county_gov.pk), "name": "江南街道办事处", "level": "township",
-        "unit_type": "township", "division_code": tree.county_code, "sort_order": "3",
+        "parent": str(tree.county_gov.pk),
+        "name": "江南街道办事处",
+        "level": "township",
+        "unit_type": "township",
+        "division_code": tree.county_code,
+        "sort_order": "3",
     }
     response = client.post(reverse("directory:unit_create"), data)
     assert response.status_code == 302
@@ -110,8 +116,11 @@ def test_create_unit_through_form(sysadmin, tree):
 )
 def test_unit_form_rejects_bad_input_in_chinese(sysadmin, tree, changes, message):
     data = {
-        "parent": str(tree.county_gov.pk), "name": "测试单位", "level": "county",
-        "unit_type": "department", "division_code": tree.county_code,
+        "parent": str(tree.county_gov.pk),
+        "name": "测试单位",
+        "level": "county",
+        "unit_type": "department",
+        "division_code": tree.county_code,
     }
     data.update(changes)
     before = Unit.objects.count()
@@ -124,17 +133,31 @@ def test_unit_form_rejects_bad_input_in_chinese(sysadmin, tree, changes, message
 def test_edit_move_deactivate(sysadmin, tree, make_unit):
     client = client_for(sysadmin)
     unit = make_unit("示范市民政局", parent=tree.government, division_code=tree.city_code)
-    data = {"name": "示范市民政局", "short_name": "民政", "level": "city", "unit_type": "department",
-            "division_code": tree.city_code}
+    data = {
+        "name": "示范市民政局",
+        "short_name": "民政",
+        "level": "city",
+        "unit_type": "department",
+        "division_code": tree.city_code,
+    }
     assert client.post(reverse("directory:unit_edit", args=[unit.pk]), data).status_code == 302
     unit.refresh_from_db()
     assert unit.short_name == "民政"
-    response = client.post(reverse("directory:unit_move", args=[unit.pk]), {"parent": str(tree.county_gov.pk)})
+    response = client.post(
+        reverse("directory:unit_move", args=[unit.pk]), {"parent": str(tree.county_gov.pk)}
+    )
     assert response.status_code == 200 and "不能隶属于" in response.content.decode()
     # the unit's own subtree is not offered as a new parent
-    response = client.post(reverse("directory:unit_move", args=[tree.government.pk]), {"parent": str(unit.pk)})
+    response = client.post(
+        reverse("directory:unit_move", args=[tree.government.pk]), {"parent": str(unit.pk)}
+    )
     assert response.status_code == 200 and "有效的单位" in response.content.decode()
-    assert client.post(reverse("directory:unit_move", args=[unit.pk]), {"parent": str(tree.department.pk)}).status_code == 302
+    assert (
+        client.post(
+            reverse("directory:unit_move", args=[unit.pk]), {"parent": str(tree.department.pk)}
+        ).status_code
+        == 302
+    )
     response = client.post(reverse("directory:unit_deactivate", args=[tree.county_gov.pk]))
     assert response.status_code == 200 and "下级单位" in response.content.decode()
     assert client.post(reverse("directory:unit_deactivate", args=[unit.pk])).status_code == 302
@@ -168,8 +191,14 @@ def test_user_list_filters_and_paging(sysadmin, tree, clerk, make_user):
 
 def test_create_user_through_form(sysadmin, tree):
     client = client_for(sysadmin)
-    data = {"username": "zhaoliu", "full_name": "赵六", "unit": str(tree.county_dept.pk), "mobile": "13700001111",
-            "password1": STRONG_PASSWORD, "password2": STRONG_PASSWORD}
+    data = {
+        "username": "zhaoliu",
+        "full_name": "赵六",
+        "unit": str(tree.county_dept.pk),
+        "mobile": "13700001111",
+        "password1": STRONG_PASSWORD,
+        "password2": STRONG_PASSWORD,
+    }
     response = client.post(reverse("directory:user_create"), data)
     assert response.status_code == 302
     user = User.objects.get(username="zhaoliu")
@@ -190,8 +219,13 @@ def test_create_user_through_form(sysadmin, tree):
     ],
 )
 def test_user_form_rejects_bad_input_in_chinese(sysadmin, tree, clerk, changes, message):
-    data = {"username": "zhaoliu", "full_name": "赵六", "unit": str(tree.county_dept.pk),
-            "password1": STRONG_PASSWORD, "password2": STRONG_PASSWORD}
+    data = {
+        "username": "zhaoliu",
+        "full_name": "赵六",
+        "unit": str(tree.county_dept.pk),
+        "password1": STRONG_PASSWORD,
+        "password2": STRONG_PASSWORD,
+    }
     data.update(changes)
     before = User.objects.count()
     response = client_for(sysadmin).post(reverse("directory:user_create"), data)
@@ -202,22 +236,28 @@ def test_user_form_rejects_bad_input_in_chinese(sysadmin, tree, clerk, changes, 
 
 def test_user_actions(sysadmin, tree, clerk):
     client = client_for(sysadmin)
-    response = client.post(reverse("directory:user_edit", args=[clerk.pk]),
-                           {"full_name": "经办人丙", "unit": str(tree.county_dept.pk), "mobile": ""})
+    response = client.post(
+        reverse("directory:user_edit", args=[clerk.pk]),
+        {"full_name": "经办人丙", "unit": str(tree.county_dept.pk), "mobile": ""},
+    )
     assert response.status_code == 302
     role = BusinessRole.objects.get(code="clerk")
     client.post(reverse("directory:user_grant_role", args=[clerk.pk]), {"role": str(role.pk)})
     grant = RoleGrant.objects.get(user=clerk)
     assert "业务经办人" in client.get(reverse("directory:user_detail", args=[clerk.pk])).content.decode()
-    response = client.post(reverse("directory:user_grant_role", args=[clerk.pk]), {"role": "nonsense"}, follow=True)
+    response = client.post(
+        reverse("directory:user_grant_role", args=[clerk.pk]), {"role": "nonsense"}, follow=True
+    )
     assert "授予角色失败" in response.content.decode()
     client.post(reverse("directory:user_revoke_role", args=[clerk.pk, grant.pk]))
     assert not RoleGrant.objects.filter(user=clerk).exists()
     client.post(reverse("directory:user_toggle_active", args=[clerk.pk]))
     clerk.refresh_from_db()
     assert not clerk.is_active
-    response = client.post(reverse("directory:user_reset_password", args=[clerk.pk]),
-                           {"password1": "Brand-New#2026x", "password2": "Brand-New#2026x"})
+    response = client.post(
+        reverse("directory:user_reset_password", args=[clerk.pk]),
+        {"password1": "Brand-New#2026x", "password2": "Brand-New#2026x"},
+    )
     assert response.status_code == 302
     clerk.refresh_from_db()
     assert clerk.check_password("Brand-New#2026x") and clerk.must_change_password

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
+from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
 from zhengwu.core import divisions
 from zhengwu.core.errors import DomainError, NotFound
@@ -113,7 +114,9 @@ def _manageable_user(request: HttpRequest, user_id: int) -> User:
 def list_units(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
     if filters.format == "tree":
         return [_tree_dict(root) for root in queries.unit_tree(active_only=filters.active is True)]
-    units = queries.search_units(level=filters.level, parent_id=filters.parent_id, active=filters.active, q=filters.q)
+    units = queries.search_units(
+        level=filters.level, parent_id=filters.parent_id, active=filters.active, q=filters.q
+    )
     return [_unit_dict(u) for u in units]
 
 
@@ -128,7 +131,7 @@ def create_unit(request: HttpRequest, payload: UnitCreateIn) -> Any:
     parent_id = data.pop("parent_id")
     parent = _unit_or_404(parent_id, "parent_id") if parent_id else None
     unit = services.do_create_unit(request.user, parent=parent, request=request, **data)
-    return 201, _unit_dict(unit)
+    return Status(201, _unit_dict(unit))
 
 
 @router.patch("/units/{unit_id}", response=UnitOut, summary="修改、移动、停用或启用单位（系统管理员）")
@@ -138,7 +141,15 @@ def update_unit(request: HttpRequest, payload: UnitPatchIn, unit_id: int = Path(
     is_active = sent.pop("is_active", None)
     move = "parent_id" in sent
     parent_id = sent.pop("parent_id", None)
-    for key in ("name", "level", "unit_type", "division_code", "short_name", "stat_division_code", "sort_order"):
+    for key in (
+        "name",
+        "level",
+        "unit_type",
+        "division_code",
+        "short_name",
+        "stat_division_code",
+        "sort_order",
+    ):
         if key in sent and sent[key] is None:
             raise DomainError(f"{key}：不能为空", key)
     if sent:
@@ -170,8 +181,12 @@ def list_users(request: HttpRequest, filters: Query[UserFilter]) -> Any:
     page = list(users[filters.offset : filters.offset + filters.limit])
     grants = queries.roles_by_user(u.pk for u in page) if queries.sees_contact_details(request.user) else {}
     record_event(
-        request.user, "directory.user.read", object_type="user", object_id="list",
-        details={"filters": filters.model_dump(), "returned": len(page)}, request=request,
+        request.user,
+        "directory.user.read",
+        object_type="user",
+        object_id="list",
+        details={"filters": filters.model_dump(), "returned": len(page)},
+        request=request,
     )
     return {
         "count": count,
@@ -183,7 +198,19 @@ def list_users(request: HttpRequest, filters: Query[UserFilter]) -> Any:
 
 @router.get("/users/{user_id}", response=UserOut, summary="工作人员详情")
 def get_user(request: HttpRequest, user_id: int = Path(..., ge=1, le=MAX_ID)) -> Any:
-    user = queries.staff_member_for(request.user, user_id)
+    try:
+        user = queries.staff_member_for(request.user, user_id)
+    except NotFound as exc:
+        record_event(
+            request.user,
+            "directory.user.read",
+            object_type="user",
+            object_id=user_id,
+            result=AuditResult.FAILURE,
+            details={"reason": exc.message},
+            request=request,
+        )
+        raise
     record_event(request.user, "directory.user.read", object_type="user", object_id=user.pk, request=request)
     return _user_dict(request.user, user, queries.user_roles(user))
 
@@ -200,7 +227,7 @@ def create_user(request: HttpRequest, payload: UserCreateIn) -> Any:
         password=payload.password,
         request=request,
     )
-    return 201, _user_dict(request.user, user, [])
+    return Status(201, _user_dict(request.user, user, []))
 
 
 @router.patch("/users/{user_id}", response=UserOut, summary="修改、停用或启用账号（系统管理员）")
@@ -215,7 +242,11 @@ def update_user(request: HttpRequest, payload: UserPatchIn, user_id: int = Path(
     if sent:
         unit = _unit_or_404(sent["unit_id"]) if sent.get("unit_id") else None
         user = services.do_update_user(
-            request.user, user, full_name=sent.get("full_name"), unit=unit, mobile=sent.get("mobile"),
+            request.user,
+            user,
+            full_name=sent.get("full_name"),
+            unit=unit,
+            mobile=sent.get("mobile"),
             request=request,
         )
     if is_active is False and user.is_active:
@@ -239,10 +270,12 @@ def grant_role(request: HttpRequest, payload: GrantIn, user_id: int = Path(..., 
     role = queries.get_role(payload.role)
     unit = _unit_or_404(payload.unit_id) if payload.unit_id else None
     grant = services.do_grant_role(request.user, user, role, unit, request=request)
-    return 201, _grant_dict(grant)
+    return Status(201, _grant_dict(grant))
 
 
-@router.delete("/users/{user_id}/roles/{grant_id}", response={204: None}, summary="收回业务角色（系统管理员）")
+@router.delete(
+    "/users/{user_id}/roles/{grant_id}", response={204: None}, summary="收回业务角色（系统管理员）"
+)
 def revoke_role(
     request: HttpRequest,
     user_id: int = Path(..., ge=1, le=MAX_ID),
@@ -253,4 +286,4 @@ def revoke_role(
     if grant is None:
         raise NotFound("授权不存在")
     services.do_revoke_role(request.user, grant, request=request)
-    return 204, None
+    return Status(204, None)

@@ -71,8 +71,15 @@ CITY_INSTITUTIONS = [  # (name, short name, parent department) — 事业单位
     (f"{C}政务服务中心", "政务服务中心", f"{C}政务服务数据管理局"),
 ]
 COUNTY_DEPARTMENTS = ["公安局", "市场监督管理局", "民政局", "人力资源和社会保障局", "政务服务数据管理局"]
-COUNTIES = {  # real county/district names of 梅州市 → real township/street names; villages are fictional
-    "梅江区": {"金山街道": ["示范社区居民委员会"], "江南街道": [], "西郊街道": [], "三角镇": ["示范村村民委员会"]},
+COUNTIES: dict[
+    str, dict[str, list[str]]
+] = {  # real county/district names of 梅州市 → real township/street names; villages are fictional
+    "梅江区": {
+        "金山街道": ["示范社区居民委员会"],
+        "江南街道": [],
+        "西郊街道": [],
+        "三角镇": ["示范村村民委员会"],
+    },
     "梅县区": {"程江镇": ["示范村村民委员会"], "新城街道": []},
     "兴宁市": {"兴田街道": [], "福兴街道": []},
     "平远县": {"大柘镇": [], "仁居镇": []},
@@ -160,7 +167,9 @@ def _division_by_name(name: str, parent_code: str) -> divisions.Division:
 
 
 def city_division() -> divisions.Division:
-    provinces = [d for d in divisions.table().values() if d.name == PROVINCE_DIVISION_NAME and d.level == "province"]
+    provinces = [
+        d for d in divisions.table().values() if d.name == PROVINCE_DIVISION_NAME and d.level == "province"
+    ]
     if len(provinces) != 1:
         raise DomainError(f"行政区划表中找不到 {PROVINCE_DIVISION_NAME}")
     return _division_by_name(CITY_DIVISION_NAME, provinces[0].code)
@@ -207,7 +216,9 @@ class _Loader:
         unit = self.by_name[spec.unit_name]
         user = User.objects.filter(username__iexact=spec.username).first()
         if user is None:
-            user = User(username=spec.username, full_name=spec.full_name, unit=unit, admin_role=spec.admin_role)
+            user = User(
+                username=spec.username, full_name=spec.full_name, unit=unit, admin_role=spec.admin_role
+            )
             try:
                 validate_password(password, user)
             except ValidationError as exc:
@@ -237,44 +248,75 @@ def load_demo_city(password: str | None = None) -> LoadReport:
         government: Unit | None = None
         for order, (name, short, unit_type) in enumerate(CITY_BODIES):
             unit = loader.unit(
-                name, parent=None, level=UnitLevel.CITY, unit_type=unit_type, division_code=city.code,
-                short_name=short, sort_order=order,
+                name,
+                parent=None,
+                level=UnitLevel.CITY,
+                unit_type=unit_type,
+                division_code=city.code,
+                short_name=short,
+                sort_order=order,
             )
             if name == CITY_GOVERNMENT:
                 government = unit
         assert government is not None
         for order, (name, short) in enumerate(CITY_DEPARTMENTS):
             loader.unit(
-                name, parent=government, level=UnitLevel.CITY, unit_type=UnitType.DEPARTMENT,
-                division_code=city.code, short_name=short, sort_order=order,
+                name,
+                parent=government,
+                level=UnitLevel.CITY,
+                unit_type=UnitType.DEPARTMENT,
+                division_code=city.code,
+                short_name=short,
+                sort_order=order,
             )
         for name, short, parent_name in CITY_INSTITUTIONS:
             loader.unit(
-                name, parent=loader.by_name[parent_name], level=UnitLevel.CITY, unit_type=UnitType.INSTITUTION,
-                division_code=city.code, short_name=short,
+                name,
+                parent=loader.by_name[parent_name],
+                level=UnitLevel.CITY,
+                unit_type=UnitType.INSTITUTION,
+                division_code=city.code,
+                short_name=short,
             )
         for county_order, (county_name, townships) in enumerate(COUNTIES.items(), start=100):
             county = _division_by_name(county_name, city.code)
             county_gov = loader.unit(
-                f"{county_name}人民政府", parent=government, level=UnitLevel.COUNTY,
-                unit_type=UnitType.GOVERNMENT, division_code=county.code, sort_order=county_order,
+                f"{county_name}人民政府",
+                parent=government,
+                level=UnitLevel.COUNTY,
+                unit_type=UnitType.GOVERNMENT,
+                division_code=county.code,
+                sort_order=county_order,
             )
             for order, dept in enumerate(COUNTY_DEPARTMENTS[: COUNTY_DEPARTMENT_COUNT[county_name]]):
                 loader.unit(
-                    f"{county_name}{dept}", parent=county_gov, level=UnitLevel.COUNTY,
-                    unit_type=UnitType.DEPARTMENT, division_code=county.code, short_name=dept, sort_order=order,
+                    f"{county_name}{dept}",
+                    parent=county_gov,
+                    level=UnitLevel.COUNTY,
+                    unit_type=UnitType.DEPARTMENT,
+                    division_code=county.code,
+                    short_name=dept,
+                    sort_order=order,
                 )
             for order, (township_name, villages) in enumerate(townships.items(), start=50):
                 office = "办事处" if township_name.endswith("街道") else "人民政府"
                 township = loader.unit(
-                    f"{township_name}{office}", parent=county_gov, level=UnitLevel.TOWNSHIP,
-                    unit_type=UnitType.TOWNSHIP, division_code=county.code, short_name=township_name,
+                    f"{township_name}{office}",
+                    parent=county_gov,
+                    level=UnitLevel.TOWNSHIP,
+                    unit_type=UnitType.TOWNSHIP,
+                    division_code=county.code,
+                    short_name=township_name,
                     sort_order=order,
                 )
                 for village_name in villages:
                     loader.unit(
-                        village_name, parent=township, level=UnitLevel.VILLAGE, unit_type=UnitType.VILLAGE,
-                        division_code=county.code, with_uscc=False,
+                        village_name,
+                        parent=township,
+                        level=UnitLevel.VILLAGE,
+                        unit_type=UnitType.VILLAGE,
+                        division_code=county.code,
+                        with_uscc=False,
                     )
         for spec in ACCOUNTS:
             loader.account(spec, password)

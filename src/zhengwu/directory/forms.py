@@ -57,7 +57,9 @@ class DivisionCodeField(forms.CharField):
         kwargs.setdefault("help_text", "输入区划名称或代码搜索，从 GB/T 2260 行政区划表中选择")
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"list": "division-options", "autocomplete": "off", "data-division-search": "1"}),
+            forms.TextInput(
+                attrs={"list": "division-options", "autocomplete": "off", "data-division-search": "1"}
+            ),
         )
         super().__init__(**kwargs)
 
@@ -74,15 +76,23 @@ class DivisionCodeField(forms.CharField):
 class UnitForm(forms.Form):
     name = forms.CharField(label="单位名称", max_length=100, error_messages=REQUIRED)
     short_name = forms.CharField(label="简称", max_length=50, required=False)
-    level = forms.ChoiceField(label="行政层级", choices=[EMPTY_CHOICE, *UnitLevel.choices], error_messages=REQUIRED)
-    unit_type = forms.ChoiceField(label="单位类型", choices=[EMPTY_CHOICE, *UnitType.choices], error_messages=REQUIRED)
+    level = forms.ChoiceField(
+        label="行政层级", choices=[EMPTY_CHOICE, *UnitLevel.choices], error_messages=REQUIRED
+    )
+    unit_type = forms.ChoiceField(
+        label="单位类型", choices=[EMPTY_CHOICE, *UnitType.choices], error_messages=REQUIRED
+    )
     division_code = DivisionCodeField(label="行政区划代码")
     stat_division_code = forms.CharField(
         label="统计用区划代码", max_length=12, required=False, help_text="乡镇街道 9 位、村社区 12 位，可不填"
     )
     uscc = forms.CharField(label="统一社会信用代码", max_length=18, required=False)
     sort_order = forms.IntegerField(
-        label="排序", min_value=0, max_value=1_000_000, required=False, initial=0,
+        label="排序",
+        min_value=0,
+        max_value=1_000_000,
+        required=False,
+        initial=0,
         error_messages={"invalid": "请输入整数"},
     )
 
@@ -102,7 +112,9 @@ class UnitCreateForm(UnitForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"] = UnitChoiceField(label="上级单位", required=False, empty_label="（无，作为顶级单位）")
+        self.fields["parent"] = UnitChoiceField(
+            label="上级单位", required=False, empty_label="（无，作为顶级单位）"
+        )
         self.order_fields(["parent", *[f for f in self.fields if f != "parent"]])
 
 
@@ -119,11 +131,17 @@ class UnitMoveForm(forms.Form):
 
 class PasswordPairForm(forms.Form):
     password1 = forms.CharField(
-        label="密码", max_length=128, strip=False, widget=forms.PasswordInput(render_value=False),
+        label="密码",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
         error_messages=REQUIRED,
     )
     password2 = forms.CharField(
-        label="再次输入密码", max_length=128, strip=False, widget=forms.PasswordInput(render_value=False),
+        label="再次输入密码",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
         error_messages=REQUIRED,
     )
 
@@ -190,7 +208,9 @@ class UserFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"] = UnitChoiceField(label="单位", required=False, active_only=False, empty_label="全部单位")
+        self.fields["unit"] = UnitChoiceField(
+            label="单位", required=False, active_only=False, empty_label="全部单位"
+        )
         roles = [(r.code, r.name) for r in BusinessRole.objects.order_by("app_label", "code")]
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)

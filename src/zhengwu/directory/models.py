@@ -35,11 +35,18 @@ class Unit(models.Model):
     name = models.CharField("单位名称", max_length=100)
     short_name = models.CharField("简称", max_length=50, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name="上级单位", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     level = models.CharField("行政层级", max_length=16, choices=UnitLevel.choices)
     unit_type = models.CharField("单位类型", max_length=16, choices=UnitType.choices)
-    division_code = models.CharField("行政区划代码", max_length=6, help_text="GB/T 2260 六位代码，从区划表选择")
+    division_code = models.CharField(
+        "行政区划代码", max_length=6, help_text="GB/T 2260 六位代码，从区划表选择"
+    )
     stat_division_code = models.CharField(
         "统计用区划代码", max_length=12, blank=True, help_text="乡镇街道 9 位、村社区 12 位，可选"
     )
@@ -81,9 +88,13 @@ class User(AbstractUser):
     """A staff account. Every account belongs to a unit."""
 
     full_name = models.CharField("姓名", max_length=50)
-    unit = models.ForeignKey(Unit, verbose_name="所属单位", on_delete=models.PROTECT, related_name="staff", null=True)
+    unit = models.ForeignKey(
+        Unit, verbose_name="所属单位", on_delete=models.PROTECT, related_name="staff", null=True
+    )
     mobile = models.CharField("手机号码", max_length=11, blank=True)
-    admin_role = models.CharField("管理员角色", max_length=16, choices=AdminRole.choices, blank=True, default="")
+    admin_role = models.CharField(
+        "管理员角色", max_length=16, choices=AdminRole.choices, blank=True, default=""
+    )
     password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
     must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 

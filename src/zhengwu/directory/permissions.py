@@ -58,7 +58,9 @@ def require_admin_role(role: str) -> Callable[[F], F]:
                 return render(
                     request,
                     "403.html",
-                    {"reason": f"此功能仅限{AdminRole(role).label}使用（三权分立：管理员只能使用本角色的控制台）。"},
+                    {
+                        "reason": f"此功能仅限{AdminRole(role).label}使用（三权分立：管理员只能使用本角色的控制台）。"
+                    },
                     status=403,
                 )
             return view(request, *args, **kwargs)

@@ -108,7 +108,11 @@ def get_unit(unit_id: int) -> Unit:
 
 
 def search_units(
-    *, level: str | None = None, parent_id: int | None = None, active: bool | None = None, q: str | None = None
+    *,
+    level: str | None = None,
+    parent_id: int | None = None,
+    active: bool | None = None,
+    q: str | None = None,
 ) -> QuerySet[Unit]:
     units = Unit.objects.select_related("parent").order_by("sort_order", "id")
     if level:
@@ -118,7 +122,9 @@ def search_units(
     if active is not None:
         units = units.filter(is_active=active)
     if q:
-        units = units.filter(Q(name__icontains=q) | Q(short_name__icontains=q) | Q(division_code__startswith=q))
+        units = units.filter(
+            Q(name__icontains=q) | Q(short_name__icontains=q) | Q(division_code__startswith=q)
+        )
     return units
 
 
@@ -179,7 +185,9 @@ def staff_member_for(actor: Any, user_id: int) -> User:
 
 
 def user_roles(user: User) -> list[RoleGrant]:
-    return list(user.role_grants.select_related("role", "unit").order_by("role__app_label", "role__code", "unit_id"))
+    return list(
+        user.role_grants.select_related("role", "unit").order_by("role__app_label", "role__code", "unit_id")
+    )
 
 
 def roles_by_user(user_ids: Iterable[int]) -> dict[int, list[RoleGrant]]:

@@ -110,9 +110,13 @@ def check_stat_division_code(
         return ""
     length = STAT_CODE_LENGTH.get(UnitLevel(level))
     if length is None:
-        raise DomainError("统计用区划代码：仅乡镇街道（9 位）和村社区（12 位）单位可填写", "stat_division_code")
+        raise DomainError(
+            "统计用区划代码：仅乡镇街道（9 位）和村社区（12 位）单位可填写", "stat_division_code"
+        )
     if not stat_code.isdigit() or len(stat_code) != length:
-        raise DomainError(f"统计用区划代码：{level_label(level)}单位应为 {length} 位数字", "stat_division_code")
+        raise DomainError(
+            f"统计用区划代码：{level_label(level)}单位应为 {length} 位数字", "stat_division_code"
+        )
     if not stat_code.startswith(division_code):
         raise DomainError(
             f"统计用区划代码：必须以本单位的行政区划代码 {division_code} 开头", "stat_division_code"
@@ -172,9 +176,7 @@ def check_username(username: str | None) -> str:
     if not username:
         raise DomainError("用户名：必须填写", "username")
     if not USERNAME_RE.match(username):
-        raise DomainError(
-            "用户名：须以字母开头，3–64 位，只能包含字母、数字、下划线、点和连字符", "username"
-        )
+        raise DomainError("用户名：须以字母开头，3–64 位，只能包含字母、数字、下划线、点和连字符", "username")
     return username
 
 

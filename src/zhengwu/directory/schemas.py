@@ -14,8 +14,17 @@ MAX_ID = 2**53  # fits every database's 64-bit integer and JavaScript's safe int
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 LevelCode = Literal["province", "city", "county", "township", "village"]
 UnitTypeCode = Literal[
-    "party", "congress", "government", "department", "cppcc", "court", "procuratorate",
-    "institution", "township", "village", "other",
+    "party",
+    "congress",
+    "government",
+    "department",
+    "cppcc",
+    "court",
+    "procuratorate",
+    "institution",
+    "township",
+    "village",
+    "other",
 ]
 
 assert set(LevelCode.__args__) == set(UnitLevel.values)  # type: ignore[attr-defined]

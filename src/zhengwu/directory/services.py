@@ -112,7 +112,9 @@ def clean_unit_values(values: dict[str, Any], parent: Unit | None) -> dict[str, 
     """Check one unit's values against the rules and its parent; return them normalised."""
     cleaned = dict(values)
     cleaned["name"] = rules.check_text(values.get("name"), "单位名称", "name", 100)
-    cleaned["short_name"] = rules.check_text(values.get("short_name"), "简称", "short_name", 50, required=False)
+    cleaned["short_name"] = rules.check_text(
+        values.get("short_name"), "简称", "short_name", 50, required=False
+    )
     level = rules.check_level(values.get("level") or "")
     if values.get("unit_type") not in UnitType.values:
         raise DomainError("单位类型：取值无效", "unit_type")
@@ -193,9 +195,7 @@ def do_create_unit(
     return unit
 
 
-def do_update_unit(
-    actor: Any, unit: Unit, *, request: HttpRequest | None = None, **changes: Any
-) -> Unit:
+def do_update_unit(actor: Any, unit: Unit, *, request: HttpRequest | None = None, **changes: Any) -> Unit:
     """Change a unit's own fields (not its parent: see do_move_unit)."""
     unknown = set(changes) - set(UNIT_FIELDS)
     if unknown:
@@ -217,8 +217,12 @@ def do_update_unit(
         if diff:
             current.save()
             record_event(
-                actor, "directory.unit.update", object_type="unit", object_id=current.pk,
-                details={"changes": diff}, request=request,
+                actor,
+                "directory.unit.update",
+                object_type="unit",
+                object_id=current.pk,
+                details={"changes": diff},
+                request=request,
             )
     return current
 
@@ -245,8 +249,12 @@ def do_move_unit(
         current.parent = new_parent
         current.save(update_fields=["parent", "updated_at"])
         record_event(
-            actor, "directory.unit.move", object_type="unit", object_id=current.pk,
-            details={"from_parent_id": old_parent_id, "to_parent_id": current.parent_id}, request=request,
+            actor,
+            "directory.unit.move",
+            object_type="unit",
+            object_id=current.pk,
+            details={"from_parent_id": old_parent_id, "to_parent_id": current.parent_id},
+            request=request,
         )
     return current
 
@@ -266,8 +274,12 @@ def do_deactivate_unit(actor: Any, unit: Unit, *, request: HttpRequest | None = 
         current.is_active = False
         current.save(update_fields=["is_active", "updated_at"])
         record_event(
-            actor, "directory.unit.deactivate", object_type="unit", object_id=current.pk,
-            details={"name": current.name}, request=request,
+            actor,
+            "directory.unit.deactivate",
+            object_type="unit",
+            object_id=current.pk,
+            details={"name": current.name},
+            request=request,
         )
     return current
 
@@ -283,8 +295,12 @@ def do_activate_unit(actor: Any, unit: Unit, *, request: HttpRequest | None = No
         current.is_active = True
         current.save(update_fields=["is_active", "updated_at"])
         record_event(
-            actor, "directory.unit.activate", object_type="unit", object_id=current.pk,
-            details={"name": current.name}, request=request,
+            actor,
+            "directory.unit.activate",
+            object_type="unit",
+            object_id=current.pk,
+            details={"name": current.name},
+            request=request,
         )
     return current
 
@@ -351,8 +367,12 @@ def do_create_user(
         _set_admin_chosen_password(user, password)
         user.save()
         record_event(
-            actor, "directory.user.create", object_type="user", object_id=user.pk,
-            details=_user_snapshot(user), request=request,
+            actor,
+            "directory.user.create",
+            object_type="user",
+            object_id=user.pk,
+            details=_user_snapshot(user),
+            request=request,
         )
     return user
 
@@ -383,7 +403,9 @@ def do_update_user(
                 current.mobile = mobile
         if unit is not None and unit.pk != current.unit_id:
             unit = _check_unit_usable(unit)
-            outside = [g for g in current.role_grants.select_related("unit", "role") if not is_within(g.unit, unit)]
+            outside = [
+                g for g in current.role_grants.select_related("unit", "role") if not is_within(g.unit, unit)
+            ]
             if outside:
                 names = "、".join(f"{g.role.name}（{g.unit.name}）" for g in outside[:3])
                 raise Conflict(f"所属单位：该用户持有新单位范围之外的业务角色 {names}，请先收回", "unit")
@@ -392,8 +414,12 @@ def do_update_user(
         if changes:
             current.save()
             record_event(
-                actor, "directory.user.update", object_type="user", object_id=current.pk,
-                details={"changes": changes}, request=request,
+                actor,
+                "directory.user.update",
+                object_type="user",
+                object_id=current.pk,
+                details={"changes": changes},
+                request=request,
             )
     return current
 
@@ -417,8 +443,12 @@ def do_disable_user(actor: Any, user: User, *, request: HttpRequest | None = Non
         current.is_active = False
         current.save(update_fields=["is_active"])
         record_event(
-            actor, "directory.user.disable", object_type="user", object_id=current.pk,
-            details={"username": current.username}, request=request,
+            actor,
+            "directory.user.disable",
+            object_type="user",
+            object_id=current.pk,
+            details={"username": current.username},
+            request=request,
         )
     return current
 
@@ -434,8 +464,12 @@ def do_enable_user(actor: Any, user: User, *, request: HttpRequest | None = None
         current.is_active = True
         current.save(update_fields=["is_active"])
         record_event(
-            actor, "directory.user.enable", object_type="user", object_id=current.pk,
-            details={"username": current.username}, request=request,
+            actor,
+            "directory.user.enable",
+            object_type="user",
+            object_id=current.pk,
+            details={"username": current.username},
+            request=request,
         )
     return current
 
@@ -454,8 +488,12 @@ def do_reset_password(
         _set_admin_chosen_password(current, new_password)
         current.save(update_fields=["password", "password_changed_at", "must_change_password"])
         record_event(
-            actor, "directory.user.reset_password", object_type="user", object_id=current.pk,
-            details={"username": current.username}, request=request,
+            actor,
+            "directory.user.reset_password",
+            object_type="user",
+            object_id=current.pk,
+            details={"username": current.username},
+            request=request,
         )
     return current
 
@@ -477,9 +515,7 @@ def do_grant_role(
         ensure_admin(actor, AdminRole.SYSTEM)
         current = User.objects.select_for_update().get(pk=user.pk)
         if current.admin_role:
-            raise DomainError(
-                "管理员账号不得持有业务角色（三权分立：管理员账号专用于管理）", "role"
-            )
+            raise DomainError("管理员账号不得持有业务角色（三权分立：管理员账号专用于管理）", "role")
         if not current.is_active:
             raise DomainError("该账号已停用，不能授予角色", "user")
         if current.unit is None:
@@ -495,8 +531,12 @@ def do_grant_role(
             user=current, role=role, unit=target_unit, granted_by=actor if _actor_id(actor) else None
         )
         record_event(
-            actor, "directory.role.grant", object_type="user", object_id=current.pk,
-            details={"grant_id": grant.pk, "role": role.code, "unit_id": target_unit.pk}, request=request,
+            actor,
+            "directory.role.grant",
+            object_type="user",
+            object_id=current.pk,
+            details={"grant_id": grant.pk, "role": role.code, "unit_id": target_unit.pk},
+            request=request,
         )
     return grant
 
@@ -509,17 +549,19 @@ def do_revoke_role(actor: Any, grant: RoleGrant, *, request: HttpRequest | None 
         if not deleted:
             raise Conflict("该授权已被收回")
         record_event(
-            actor, "directory.role.revoke", object_type="user", object_id=grant.user_id,
-            details=details, request=request,
+            actor,
+            "directory.role.revoke",
+            object_type="user",
+            object_id=grant.user_id,
+            details=details,
+            request=request,
         )
 
 
 # --- administrator roles (operator command only) ---------------------------------------------
 
 
-def do_assign_admin_role(
-    actor: Any, user: User, role: str, *, request: HttpRequest | None = None
-) -> bool:
+def do_assign_admin_role(actor: Any, user: User, role: str, *, request: HttpRequest | None = None) -> bool:
     """Make `user` the given administrator (`role` = "" removes it). Returns True when changed.
 
     Only the operator command calls this (actor None): nobody can change admin roles on the web.
@@ -531,29 +573,33 @@ def do_assign_admin_role(
         if actor is not None:
             raise PermissionDenied("管理员角色只能由运维人员通过命令行 zhengwu assign_admin_role 指定")
         if role and role not in AdminRole.values:
-            raise DomainError(
-                f"管理员角色只能是 {'、'.join(AdminRole.values)}（或 none 表示取消）", "role"
-            )
+            raise DomainError(f"管理员角色只能是 {'、'.join(AdminRole.values)}（或 none 表示取消）", "role")
         current = User.objects.select_for_update().get(pk=user.pk)
         if current.admin_role == role:
             return False
         if role and current.admin_role:
             raise Conflict(
                 f"同一人不得兼任两个管理员角色：该账号已是{AdminRole(current.admin_role).label}，"
-                "请先取消原角色", "role",
+                "请先取消原角色",
+                "role",
             )
         if role:
             held = list(current.role_grants.select_related("role").values_list("role__name", flat=True)[:3])
             if held:
                 raise Conflict(
                     f"同一人不得兼任两个管理员角色，也不得兼任业务角色：该账号持有业务角色"
-                    f"{'、'.join(held)}，请先收回", "role",
+                    f"{'、'.join(held)}，请先收回",
+                    "role",
                 )
         previous = current.admin_role
         current.admin_role = role
         current.save(update_fields=["admin_role"])
         record_event(
-            actor, "directory.user.assign_admin_role", object_type="user", object_id=current.pk,
-            details={"username": current.username, "from": previous, "to": role}, request=request,
+            actor,
+            "directory.user.assign_admin_role",
+            object_type="user",
+            object_id=current.pk,
+            details={"username": current.username, "from": previous, "to": role},
+            request=request,
         )
     return True

@@ -67,7 +67,12 @@ def division_search(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "")[:20]
     hits = divisions.search(text, limit=30)
     return JsonResponse(
-        {"results": [{"code": d.code, "name": d.name, "full_name": d.full_name, "level": d.level_name} for d in hits]}
+        {
+            "results": [
+                {"code": d.code, "name": d.name, "full_name": d.full_name, "level": d.level_name}
+                for d in hits
+            ]
+        }
     )
 
 
@@ -127,7 +132,9 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"已保存单位：{form.cleaned_data['name']}")
             return redirect("directory:unit_tree")
-    return render(request, "directory/unit_form.html", {"form": form, "unit": unit, "title": f"编辑单位：{unit.name}"})
+    return render(
+        request, "directory/unit_form.html", {"form": form, "unit": unit, "title": f"编辑单位：{unit.name}"}
+    )
 
 
 @system_admin_only
@@ -189,8 +196,12 @@ def user_list(request: HttpRequest) -> HttpResponse:
     grants = queries.roles_by_user(u.pk for u in page.object_list)
     rows = [(u, grants.get(u.pk, [])) for u in page.object_list]
     record_event(
-        request.user, "directory.user.read", object_type="user", object_id="list",
-        details={"filters": filters, "page": page.number, "count": len(rows)}, request=request,
+        request.user,
+        "directory.user.read",
+        object_type="user",
+        object_id="list",
+        details={"filters": filters, "page": page.number, "count": len(rows)},
+        request=request,
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -251,15 +262,21 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.do_update_user(
-                request.user, user, full_name=data["full_name"], unit=data["unit"],
-                mobile=data.get("mobile") or "", request=request,
+                request.user,
+                user,
+                full_name=data["full_name"],
+                unit=data["unit"],
+                mobile=data.get("mobile") or "",
+                request=request,
             )
         except DomainError as exc:
             _apply_error(form, exc)
         else:
             messages.success(request, "已保存")
             return redirect("directory:user_detail", pk=user.pk)
-    return render(request, "directory/user_form.html", {"form": form, "target": user, "title": f"编辑账号：{user}"})
+    return render(
+        request, "directory/user_form.html", {"form": form, "target": user, "title": f"编辑账号：{user}"}
+    )
 
 
 @system_admin_only

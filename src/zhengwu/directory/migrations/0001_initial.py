@@ -10,112 +10,305 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BusinessRole',
+            name="BusinessRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True, verbose_name='角色代码')),
-                ('name', models.CharField(max_length=50, verbose_name='角色名称')),
-                ('app_label', models.CharField(max_length=50, verbose_name='所属模块')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='说明')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True, verbose_name="角色代码")),
+                ("name", models.CharField(max_length=50, verbose_name="角色名称")),
+                ("app_label", models.CharField(max_length=50, verbose_name="所属模块")),
+                ("description", models.CharField(blank=True, max_length=200, verbose_name="说明")),
             ],
             options={
-                'verbose_name': '业务角色',
-                'verbose_name_plural': '业务角色',
-                'ordering': ['app_label', 'code'],
+                "verbose_name": "业务角色",
+                "verbose_name_plural": "业务角色",
+                "ordering": ["app_label", "code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('full_name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('mobile', models.CharField(blank=True, max_length=11, verbose_name='手机号码')),
-                ('admin_role', models.CharField(blank=True, choices=[('system_admin', '系统管理员'), ('security_admin', '安全管理员'), ('audit_admin', '审计管理员')], default='', max_length=16, verbose_name='管理员角色')),
-                ('password_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='密码修改时间')),
-                ('must_change_password', models.BooleanField(default=False, verbose_name='下次登录须修改密码')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                ("full_name", models.CharField(max_length=50, verbose_name="姓名")),
+                ("mobile", models.CharField(blank=True, max_length=11, verbose_name="手机号码")),
+                (
+                    "admin_role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("system_admin", "系统管理员"),
+                            ("security_admin", "安全管理员"),
+                            ("audit_admin", "审计管理员"),
+                        ],
+                        default="",
+                        max_length=16,
+                        verbose_name="管理员角色",
+                    ),
+                ),
+                (
+                    "password_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="密码修改时间"),
+                ),
+                (
+                    "must_change_password",
+                    models.BooleanField(default=False, verbose_name="下次登录须修改密码"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '工作人员账号',
-                'verbose_name_plural': '工作人员账号',
+                "verbose_name": "工作人员账号",
+                "verbose_name_plural": "工作人员账号",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Unit',
+            name="Unit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='单位名称')),
-                ('short_name', models.CharField(blank=True, max_length=50, verbose_name='简称')),
-                ('level', models.CharField(choices=[('province', '省'), ('city', '市'), ('county', '县区'), ('township', '乡镇街道'), ('village', '村社区')], max_length=16, verbose_name='行政层级')),
-                ('unit_type', models.CharField(choices=[('party', '党委'), ('congress', '人大'), ('government', '人民政府'), ('department', '政府部门'), ('cppcc', '政协'), ('court', '法院'), ('procuratorate', '检察院'), ('institution', '事业单位'), ('township', '乡镇街道'), ('village', '村社区'), ('other', '其他')], max_length=16, verbose_name='单位类型')),
-                ('division_code', models.CharField(help_text='GB/T 2260 六位代码，从区划表选择', max_length=6, verbose_name='行政区划代码')),
-                ('stat_division_code', models.CharField(blank=True, help_text='乡镇街道 9 位、村社区 12 位，可选', max_length=12, verbose_name='统计用区划代码')),
-                ('uscc', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='统一社会信用代码')),
-                ('sort_order', models.PositiveIntegerField(default=0, verbose_name='排序')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='directory.unit', verbose_name='上级单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="单位名称")),
+                ("short_name", models.CharField(blank=True, max_length=50, verbose_name="简称")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "省"),
+                            ("city", "市"),
+                            ("county", "县区"),
+                            ("township", "乡镇街道"),
+                            ("village", "村社区"),
+                        ],
+                        max_length=16,
+                        verbose_name="行政层级",
+                    ),
+                ),
+                (
+                    "unit_type",
+                    models.CharField(
+                        choices=[
+                            ("party", "党委"),
+                            ("congress", "人大"),
+                            ("government", "人民政府"),
+                            ("department", "政府部门"),
+                            ("cppcc", "政协"),
+                            ("court", "法院"),
+                            ("procuratorate", "检察院"),
+                            ("institution", "事业单位"),
+                            ("township", "乡镇街道"),
+                            ("village", "村社区"),
+                            ("other", "其他"),
+                        ],
+                        max_length=16,
+                        verbose_name="单位类型",
+                    ),
+                ),
+                (
+                    "division_code",
+                    models.CharField(
+                        help_text="GB/T 2260 六位代码，从区划表选择",
+                        max_length=6,
+                        verbose_name="行政区划代码",
+                    ),
+                ),
+                (
+                    "stat_division_code",
+                    models.CharField(
+                        blank=True,
+                        help_text="乡镇街道 9 位、村社区 12 位，可选",
+                        max_length=12,
+                        verbose_name="统计用区划代码",
+                    ),
+                ),
+                (
+                    "uscc",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="统一社会信用代码"
+                    ),
+                ),
+                ("sort_order", models.PositiveIntegerField(default=0, verbose_name="排序")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="directory.unit",
+                        verbose_name="上级单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '单位',
-                'verbose_name_plural': '单位',
-                'ordering': ['sort_order', 'id'],
+                "verbose_name": "单位",
+                "verbose_name_plural": "单位",
+                "ordering": ["sort_order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RoleGrant',
+            name="RoleGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granted_at', models.DateTimeField(auto_now_add=True)),
-                ('granted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='directory.businessrole')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='role_grants', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='role_grants', to='directory.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="directory.businessrole",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="role_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="role_grants",
+                        to="directory.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '角色授权',
-                'verbose_name_plural': '角色授权',
+                "verbose_name": "角色授权",
+                "verbose_name_plural": "角色授权",
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='unit',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='directory.unit', verbose_name='所属单位'),
+            model_name="user",
+            name="unit",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="staff",
+                to="directory.unit",
+                verbose_name="所属单位",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='unit',
-            constraint=models.UniqueConstraint(fields=('parent', 'name'), name='unit_name_unique_under_parent'),
+            model_name="unit",
+            constraint=models.UniqueConstraint(
+                fields=("parent", "name"), name="unit_name_unique_under_parent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'unit'), name='role_grant_unique'),
+            model_name="rolegrant",
+            constraint=models.UniqueConstraint(fields=("user", "role", "unit"), name="role_grant_unique"),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('username'), name='user_username_ci_unique'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("username"), name="user_username_ci_unique"
+            ),
         ),
     ]

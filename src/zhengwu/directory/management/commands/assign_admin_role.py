@@ -41,7 +41,9 @@ class Command(BaseCommand):
         elif role_arg in ROLE_ALIASES:
             role = ROLE_ALIASES[role_arg]
         else:
-            raise CommandError(f"未知的管理员角色：{role_arg}（可选 system_admin、security_admin、audit_admin、none）")
+            raise CommandError(
+                f"未知的管理员角色：{role_arg}（可选 system_admin、security_admin、audit_admin、none）"
+            )
         user = User.objects.filter(username__iexact=str(options["username"]).strip()).first()
         if user is None:
             raise CommandError(f"账号不存在：{options['username']}")

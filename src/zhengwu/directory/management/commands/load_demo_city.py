@@ -26,10 +26,12 @@ class Command(BaseCommand):
             out.write("示范市数据已存在，未做任何更改。")
         else:
             verb = "补充" if report.already_loaded else "加载"
-            out.write(self.style.SUCCESS(
-                f"已{verb}示范市数据：新建单位 {len(report.created_units)} 个，账号 {len(report.created_users)} 个，"
-                f"角色授权 {len(report.created_grants)} 项。"
-            ))
+            out.write(
+                self.style.SUCCESS(
+                    f"已{verb}示范市数据：新建单位 {len(report.created_units)} 个，账号 {len(report.created_users)} 个，"
+                    f"角色授权 {len(report.created_grants)} 项。"
+                )
+            )
             out.write("注意：各单位的统一社会信用代码是按规则生成的演示值，不是真实机构的代码。")
         out.write("")
         out.write("演示账号（新建的账号使用下面的密码；已存在的账号密码未改动）：")
@@ -38,4 +40,6 @@ class Command(BaseCommand):
             out.write(f"{spec.username:<14}{spec.full_name:<9}{spec.role_label:<14}{spec.unit_name}")
         out.write("")
         out.write(f"演示密码：{report.password}")
-        out.write("管理员账号（xtadmin 系统管理员、aqadmin 安全管理员、sjadmin 审计管理员）首次登录时须绑定 TOTP 动态口令。")
+        out.write(
+            "管理员账号（xtadmin 系统管理员、aqadmin 安全管理员、sjadmin 审计管理员）首次登录时须绑定 TOTP 动态口令。"
+        )
