@@ -115,7 +115,7 @@ def normalise_entry(data: dict[str, Any]) -> dict[str, Any]:
                 value = [c for c in re.split(r"[,，;；\s]+", value) if c]
             out[key] = [str(c).strip() for c in (value or []) if str(c).strip()]
         elif key == "extra":
-            out[key] = dict(value or {}) if isinstance(value, dict) else value
+            out[key] = {} if value in (None, "") else (dict(value) if isinstance(value, dict) else value)
         elif key == "publish_date":
             out[key] = value.isoformat() if isinstance(value, date) else (str(value).strip() if value else None)
         else:

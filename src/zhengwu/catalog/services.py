@@ -3,6 +3,7 @@ records its audit event in that transaction; a refusal changes nothing and is it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -236,6 +237,8 @@ def do_update_entry(
                     "如分类有误，请新建条目并下线本条目",
                     key,
                 )
+        if not clean["publish_date"] and entry.publish_date:
+            clean["publish_date"] = entry.publish_date.isoformat()  # set at first publication; kept
         before = snapshot(entry)
         was_published = entry.status == EntryStatus.PUBLISHED
         _write(entry, clean)
@@ -458,3 +461,144 @@ def do_record_data_arrival(resource_code: str, at: datetime, *, actor: Any = Non
             details={"at": at.isoformat()},
         )
     return entry
+
+
+# --- import ----------------------------------------------------------------------------------------------
+
+
+class ImportRecord:
+    """One resource read from a file: where it came from, its data and the problems found while
+    reading it (unreadable cells, items pointing to no resource …)."""
+
+    def __init__(
+        self,
+        row: str,
+        data: dict[str, Any],
+        problems: list[tuple[str, str]] | None = None,
+        item_rows: list[str] | None = None,
+    ):
+        self.row = row
+        self.data = data
+        self.problems: list[tuple[str, str]] = list(problems or [])
+        self.item_rows = item_rows or []  # where each information item came from, if elsewhere
+
+    def where(self, field: str) -> str:
+        match = re.match(r"items\[(\d+)\]", field)
+        if match and int(match.group(1)) < len(self.item_rows):
+            return self.item_rows[int(match.group(1))]
+        return self.row
+
+
+class ImportReport:
+    def __init__(self) -> None:
+        self.imported = False
+        self.created: list[str] = []
+        self.updated: list[str] = []
+        self.unchanged: list[str] = []
+        self.problems: list[dict[str, str]] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "problems": self.problems,
+        }
+
+
+def _comparable(snap: dict[str, Any]) -> dict[str, Any]:
+    clean = normalise_entry(snap)
+    clean.pop("provider_code", None)
+    for item in clean["items"]:
+        item["length"] = int(item["length"]) if item["length"] not in (None, "") else None
+    return clean
+
+
+def do_import_entries(
+    actor: Any,
+    records: list[ImportRecord],
+    *,
+    good_rows_only: bool = False,
+    source: str = "json",
+    extra_problems: list[dict[str, str]] | None = None,
+    request: HttpRequest | None = None,
+) -> ImportReport:
+    """Import a unit's catalog. A record whose `resource_code` names an entry of the unit updates
+    it (a published one gets a new draft version); otherwise a new draft is created. With any bad
+    record nothing is imported, unless `good_rows_only` is chosen explicitly."""
+    report = ImportReport()
+    report.problems.extend(extra_problems or [])
+    unit = getattr(actor, "unit", None)
+    with _attempt(actor, "catalog.import", source, request):
+        if unit is None:
+            raise PermissionDenied("您的账号不属于任何单位，不能导入目录")
+        _ensure_editor(actor, unit)
+    assert unit is not None
+    plan: list[tuple[ImportRecord, CatalogEntry | None, dict[str, Any]]] = []
+    seen_codes: set[str] = set()
+    for record in records:
+        problems = list(record.problems)
+        clean = normalise_entry(record.data)
+        problems.extend(validate_entry(clean))
+        code = str(record.data.get("resource_code") or "").strip()
+        provider_name = str(record.data.get("provider") or "").strip()
+        if provider_name and provider_name != unit.name:
+            problems.append(("provider", f"提供方：只能导入本单位（{unit.name}）的目录，此行为“{provider_name}”"))
+        existing = None
+        if code:
+            if code in seen_codes:
+                problems.append(("resource_code", f"资源代码：{code} 在文件中重复出现"))
+            seen_codes.add(code)
+            existing = CatalogEntry.objects.filter(resource_code=code).first()
+            if existing is None:
+                problems.append(("resource_code", f"资源代码：{code} 不存在；新资源请留空，由平台生成代码"))
+            elif existing.provider_id != unit.pk:
+                problems.append(("resource_code", f"资源代码：{code} 属于其他单位，不能导入修改"))
+                existing = None
+            elif existing.status in (EntryStatus.PENDING, EntryStatus.RETIRED):
+                problems.append(("resource_code", f"资源代码：{code} 当前为{existing.get_status_display()}，不能修改"))
+                existing = None
+            else:
+                for key in ("category", "class_item", "class_sub", "class_detail"):
+                    if clean[key] != getattr(existing, key):
+                        problems.append((key, f"{FIELD_LABELS[key]}：分类决定资源代码，已有资源不能修改分类"))
+                        break
+        for field, message in problems:
+            report.problems.append({"row": record.where(field), "field": field, "message": message})
+        if not problems:
+            plan.append((record, existing, clean))
+    if report.problems and not good_rows_only:
+        record_event(
+            actor, "catalog.import", object_type="catalog_entry", object_id=source, result=AuditResult.FAILURE,
+            details={"records": len(records), "bad_records": len({p["row"] for p in report.problems}), "imported": 0},
+            request=request,
+        )
+        return report
+    with transaction.atomic():
+        for record, existing, clean in plan:
+            if existing is None:
+                entry = do_create_entry(actor, clean, provider=unit, request=request)
+                report.created.append(entry.resource_code)
+            elif _comparable(snapshot(existing)) == _comparable(clean):
+                report.unchanged.append(existing.resource_code)
+            else:
+                do_update_entry(actor, existing, clean, request=request)
+                report.updated.append(existing.resource_code)
+        report.imported = True
+        record_event(
+            actor, "catalog.import", object_type="catalog_entry", object_id=source,
+            details={
+                "records": len(records),
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": len(report.unchanged),
+                "skipped_bad_records": len({p["row"] for p in report.problems}),
+            },
+            request=request,
+        )
+    return report

@@ -1,0 +1,236 @@
+"""Reads of the catalog, scoped to what the actor may see, each access audited.
+
+The catalog itself is visible to every unit (shareability governs the data, not the catalog):
+every staff member sees all live entries (their latest published version); a unit's own staff
+also see its drafts and working copies; catalog reviewers see what is waiting for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhengwu.audit.services import record_event
+from zhengwu.core.errors import NotFound, PermissionDenied
+
+from . import search
+from .constants import UPDATE_CYCLE_PERIOD, Category, EntryStatus, OpenType, ShareType, class_item_name
+from .models import CatalogEntry, CatalogEntryVersion, CorrectionRequest
+from .services import is_catalog_reviewer, is_data_admin, snapshot
+
+
+def _ensure_staff(actor: Any) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied("请先登录")
+
+
+def visible_entries(actor: Any) -> QuerySet[CatalogEntry]:
+    _ensure_staff(actor)
+    cond = Q(is_live=True)
+    if getattr(actor, "unit_id", None):
+        cond |= Q(provider_id=actor.unit_id)
+    if is_catalog_reviewer(actor):
+        cond |= Q(status=EntryStatus.PENDING)
+    return CatalogEntry.objects.filter(cond).select_related("provider")
+
+
+def can_see_working_copy(actor: Any, entry: CatalogEntry) -> bool:
+    return bool(
+        getattr(actor, "unit_id", None) == entry.provider_id
+        or (entry.status == EntryStatus.PENDING and is_catalog_reviewer(actor))
+    )
+
+
+def get_entry(actor: Any, key: int | str, *, request: HttpRequest | None = None, audit: bool = True) -> CatalogEntry:
+    """An entry by id or resource code, if the actor may see it."""
+    qs = visible_entries(actor)
+    entry = qs.filter(pk=key).first() if isinstance(key, int) or str(key).isdigit() else None
+    if entry is None:
+        code = str(key)
+        entry = qs.filter(resource_code=code).first()
+        if entry is None and "/" not in code and "-" in code:
+            # In URLs a code may be written with "-" for its "/": 101001-00001.
+            head, _, tail = code.rpartition("-")
+            entry = qs.filter(resource_code=f"{head}/{tail}").first()
+    if entry is None:
+        raise NotFound("目录条目不存在或无权查看")
+    if audit:
+        record_event(actor, "catalog.entry.read", object_type="catalog_entry", object_id=entry.resource_code, request=request)
+    return entry
+
+
+def published_snapshot(entry: CatalogEntry, version: int | None = None) -> dict[str, Any] | None:
+    number = version or entry.published_version
+    if not number:
+        return None
+    found = CatalogEntryVersion.objects.filter(entry=entry, version=number).first()
+    return found.snapshot if found else None
+
+
+def entry_view(actor: Any, entry: CatalogEntry) -> dict[str, Any]:
+    """What the actor reads: the working copy for the provider (and reviewers of a pending
+    change), the latest published version for everyone else."""
+    if can_see_working_copy(actor, entry):
+        return snapshot(entry)
+    published = published_snapshot(entry)
+    if published is None:
+        raise NotFound("目录条目不存在或无权查看")
+    return published
+
+
+def versions(entry: CatalogEntry) -> list[CatalogEntryVersion]:
+    return list(CatalogEntryVersion.objects.filter(entry=entry).select_related("published_by").order_by("-version"))
+
+
+def get_version(actor: Any, entry: CatalogEntry, number: int, *, request: HttpRequest | None = None) -> CatalogEntryVersion:
+    version = CatalogEntryVersion.objects.filter(entry=entry, version=number).select_related("published_by").first()
+    if version is None:
+        raise NotFound(f"版本 {number} 不存在", "version")
+    record_event(
+        actor, "catalog.version.read", object_type="catalog_entry", object_id=entry.resource_code,
+        details={"version": number}, request=request,
+    )
+    return version
+
+
+def pending_diff(entry: CatalogEntry) -> dict[str, Any] | None:
+    """Changes of the working copy against the latest published version (None if never published)."""
+    from .services import diff_snapshots
+
+    published = published_snapshot(entry)
+    if published is None:
+        return None
+    return diff_snapshots(published, snapshot(entry))
+
+
+def my_unit_entries(actor: Any, status: str = "") -> QuerySet[CatalogEntry]:
+    _ensure_staff(actor)
+    qs = CatalogEntry.objects.filter(provider_id=getattr(actor, "unit_id", None)).select_related("provider")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-updated_at")
+
+
+def review_queue(actor: Any) -> QuerySet[CatalogEntry]:
+    if not is_catalog_reviewer(actor):
+        raise PermissionDenied("只有目录审核员可以查看待审核目录")
+    return CatalogEntry.objects.filter(status=EntryStatus.PENDING).select_related("provider", "submitted_by").order_by("submitted_at")
+
+
+def corrections_for_entry(actor: Any, entry: CatalogEntry) -> QuerySet[CorrectionRequest]:
+    qs = CorrectionRequest.objects.filter(entry=entry).select_related("reporter_unit", "reporter", "answered_by")
+    if not (can_see_working_copy(actor, entry) or is_catalog_reviewer(actor)):
+        qs = qs.filter(reporter_unit_id=getattr(actor, "unit_id", None))
+    return qs
+
+
+def open_corrections_for_unit(actor: Any) -> QuerySet[CorrectionRequest]:
+    unit = getattr(actor, "unit", None)
+    if not is_data_admin(actor, unit):
+        return CorrectionRequest.objects.none()
+    return CorrectionRequest.objects.filter(entry__provider=unit, status="open").select_related("entry", "reporter_unit")
+
+
+# --- search ----------------------------------------------------------------------------------------------
+
+
+def search_entries(
+    actor: Any,
+    text: str = "",
+    filters: dict[str, Any] | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 20,
+    request: HttpRequest | None = None,
+) -> search.SearchResult:
+    """Full-text search of live entries; the actor's own unit's unpublished drafts that contain
+    the words are added after them."""
+    _ensure_staff(actor)
+    filters = {k: v for k, v in (filters or {}).items() if v}
+    extra: list[int] = []
+    unit_id = getattr(actor, "unit_id", None)
+    if unit_id and text.strip():
+        drafts = search.apply_filters(
+            CatalogEntry.objects.filter(provider_id=unit_id, is_live=False).exclude(status=EntryStatus.RETIRED), filters
+        )
+        words = search.query_terms(text) or [text.strip()]
+        for word in words:
+            drafts = drafts.filter(Q(name__icontains=word) | Q(abstract__icontains=word) | Q(items__name__icontains=word) | Q(items__field_name__icontains=word))
+        extra = list(drafts.values_list("id", flat=True).distinct()[:50])
+    result = search.search(text, filters, offset=offset, limit=limit, extra_ids=extra)
+    record_event(
+        actor, "catalog.search", object_type="catalog_entry", object_id="search",
+        details={"q": text[:200], "filters": filters, "total": result.total}, request=request,
+    )
+    return result
+
+
+# --- statistics ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OverdueEntry:
+    entry: CatalogEntry
+    due_at: datetime
+    days_late: int
+
+
+def overdue_entries(now: datetime | None = None) -> list[OverdueEntry]:
+    """Live entries whose data has arrived at least once and whose last arrival is older than
+    the update cycle. Until datahub reports arrivals, no entry has `last_data_at` and none is overdue."""
+    now = now or timezone.now()
+    out = []
+    for entry in CatalogEntry.objects.filter(is_live=True, last_data_at__isnull=False).select_related("provider"):
+        period = UPDATE_CYCLE_PERIOD.get(entry.update_cycle)
+        if period is None or entry.last_data_at is None:
+            continue
+        due = entry.last_data_at + period
+        if due < now:
+            out.append(OverdueEntry(entry, due, (now - due).days))
+    return sorted(out, key=lambda o: o.due_at)
+
+
+def statistics(actor: Any, *, request: HttpRequest | None = None) -> dict[str, Any]:
+    _ensure_staff(actor)
+    live = CatalogEntry.objects.filter(is_live=True)
+    total = live.count()
+    by_unit = list(live.values("provider__name").annotate(n=Count("id")).order_by("-n", "provider__name"))
+    by_class = [
+        {
+            "category": Category(r["category"]).label,
+            "item": class_item_name(r["category"], r["class_item"]) or r["class_item"],
+            "code": f"{r['category']}{r['class_item']}",
+            "n": r["n"],
+        }
+        for r in live.values("category", "class_item").annotate(n=Count("id")).order_by("category", "class_item")
+    ]
+    by_category = {Category(r["category"]).label: r["n"] for r in live.values("category").annotate(n=Count("id"))}
+    share = {r["share_type"]: r["n"] for r in live.values("share_type").annotate(n=Count("id"))}
+    opened = {r["open_type"]: r["n"] for r in live.values("open_type").annotate(n=Count("id"))}
+    shareable = share.get(ShareType.UNCONDITIONAL, 0) + share.get(ShareType.CONDITIONAL, 0)
+    openable = opened.get(OpenType.UNCONDITIONAL, 0) + opened.get(OpenType.CONDITIONAL, 0)
+    status_counts = {
+        EntryStatus(r["status"]).label: r["n"] for r in CatalogEntry.objects.values("status").annotate(n=Count("id"))
+    }
+    overdue = overdue_entries()
+    record_event(actor, "catalog.statistics.read", object_type="catalog_entry", object_id="statistics", request=request)
+    return {
+        "total": total,
+        "by_unit": by_unit,
+        "by_class": by_class,
+        "by_category": by_category,
+        "share": share,
+        "open": opened,
+        "shareable": shareable,
+        "openable": openable,
+        "shareable_rate": round(100 * shareable / total, 1) if total else 0.0,
+        "openable_rate": round(100 * openable / total, 1) if total else 0.0,
+        "status_counts": status_counts,
+        "overdue": overdue,
+        "with_arrivals": live.filter(last_data_at__isnull=False).count(),
+    }

@@ -1,0 +1,95 @@
+"""Fixtures of the catalog tests: a provider unit with its 数据管理员, the data authority
+(大数据管理局) with a 目录审核员, and valid entry payloads."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+
+def grant(user: Any, code: str, unit: Any) -> None:
+    from zhengwu.directory.models import BusinessRole, RoleGrant
+
+    names = {"data_admin": "数据管理员", "catalog_reviewer": "目录审核员", "clerk": "业务经办人"}
+    role, _ = BusinessRole.objects.get_or_create(code=code, defaults={"name": names.get(code, code), "app_label": "catalog"})
+    RoleGrant.objects.get_or_create(user=user, role=role, unit=unit)
+
+
+@pytest.fixture
+def authority(make_unit: Callable[..., Any]) -> Any:
+    return make_unit("大数据管理局")
+
+
+@pytest.fixture
+def provider(make_unit: Callable[..., Any]) -> Any:
+    return make_unit("市公安局", uscc="11441400007000000J")
+
+
+@pytest.fixture
+def data_admin(make_user: Callable[..., Any], provider: Any) -> Any:
+    user = make_user("ga_data", unit=provider, full_name="公安数据员")
+    grant(user, "data_admin", provider)
+    return user
+
+
+@pytest.fixture
+def reviewer(make_user: Callable[..., Any], authority: Any) -> Any:
+    user = make_user("dsj_review", unit=authority, full_name="目录审核员甲")
+    grant(user, "catalog_reviewer", authority)
+    return user
+
+
+@pytest.fixture
+def other_unit_user(make_user: Callable[..., Any], make_unit: Callable[..., Any]) -> Any:
+    unit = make_unit("市民政局")
+    user = make_user("mz_data", unit=unit, full_name="民政数据员")
+    grant(user, "data_admin", unit)
+    return user
+
+
+BASE_ENTRY: dict[str, Any] = {
+    "category": "1",
+    "class_item": "01",
+    "class_sub": "001",
+    "name": "常住人口基本信息",
+    "abstract": "本市户籍和登记常住人口的身份、户籍地址和迁移变动等基本信息，用于政务服务身份核验",
+    "resource_format": "数据库",
+    "share_type": "无条件共享",
+    "share_method": "共享平台",
+    "open_type": "不予开放",
+    "open_basis": "《中华人民共和国个人信息保护法》",
+    "update_cycle": "每日",
+    "security_level": "敏感",
+    "items": [
+        {"name": "公民身份号码", "field_name": "id_no", "data_type": "字符", "length": 18, "is_key": True,
+         "is_sensitive": True, "masking": "部分遮盖"},
+        {"name": "姓名", "field_name": "person_name", "data_type": "字符", "length": 50, "is_sensitive": True,
+         "masking": "部分遮盖"},
+        {"name": "户籍地址", "field_name": "household_address", "data_type": "字符", "length": 200},
+        {"name": "出生日期", "field_name": "birth_date", "data_type": "日期"},
+    ],
+}
+
+
+@pytest.fixture
+def entry_data() -> Callable[..., dict[str, Any]]:
+    def make(**overrides: Any) -> dict[str, Any]:
+        data = copy.deepcopy(BASE_ENTRY)
+        data.update(overrides)
+        return data
+
+    return make
+
+
+@pytest.fixture
+def published(data_admin: Any, reviewer: Any, entry_data: Callable[..., dict[str, Any]]) -> Any:
+    from zhengwu.catalog import services
+
+    entry = services.do_create_entry(data_admin, entry_data())
+    services.do_submit_entry(data_admin, entry)
+    services.do_approve_entry(reviewer, entry)
+    entry.refresh_from_db()
+    return entry
