@@ -92,3 +92,23 @@ def test_weak_demo_password_refused(monkeypatch):
     with pytest.raises(CommandError, match="演示密码不符合密码策略"):
         call_command("load_demo_city")
     assert Unit.objects.count() == 0 and User.objects.count() == 0
+
+
+def test_demo_pages_render():
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    demo.load_demo_city()
+    client = Client()
+    client.force_login(User.objects.get(username="xtadmin"))
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("directory:unit_tree"))
+    assert page.status_code == 200 and "梅江区人民政府" in page.content.decode()
+    assert len(ctx.captured_queries) < 15  # the tree is built from one query, not one per unit
+    assert client.get(reverse("directory:user_list")).status_code == 200
+    clerk = Client()
+    clerk.force_login(User.objects.get(username="zwb_clerk"))
+    assert clerk.get(reverse("directory:browse")).status_code == 200
+    assert clerk.get(reverse("directory:unit_tree")).status_code == 403

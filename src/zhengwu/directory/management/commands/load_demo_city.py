@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from zhengwu.core.errors import DomainError
 from zhengwu.directory import demo
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad to a display width (CJK characters take two columns in a terminal)."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(1, width - shown)
 
 
 class Command(BaseCommand):
@@ -35,9 +42,14 @@ class Command(BaseCommand):
             out.write("注意：各单位的统一社会信用代码是按规则生成的演示值，不是真实机构的代码。")
         out.write("")
         out.write("演示账号（新建的账号使用下面的密码；已存在的账号密码未改动）：")
-        out.write(f"{'用户名':<12}{'姓名':<8}{'角色':<16}单位")
+        out.write(_pad("用户名", 14) + _pad("姓名", 10) + _pad("角色", 26) + "单位")
         for spec in demo.ACCOUNTS:
-            out.write(f"{spec.username:<14}{spec.full_name:<9}{spec.role_label:<14}{spec.unit_name}")
+            out.write(
+                _pad(spec.username, 14)
+                + _pad(spec.full_name, 10)
+                + _pad(spec.role_label, 26)
+                + spec.unit_name
+            )
         out.write("")
         out.write(f"演示密码：{report.password}")
         out.write(
