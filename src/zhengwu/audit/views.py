@@ -67,6 +67,7 @@ def record_list(request: HttpRequest) -> HttpResponse:
         from django.core.paginator import Paginator
 
         page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)  # read before this search's own record is written
         record_event(
             request.user,
             "audit.search",
