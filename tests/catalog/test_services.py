@@ -176,6 +176,6 @@ def test_overdue_only_after_data_arrives(published: Any) -> None:
     services.do_record_data_arrival(published.resource_code, timezone.now() - timedelta(days=3))
     overdue = queries.overdue_entries()
     assert [o.entry.pk for o in overdue] == [published.pk]
-    assert overdue[0].days_late == 1
+    assert overdue[0].days_late == 2
     services.do_record_data_arrival(published.resource_code, timezone.now())
     assert queries.overdue_entries() == []

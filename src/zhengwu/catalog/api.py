@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from zhengwu.core.api import error_body
 from zhengwu.core.errors import NotFound
@@ -121,7 +121,7 @@ def create_entry(request: HttpRequest, payload: EntryIn) -> Any:
         entry = services.do_create_entry(request.user, payload.dict(), request=request)
     except services.EntryInvalid as exc:
         return _invalid(exc)
-    return 201, _detail(request, entry)
+    return Status(201, _detail(request, entry))
 
 
 @router.put("/entries/{key}", response={200: EntryOut, 422: dict}, summary="修改目录条目（已发布条目修改后形成新版本草稿）")
@@ -219,7 +219,7 @@ def create_correction(request: HttpRequest, key: str, payload: CorrectionIn) -> 
     correction = services.do_request_correction(
         request.user, entry, content=payload.content, field=payload.field, request=request
     )
-    return 201, _correction(correction)
+    return Status(201, _correction(correction))
 
 
 @router.get("/entries/{key}/corrections", response=list[CorrectionOut], summary="纠错记录")
@@ -269,4 +269,4 @@ def import_json(request: HttpRequest, payload: ImportIn) -> Any:
     report = services.do_import_entries(
         request.user, records, good_rows_only=payload.good_rows_only, source="json", request=request
     )
-    return (200 if report.imported else 422), report.as_dict()
+    return Status(200 if report.imported else 422, report.as_dict())
