@@ -93,3 +93,15 @@ def published(data_admin: Any, reviewer: Any, entry_data: Callable[..., dict[str
     services.do_approve_entry(reviewer, entry)
     entry.refresh_from_db()
     return entry
+
+
+@pytest.fixture(autouse=True)
+def _fresh_search_caches() -> Any:
+    """The search keeps per-process caches; tests roll the database back under them."""
+    from zhengwu.catalog import search
+
+    search._stats_cache.clear()
+    search._facet_cache.clear()
+    yield
+    search._stats_cache.clear()
+    search._facet_cache.clear()

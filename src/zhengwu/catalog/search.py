@@ -15,12 +15,13 @@ import math
 import re
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import QuerySet, Sum
 
 from .models import CatalogEntry, CatalogTerm
 
@@ -70,12 +71,26 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def _clean(tokens: Iterable[str], keep_stop_words: bool) -> list[str]:
+    out = []
+    for token in tokens:
+        token = token.strip()
+        if token and _TOKEN_OK.search(token) and token != "_" and (keep_stop_words or token not in STOP_WORDS):
+            out.append(token[:MAX_TERM_LEN])
+    return list(dict.fromkeys(out))
+
+
 def query_terms(text: str) -> list[str]:
-    terms = list(dict.fromkeys(tokenize(text)))
-    if not terms and text.strip():
-        terms = [t.strip().lower()[:MAX_TERM_LEN] for t in _jieba().cut_for_search(text.lower()) if t.strip()]
-        terms = [t for t in dict.fromkeys(terms) if _TOKEN_OK.search(t)]
-    return terms
+    """Query words by precise segmentation: every document was indexed in search mode, which
+    emits each precise word plus its dictionary sub-words, so the whole words suffice and keep the
+    posting lists short. A query of stop words only searches them."""
+    text = text.lower()[:200]
+    return _clean(_jieba().cut(text), False) or _clean(_jieba().cut(text), True)
+
+
+def search_terms(text: str) -> list[str]:
+    text = text.lower()[:200]
+    return _clean(_jieba().cut_for_search(text), False) or _clean(_jieba().cut_for_search(text), True)
 
 
 def _field_texts(snapshot: dict[str, Any]) -> dict[int, list[str]]:
@@ -110,11 +125,13 @@ def index_entry(entry_id: int, snapshot: dict[str, Any]) -> None:
     CatalogTerm.objects.filter(entry_id=entry_id).delete()
     CatalogTerm.objects.bulk_create(postings_for(entry_id, snapshot), batch_size=2000)
     _stats_cache.clear()
+    _facet_cache.clear()
 
 
 def unindex_entry(entry_id: int) -> None:
     CatalogTerm.objects.filter(entry_id=entry_id).delete()
     _stats_cache.clear()
+    _facet_cache.clear()
 
 
 # --- querying -------------------------------------------------------------------------------------
@@ -145,7 +162,79 @@ class SearchResult:
     terms: list[str] = field(default_factory=list)
 
 
+# Facet values of every live entry, held per process: filtering and counting facets over a
+# matched set of thousands of entries is then a pass over memory instead of six GROUP BY
+# queries. Refreshed when this process changes the index, after FACET_TTL seconds, and for any
+# matched entry it has not seen yet (published by another process).
+FACET_TTL = 60.0
+_facet_cache: dict[str, Any] = {}
+_FACET_COLUMNS = ("id", "provider_id", "category", "class_item", "share_type", "open_type", "resource_format",
+                  "update_cycle", "resource_code")
+
+
+def _facet_rows() -> dict[int, tuple[Any, ...]]:
+    cached = _facet_cache.get("rows")
+    if cached is None or time.monotonic() - cached[0] > FACET_TTL:
+        rows = {r[0]: r for r in CatalogEntry.objects.filter(is_live=True).values_list(*_FACET_COLUMNS).iterator(chunk_size=10000)}
+        cached = (time.monotonic(), rows)
+        _facet_cache["rows"] = cached
+    result: dict[int, tuple[Any, ...]] = cached[1]
+    return result
+
+
+def _rows_for(ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+    rows = _facet_rows()
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        for start in range(0, len(missing), 500):
+            for r in CatalogEntry.objects.filter(id__in=missing[start : start + 500]).values_list(*_FACET_COLUMNS):
+                rows[r[0]] = r
+    return rows
+
+
+def _passes(row: tuple[Any, ...], filters: dict[str, Any]) -> bool:
+    if filters.get("provider") and str(row[1]) != str(filters["provider"]):
+        return False
+    if filters.get("class"):
+        cat, _, item = str(filters["class"]).partition("-")
+        if row[2] != cat or (item and row[3] != item):
+            return False
+    for key, index in (("share_type", 4), ("open_type", 5), ("resource_format", 6), ("update_cycle", 7)):
+        if filters.get(key) and row[index] != filters[key]:
+            return False
+    return True
+
+
+def _count_facets(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, str, int]]]:
+    from zhengwu.directory.models import Unit
+
+    from .constants import Category, class_item_name
+
+    counters: dict[str, Counter[Any]] = {k: Counter() for k in FACETS}
+    for r in rows:
+        counters["provider"][r[1]] += 1
+        counters["class"][(r[2], r[3])] += 1
+        counters["share_type"][r[4]] += 1
+        counters["open_type"][r[5]] += 1
+        counters["resource_format"][r[6]] += 1
+        counters["update_cycle"][r[7]] += 1
+    names = dict(Unit.objects.filter(id__in=list(counters["provider"])).values_list("id", "name"))
+    facets: dict[str, list[tuple[str, str, int]]] = {
+        "provider": sorted(
+            ((str(k), names.get(k, str(k)), n) for k, n in counters["provider"].items()), key=lambda x: (-x[2], x[1])
+        ),
+        "class": [
+            (f"{cat}-{item}", f"{Category(cat).label[:2]} · {class_item_name(cat, item) or item}", n)
+            for (cat, item), n in sorted(counters["class"].items())
+        ],
+    }
+    for key in ("share_type", "open_type", "resource_format", "update_cycle"):
+        facets[key] = [(v, v, n) for v, n in sorted(counters[key].items(), key=lambda x: (-x[1], x[0]))]
+    return facets
+
+
 def apply_filters(qs: QuerySet[CatalogEntry], filters: dict[str, Any]) -> QuerySet[CatalogEntry]:
+    """The same filters as SQL, for querysets outside the index (e.g. a unit's own drafts)."""
     if filters.get("provider"):
         qs = qs.filter(provider_id=filters["provider"])
     if filters.get("class"):
@@ -159,25 +248,37 @@ def apply_filters(qs: QuerySet[CatalogEntry], filters: dict[str, Any]) -> QueryS
     return qs
 
 
-def _facet_counts(qs: QuerySet[CatalogEntry]) -> dict[str, list[tuple[str, str, int]]]:
-    from .constants import Category, class_item_name
+def _postings(terms: list[str]) -> list[tuple[int, str, int, int, int]]:
+    table = connection.ops.quote_name(CatalogTerm._meta.db_table)
+    marks = ", ".join(["%s"] * len(terms))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT entry_id, term, field, tf, field_len FROM {table} WHERE term IN ({marks})", terms)
+        rows: list[tuple[int, str, int, int, int]] = cursor.fetchall()
+    return rows
 
-    facets: dict[str, list[tuple[str, str, int]]] = {}
-    rows = qs.values("provider_id", "provider__name").annotate(n=Count("id")).order_by("-n", "provider__name")
-    facets["provider"] = [(str(r["provider_id"]), r["provider__name"], r["n"]) for r in rows]
-    rows = qs.values("category", "class_item").annotate(n=Count("id")).order_by("category", "class_item")
-    facets["class"] = [
-        (
-            f"{r['category']}-{r['class_item']}",
-            f"{Category(r['category']).label[:2]} · {class_item_name(r['category'], r['class_item']) or r['class_item']}",
-            r["n"],
-        )
-        for r in rows
-    ]
-    for key in ("share_type", "open_type", "resource_format", "update_cycle"):
-        rows = qs.values(key).annotate(n=Count("id")).order_by("-n", key)
-        facets[key] = [(r[key], r[key], r["n"]) for r in rows]
-    return facets
+
+def _score(terms: list[str]) -> dict[int, float]:
+    """BM25 with field boosts over entries containing every term."""
+    n_docs, avg_len = _collection_stats()
+    by_entry: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
+    doc_freq: dict[str, set[int]] = defaultdict(set)
+    for entry_id, term, fld, tf, flen in _postings(terms):
+        by_entry[entry_id].append((term, fld, tf, flen))
+        doc_freq[term].add(entry_id)
+    if len(doc_freq) < len(terms):
+        return {}
+    idf = {t: math.log(1 + (n_docs - len(ids) + 0.5) / (len(ids) + 0.5)) for t, ids in doc_freq.items()}
+    needed = len(terms)
+    scores: dict[int, float] = {}
+    for entry_id, rows in by_entry.items():
+        if needed > 1 and len({r[0] for r in rows}) < needed:
+            continue
+        score = 0.0
+        for term, fld, tf, flen in rows:
+            norm = K1 * (1 - B + B * flen / (avg_len.get(fld) or 1.0))
+            score += idf[term] * FIELD_BOOST[fld] * tf * (K1 + 1) / (tf + norm)
+        scores[entry_id] = score
+    return scores
 
 
 def search(
@@ -189,59 +290,33 @@ def search(
     with_facets: bool = True,
     extra_ids: Iterable[int] = (),
 ) -> SearchResult:
-    """Search live entries. `extra_ids` adds entries outside the index (the actor's own drafts,
-    already matched by the caller) ranked after the indexed ones."""
-    filters = filters or {}
+    """Search live entries: every query word must occur (in any field); ranked by relevance.
+    Facet counts are over the matched set with the filters applied. `extra_ids` adds entries
+    outside the index (the actor's own drafts, matched by the caller) after the indexed ones."""
+    filters = {k: v for k, v in (filters or {}).items() if v}
     terms = query_terms(text)
-    live = CatalogEntry.objects.filter(is_live=True)
-    if not terms:
-        qs = apply_filters(live, filters)
-        total = qs.count()
-        page = list(qs.select_related("provider").order_by("category", "class_item", "resource_code")[
-            offset : offset + limit
-        ])
-        return SearchResult(total, page, {}, _facet_counts(qs) if with_facets else {}, terms)
-
-    postings = CatalogTerm.objects.filter(term__in=terms).values_list("entry_id", "term", "field", "tf", "field_len")
-    n_docs, avg_len = _collection_stats()
-    by_entry: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
-    doc_freq: dict[str, set[int]] = defaultdict(set)
-    for entry_id, term, fld, tf, flen in postings.iterator(chunk_size=5000):
-        by_entry[entry_id].append((term, fld, tf, flen))
-        doc_freq[term].add(entry_id)
-    needed = len(terms)
-    idf = {t: math.log(1 + (n_docs - len(ids) + 0.5) / (len(ids) + 0.5)) for t, ids in doc_freq.items()}
-    scores: dict[int, float] = {}
-    for entry_id, rows in by_entry.items():
-        if len({r[0] for r in rows}) < needed:
-            continue
-        score = 0.0
-        for term, fld, tf, flen in rows:
-            norm = K1 * (1 - B + B * flen / (avg_len.get(fld) or 1.0))
-            score += idf[term] * FIELD_BOOST[fld] * tf * (K1 + 1) / (tf + norm)
-        scores[entry_id] = score
-
-    matched = (
-        CatalogTerm.objects.filter(term__in=terms)
-        .values("entry_id")
-        .annotate(n=Count("term", distinct=True))
-        .filter(n=needed)
-        .values("entry_id")
-    )
-    qs = apply_filters(live.filter(id__in=matched), filters)
-    active_filters = any(filters.get(k) for k in FACETS)
-    if active_filters:
-        allowed = set(qs.values_list("id", flat=True))
-        scores = {k: v for k, v in scores.items() if k in allowed}
-    ranked = sorted(scores, key=lambda k: (-scores[k], k))
+    if terms:
+        scores = _score(terms)
+        if not scores:
+            # Words the precise segmentation kept whole may be indexed only as their parts.
+            wider = search_terms(text)
+            if wider != terms:
+                terms, scores = wider, _score(wider)
+        rows_by_id = _rows_for(scores)
+        matched = [rows_by_id[i] for i in scores if i in rows_by_id and _passes(rows_by_id[i], filters)]
+        ranked = sorted((r[0] for r in matched), key=lambda k: (-scores[k], k))
+    else:
+        scores = {}
+        matched = [r for r in _facet_rows().values() if _passes(r, filters)]
+        matched.sort(key=lambda r: (r[2], r[3], r[8]))
+        ranked = [r[0] for r in matched]
     extra = [i for i in extra_ids if i not in scores]
-    ranked.extend(extra)
+    if extra:
+        extra_rows = list(CatalogEntry.objects.filter(id__in=extra).values_list(*_FACET_COLUMNS))
+        matched.extend(r for r in extra_rows if _passes(r, filters))
+        ranked.extend(r[0] for r in extra_rows if _passes(r, filters))
     page_ids = ranked[offset : offset + limit]
     objects = CatalogEntry.objects.select_related("provider").in_bulk(page_ids)
     entries = [objects[i] for i in page_ids if i in objects]
-    facets: dict[str, list[tuple[str, str, int]]] = {}
-    if with_facets:
-        if extra:
-            qs = apply_filters(CatalogEntry.objects.filter(Q(id__in=matched, is_live=True) | Q(id__in=extra)), filters)
-        facets = _facet_counts(qs)
+    facets = _count_facets(matched) if with_facets else {}
     return SearchResult(len(ranked), entries, scores, facets, terms)
