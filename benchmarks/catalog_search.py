@@ -111,7 +111,7 @@ def load(n: int, seed: int = 7) -> None:
         with transaction.atomic():
             CatalogEntry.objects.bulk_create(entries)
             saved = CatalogEntry.objects.filter(resource_code__in=[e.resource_code for e in entries]).values_list("id", "resource_code")
-            ids = dict((code, pk) for pk, code in saved)
+            ids = {code: pk for pk, code in saved}
             items, postings = [], []
             for entry, its in zip(entries, items_by_entry, strict=True):
                 pk = ids[entry.resource_code]
@@ -148,7 +148,7 @@ def timed(fn: object, queries: list[str], rounds: int) -> list[float]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

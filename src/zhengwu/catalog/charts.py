@@ -31,7 +31,7 @@ def bars(rows: list[tuple[str, int]], width: int = 640, bar_height: int = 22) ->
             f'<text x="{label_w + w + 5}" y="{y + bar_height * 0.7:.1f}" font-size="13">{n}</text>'
         )
     parts.append("</svg>")
-    return mark_safe("".join(parts))
+    return mark_safe("".join(parts))  # noqa: S308 — every text in it passed through escape()
 
 
 def donut(rows: list[tuple[str, int]], total: int, size: int = 180) -> dict[str, Any]:
@@ -57,4 +57,4 @@ def donut(rows: list[tuple[str, int]], total: int, size: int = 180) -> dict[str,
         + "".join(circles)
         + f'<text x="{size / 2}" y="{size / 2 + 6}" text-anchor="middle" font-size="18">{total}</text></svg>'
     )
-    return {"svg": mark_safe(svg), "legend": legend}
+    return {"svg": mark_safe(svg), "legend": legend}  # noqa: S308 — labels escaped above

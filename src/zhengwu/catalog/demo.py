@@ -35,7 +35,7 @@ PHONE = "联系电话|phone|字符|20|S"
 DATE = "登记日期|reg_date|日期||"
 
 LEGAL = "《中华人民共和国个人信息保护法》第十三条、第三十四条"
-SECRET = "《中华人民共和国数据安全法》第二十一条及本市公共数据分类分级规定"
+CLASSIFIED_BASIS = "《中华人民共和国数据安全法》第二十一条及本市公共数据分类分级规定"
 
 # (provider keyword, 类, 项, name, format, share, open, cycle, abstract, items)
 SPECS: list[tuple[str, str, str, str, str, str, str, str, str, list[str]]] = [
@@ -267,12 +267,12 @@ def entry_data(spec: tuple[str, str, str, str, str, str, str, str, str, list[str
         data["share_condition"] = "仅向依法履行相关职责的部门共享，按需申请、逐项审批"
         data["share_basis"] = LEGAL
     elif share == "不予共享":
-        data["share_basis"] = SECRET
+        data["share_basis"] = CLASSIFIED_BASIS
     if open_type == "有条件开放":
         data["open_condition"] = "经申请审核，签订数据使用协议后开放"
         data["open_basis"] = "《本市公共数据开放管理办法》"
     elif open_type == "不予开放":
-        data["open_basis"] = LEGAL if any("S" in s.split("|")[-1] for s in items) else SECRET
+        data["open_basis"] = LEGAL if any("S" in s.split("|")[-1] for s in items) else CLASSIFIED_BASIS
     return data
 
 

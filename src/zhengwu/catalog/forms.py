@@ -22,7 +22,7 @@ from .rules import ENTRY_FIELDS
 
 def _choices(values: Any, blank: bool = True) -> list[tuple[str, str]]:
     out = [(v, v) for v in values.values]
-    return ([("", "——请选择——")] + out) if blank else out
+    return [("", "——请选择——"), *out] if blank else out
 
 
 class EntryForm(forms.Form):

@@ -31,6 +31,9 @@ class CodeSequence(models.Model):
         verbose_name = "资源代码顺序号"
         verbose_name_plural = "资源代码顺序号"
 
+    def __str__(self) -> str:
+        return f"{self.class_code}: {self.last}"
+
 
 class CatalogEntry(models.Model):
     """The working copy of one information resource; published states live in versions."""
@@ -146,6 +149,9 @@ class CatalogEntryVersion(models.Model):
         ordering = ["entry", "-version"]
         constraints = [models.UniqueConstraint(fields=["entry", "version"], name="catalog_version_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.entry_id} v{self.version}"
+
 
 class CorrectionRequest(models.Model):
     """纠错: a unit reports doubtful or wrong catalog content; the provider answers."""
@@ -169,6 +175,9 @@ class CorrectionRequest(models.Model):
         verbose_name_plural = "纠错申请"
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"纠错 {self.pk}（{self.get_status_display()}）"
+
 
 class CatalogTerm(models.Model):
     """Posting of the search index: a term of one field of one live entry (its published version)."""
@@ -187,3 +196,6 @@ class CatalogTerm(models.Model):
         verbose_name = "检索词"
         verbose_name_plural = "检索词"
         indexes = [models.Index(fields=["term", "entry"], name="catalog_term_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.entry_id}"

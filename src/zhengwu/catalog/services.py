@@ -580,7 +580,7 @@ def do_import_entries(
         )
         return report
     with transaction.atomic():
-        for record, existing, clean in plan:
+        for _record, existing, clean in plan:
             if existing is None:
                 entry = do_create_entry(actor, clean, provider=unit, request=request)
                 report.created.append(entry.resource_code)

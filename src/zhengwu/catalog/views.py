@@ -105,7 +105,7 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_withdraw": own and entry.status == EntryStatus.PENDING,
         "can_review": entry.status == EntryStatus.PENDING and services.is_catalog_reviewer(user),
         "can_retire": entry.is_live and (own or services.is_catalog_reviewer(user)),
-        "can_correct": entry.is_live and bool(getattr(user, "unit_id", None)) and not user.admin_role,
+        "can_correct": entry.is_live and bool(getattr(user, "unit_id", None)) and not getattr(user, "admin_role", ""),
         "can_answer": own,
         "reason_form": ReasonForm(),
         "correction_form": CorrectionForm(),
@@ -291,8 +291,9 @@ def import_entries(request: HttpRequest) -> HttpResponse:
         try:
             if len(content) > 20 * 1024 * 1024:
                 raise excel.ImportFileError("文件超过 20 MB，请分批导入")
+            orphans: list[dict[str, str]] = []
             if upload.name.lower().endswith(".json"):
-                records, orphans = excel.parse_json(content), []
+                records = excel.parse_json(content)
                 source = "json"
             else:
                 records, orphans = excel.parse_workbook(content)
