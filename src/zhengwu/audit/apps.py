@@ -7,21 +7,31 @@ class AuditConfig(AppConfig):
     verbose_name = "安全审计"
 
     def ready(self) -> None:
+        from datetime import timedelta
+
         from django.db.backends.signals import connection_created
 
+        from zhengwu.core import periodic
         from zhengwu.core.consoles import ConsoleEntry, register
 
         from . import db_guards
+        from .tasks import create_periodic_checkpoint
 
         connection_created.connect(db_guards.on_connection_created, dispatch_uid="zhengwu_audit_guards")
         register(
             ConsoleEntry(
                 key="audit",
-                title="安全审计",
+                title="审计查询",
                 description="按时间、操作人、单位、操作、对象、结果检索审计记录，导出 CSV，核验审计链完整性",
                 url_name="audit:records",
                 allowed=lambda u: u.admin_role == "audit_admin",
                 group="审计管理",
                 order=10,
             )
+        )
+        periodic.register(
+            "audit.checkpoint",
+            create_periodic_checkpoint,
+            timedelta(days=1),
+            "审计链签名检查点",
         )

@@ -72,7 +72,8 @@ class ChainVerification:
             span = "当前没有审计记录"
         else:
             span = f"已核验 {self.checked} 条记录（#{self.start_seq} 至 #{self.last_seq}）"
-        return f"审计链完整：{span}，{self.checkpoints} 个已签名检查点均有效。"
+        signed = f"{self.checkpoints} 个已签名检查点均有效" if self.checkpoints else "尚无已签名检查点"
+        return f"审计链完整：{span}，{signed}。"
 
 
 def _local(value: dt.datetime) -> str:

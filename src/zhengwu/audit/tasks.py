@@ -1,7 +1,7 @@
 """Background work for the audit log.
 
-`create_periodic_checkpoint` is meant to be run daily by the worker (scheduling is configured
-elsewhere). Each run checks the chain since the previous checkpoint and signs the current chain
+`create_periodic_checkpoint` is run daily by the worker: AuditConfig.ready() registers it with
+`zhengwu.core.periodic` (job "audit.checkpoint"), which `zhengwu run_worker` enqueues when due. Each run checks the chain since the previous checkpoint and signs the current chain
 head with the platform's SM2 key, so a later wholesale rewrite of older records is detected.
 """
 
