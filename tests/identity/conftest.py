@@ -35,16 +35,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture(autouse=True)
-def _audit_utc_shim(monkeypatch: pytest.MonkeyPatch) -> None:
-    # zhengwu.audit.services uses `django.utils.timezone.UTC`, which Django 5.2 does not have
-    # (reported to the audit owner). Until that is fixed there, supply it so audit records can be written.
-    import datetime as _dt
-
-    if not hasattr(timezone, "UTC"):
-        monkeypatch.setattr(timezone, "UTC", _dt.UTC, raising=False)
-
-
-@pytest.fixture(autouse=True)
 def fast_hasher(settings: Any) -> None:
     # PBKDF2-SM3 with 200 000 rounds is slow on purpose; one test checks it explicitly.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
