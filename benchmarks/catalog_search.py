@@ -120,7 +120,7 @@ def load(n: int, seed: int = 7) -> None:
                 postings.extend(search.postings_for(pk, {"name": entry.name, "abstract": entry.abstract, "items": its}))
             CatalogItem.objects.bulk_create(items, batch_size=5000)
             CatalogTerm.objects.bulk_create(postings, batch_size=5000)
-    search._stats_cache.clear()
+    search.rebuild_stats()
 
 
 def scan(text: str) -> tuple[int, list[int]]:

@@ -195,7 +195,26 @@ class CatalogTerm(models.Model):
     class Meta:
         verbose_name = "检索词"
         verbose_name_plural = "检索词"
-        indexes = [models.Index(fields=["term", "entry"], name="catalog_term_lookup")]
+        # Covering: a query is answered from the index alone (SQLite and PostgreSQL index-only scans).
+        indexes = [models.Index(fields=["term", "entry", "field", "tf", "field_len"], name="catalog_term_cover")]
 
     def __str__(self) -> str:
         return f"{self.term} → {self.entry_id}"
+
+
+class CatalogIndexStat(models.Model):
+    """One row: size of the search index, kept current in the publishing transaction, and a
+    generation number that tells every process when its in-memory facet rows are stale."""
+
+    generation = models.PositiveBigIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)
+    name_tokens = models.PositiveBigIntegerField(default=0)
+    items_tokens = models.PositiveBigIntegerField(default=0)
+    abstract_tokens = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "检索索引统计"
+        verbose_name_plural = "检索索引统计"
+
+    def __str__(self) -> str:
+        return f"第 {self.generation} 代，{self.entries} 条"

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 
-from .models import CatalogEntry, CatalogTerm
+from .models import CatalogEntry, CatalogIndexStat, CatalogTerm
 
 FIELD_BOOST = {CatalogTerm.FIELD_NAME: 3.0, CatalogTerm.FIELD_ITEMS: 1.6, CatalogTerm.FIELD_ABSTRACT: 1.0}
 K1 = 1.2
@@ -82,17 +82,28 @@ def _clean(tokens: Iterable[str], keep_stop_words: bool) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def _segments(text: str, cut: Any) -> list[str]:
+    """Field names such as plate_no stay whole (they are indexed whole); the rest is segmented."""
+    text = text.lower()[:200]
+    words = _IDENTIFIER.findall(text)
+    words.extend(cut(_IDENTIFIER.sub(" ", text)))
+    return words
+
+
 def query_terms(text: str) -> list[str]:
     """Query words by precise segmentation: every document was indexed in search mode, which
     emits each precise word plus its dictionary sub-words, so the whole words suffice and keep the
     posting lists short. A query of stop words only searches them."""
-    text = text.lower()[:200]
-    return _clean(_jieba().cut(text), False) or _clean(_jieba().cut(text), True)
+    words = _segments(text, _jieba().cut)
+    return _clean(words, False) or _clean(words, True)
 
 
 def search_terms(text: str) -> list[str]:
-    text = text.lower()[:200]
-    return _clean(_jieba().cut_for_search(text), False) or _clean(_jieba().cut_for_search(text), True)
+    words = _segments(text, _jieba().cut_for_search)
+    return _clean(words, False) or _clean(words, True)
 
 
 def _field_texts(snapshot: dict[str, Any]) -> dict[int, list[str]]:
@@ -122,16 +133,57 @@ def postings_for(entry_id: int, snapshot: dict[str, Any]) -> list[CatalogTerm]:
     return rows
 
 
-def index_entry(entry_id: int, snapshot: dict[str, Any]) -> None:
-    """(Re)index one live entry from its published snapshot. Call inside the publishing transaction."""
-    CatalogTerm.objects.filter(entry_id=entry_id).delete()
-    CatalogTerm.objects.bulk_create(postings_for(entry_id, snapshot), batch_size=2000)
+_LEN_COLUMN = {
+    CatalogTerm.FIELD_NAME: "name_tokens",
+    CatalogTerm.FIELD_ITEMS: "items_tokens",
+    CatalogTerm.FIELD_ABSTRACT: "abstract_tokens",
+}
+
+
+def _field_lengths(entry_id: int) -> dict[int, int]:
+    return dict(CatalogTerm.objects.filter(entry_id=entry_id).values_list("field", "field_len").distinct())
+
+
+def _bump(entries: int, lengths: dict[int, int]) -> None:
+    CatalogIndexStat.objects.get_or_create(id=1)
+    changes: dict[str, Any] = {"generation": F("generation") + 1, "entries": F("entries") + entries}
+    for fld, delta in lengths.items():
+        if delta:
+            changes[_LEN_COLUMN[fld]] = F(_LEN_COLUMN[fld]) + delta
+    CatalogIndexStat.objects.filter(id=1).update(**changes)
     _stats_cache.clear()
     _facet_cache.clear()
 
 
-def unindex_entry(entry_id: int) -> None:
+def index_entry(entry_id: int, snapshot: dict[str, Any]) -> None:
+    """(Re)index one live entry from its published snapshot. Call inside the publishing transaction."""
+    old = _field_lengths(entry_id)
     CatalogTerm.objects.filter(entry_id=entry_id).delete()
+    rows = postings_for(entry_id, snapshot)
+    CatalogTerm.objects.bulk_create(rows, batch_size=2000)
+    new = {r.field: r.field_len for r in rows}
+    _bump(0 if old else 1, {f: new.get(f, 0) - old.get(f, 0) for f in FIELD_BOOST})
+
+
+def unindex_entry(entry_id: int) -> None:
+    old = _field_lengths(entry_id)
+    CatalogTerm.objects.filter(entry_id=entry_id).delete()
+    if old:
+        _bump(-1, {f: -old.get(f, 0) for f in FIELD_BOOST})
+
+
+def rebuild_stats() -> None:
+    """Recompute the index statistics from the postings (after bulk loads)."""
+    lengths = {f: 0 for f in FIELD_BOOST}
+    for fld, total in CatalogTerm.objects.values_list("field").annotate(s=Sum("tf")).values_list("field", "s"):
+        lengths[fld] = total or 0
+    entries = CatalogTerm.objects.values("entry_id").distinct().count()
+    stat, _ = CatalogIndexStat.objects.get_or_create(id=1)
+    stat.generation += 1
+    stat.entries = entries
+    for fld, total in lengths.items():
+        setattr(stat, _LEN_COLUMN[fld], total)
+    stat.save()
     _stats_cache.clear()
     _facet_cache.clear()
 
@@ -139,20 +191,20 @@ def unindex_entry(entry_id: int) -> None:
 # --- querying -------------------------------------------------------------------------------------
 
 _stats_cache: dict[str, Any] = {}
-STATS_TTL = 60.0
 
 
 def _collection_stats() -> tuple[int, dict[int, float]]:
-    """(number of live entries, average token count per field), cached for a minute and dropped
-    whenever this process changes the index. The sum of term frequencies of a field is its length."""
-    cached = _stats_cache.get("stats")
-    if cached is None or time.monotonic() - cached[0] > STATS_TTL:
-        n = CatalogEntry.objects.filter(is_live=True).count()
-        sums = dict(CatalogTerm.objects.values_list("field").annotate(s=Sum("tf")).values_list("field", "s"))
-        avg = {fld: (sums.get(fld) or 0) / n if n else 1.0 for fld in FIELD_BOOST}
-        cached = (time.monotonic(), n, {k: v or 1.0 for k, v in avg.items()})
-        _stats_cache["stats"] = cached
-    return cached[1], cached[2]
+    """(number of indexed entries, average token count per field) from the one statistics row;
+    also drops the in-memory facet rows when another process has changed the index since."""
+    stat = CatalogIndexStat.objects.filter(id=1).first()
+    if stat is None:
+        return 0, {f: 1.0 for f in FIELD_BOOST}
+    if _facet_cache.get("generation") != stat.generation:
+        _facet_cache.clear()
+        _facet_cache["generation"] = stat.generation
+    n = stat.entries
+    avg = {f: (getattr(stat, _LEN_COLUMN[f]) / n if n else 1.0) or 1.0 for f in FIELD_BOOST}
+    return n, avg
 
 
 @dataclass
@@ -166,9 +218,8 @@ class SearchResult:
 
 # Facet values of every live entry, held per process: filtering and counting facets over a
 # matched set of thousands of entries is then a pass over memory instead of six GROUP BY
-# queries. Refreshed when this process changes the index, after FACET_TTL seconds, and for any
-# matched entry it has not seen yet (published by another process).
-FACET_TTL = 60.0
+# queries. Reloaded when the index generation (CatalogIndexStat) changes — i.e. after any
+# publication or retirement in any process — and topped up for any matched id it lacks.
 _facet_cache: dict[str, Any] = {}
 _FACET_COLUMNS = ("id", "provider_id", "category", "class_item", "share_type", "open_type", "resource_format",
                   "update_cycle", "resource_code")
@@ -176,7 +227,7 @@ _FACET_COLUMNS = ("id", "provider_id", "category", "class_item", "share_type", "
 
 def _facet_rows() -> dict[int, tuple[Any, ...]]:
     cached = _facet_cache.get("rows")
-    if cached is None or time.monotonic() - cached[0] > FACET_TTL:
+    if cached is None:
         rows = {r[0]: r for r in CatalogEntry.objects.filter(is_live=True).values_list(*_FACET_COLUMNS).iterator(chunk_size=10000)}
         cached = (time.monotonic(), rows)
         _facet_cache["rows"] = cached
@@ -298,6 +349,7 @@ def search(
     Facet counts are over the matched set with the filters applied. `extra_ids` adds entries
     outside the index (the actor's own drafts, matched by the caller) after the indexed ones."""
     filters = {k: v for k, v in (filters or {}).items() if v}
+    _collection_stats()  # drops stale facet rows when the index changed elsewhere
     terms = query_terms(text)
     if terms:
         scores = _score(terms)
