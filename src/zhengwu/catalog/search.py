@@ -174,7 +174,7 @@ def unindex_entry(entry_id: int) -> None:
 
 def rebuild_stats() -> None:
     """Recompute the index statistics from the postings (after bulk loads)."""
-    lengths = {f: 0 for f in FIELD_BOOST}
+    lengths = dict.fromkeys(FIELD_BOOST, 0)
     for fld, total in CatalogTerm.objects.values_list("field").annotate(s=Sum("tf")).values_list("field", "s"):
         lengths[fld] = total or 0
     entries = CatalogTerm.objects.values("entry_id").distinct().count()
@@ -198,7 +198,7 @@ def _collection_stats() -> tuple[int, dict[int, float]]:
     also drops the in-memory facet rows when another process has changed the index since."""
     stat = CatalogIndexStat.objects.filter(id=1).first()
     if stat is None:
-        return 0, {f: 1.0 for f in FIELD_BOOST}
+        return 0, dict.fromkeys(FIELD_BOOST, 1.0)
     if _facet_cache.get("generation") != stat.generation:
         _facet_cache.clear()
         _facet_cache["generation"] = stat.generation
