@@ -109,7 +109,8 @@ def test_history_is_trimmed(make_user: Any) -> None:
 def test_history_stores_hashes_not_passwords(make_user: Any) -> None:
     user = make_user()
     services.set_initial_password(user, "Stored-Hash-1x", must_change=False)
-    entry = PasswordHistory.objects.get(user=user)
+    entry = PasswordHistory.objects.filter(user=user).first()  # newest first
+    assert entry is not None
     assert "Stored-Hash-1x" not in entry.password_hash
     assert entry.password_hash == user.password
 
@@ -267,3 +268,17 @@ def test_must_change_password_forces_change(make_user: Any) -> None:
     assert "管理员为您设置了初始密码" in client.get("/account/password/").content.decode()
     # logout still works while forced
     assert client.post("/logout/").status_code == 302
+
+
+def test_password_reset_by_the_directory_enters_the_history(make_user: Any) -> None:
+    """Passwords set outside identity (directory's reset) are remembered through Django's hook."""
+    from zhengwu.directory import services as directory_services
+
+    admin = make_user(admin_role="system_admin")
+    user = make_user("resetme", full_name="重置")
+    directory_services.do_reset_password(admin, user, "Reset-By-Admin-9x")
+    user.refresh_from_db()
+    assert PasswordHistory.objects.filter(user=user).first().password_hash == user.password
+    # ... so the person cannot "change" back to the password the administrator gave them.
+    with pytest.raises(DomainError, match="历史密码规则"):
+        services.check_new_password("Reset-By-Admin-9x", user)

@@ -99,6 +99,13 @@ class PolicyPasswordValidator:
         if errors:
             raise ValidationError(errors)
 
+    def password_changed(self, password: str, user: Any = None) -> None:
+        """Django's hook after a user with a new password is saved: remember it in the history."""
+        if user is not None:
+            from .services import remember_password
+
+            remember_password(user)
+
     @staticmethod
     def reuses_history(password: str, user: Any, count: int) -> bool:
         return any(check_password(password, encoded) for encoded in recent_password_hashes(user, count))

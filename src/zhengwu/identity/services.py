@@ -495,7 +495,20 @@ def _store_password(user: Any, raw: str, *, must_change: bool, now: datetime) ->
         user.save()
     else:
         user.save(update_fields=["password", "password_changed_at", "must_change_password"])
-    PasswordHistory.objects.create(user=user, password_hash=user.password, created_at=now)
+    # The history row is written by remember_password(), which Django calls on save().
+
+
+def remember_password(user: Any) -> None:
+    """Record the user's current password hash in the history, keeping the newest N.
+
+    Called through PolicyPasswordValidator.password_changed(), the hook Django runs whenever a
+    user saved after set_password() — so passwords set by any app (e.g. directory's resets)
+    enter the history, not only those set here.
+    """
+    if user.pk is None or not user.password:
+        return
+    at = user.password_changed_at or timezone.now()
+    PasswordHistory.objects.create(user=user, password_hash=user.password, created_at=at)
     keep = list(PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[:MAX_PASSWORD_HISTORY])
     PasswordHistory.objects.filter(user=user).exclude(pk__in=keep).delete()
 
