@@ -81,3 +81,15 @@ def test_import_page_reports_problems(data_admin: Any, entry_data: Callable[...,
     response = page.post("/catalog/import/", {"file": upload})
     text = response.content.decode()
     assert "未导入任何内容" in text and "基础信息资源" in text
+
+
+def test_browse_without_words_lists_live_entries_with_facets(published: Any, other_unit_user: Any) -> None:
+    from zhengwu.catalog import search
+
+    result = search.search("", {})
+    assert result.total == 1 and result.entries[0].pk == published.pk
+    assert result.facets["share_type"] == [("无条件共享", "无条件共享", 1)]
+    assert search.search("", {"open_type": "无条件开放"}).total == 0
+    text = login(other_unit_user).get("/catalog/").content.decode()
+    assert published.name in text and "基础 · 人口" in text
+    assert search.search("person_name").total == 1  # field names are searchable whole
