@@ -26,6 +26,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/zhengwu migrate --noinput
 	$(BIN)/zhengwu load_demo_city
+	$(BIN)/zhengwu load_demo_catalog
 	$(BIN)/zhengwu serve --host $(HOST) --port $(PORT)
 
 lint: install-test

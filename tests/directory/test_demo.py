@@ -43,7 +43,7 @@ def test_load_demo_city(capsys):
 
     city_code = division_code("梅州市")
     levels = Counter(Unit.objects.values_list("level", flat=True))
-    assert levels["city"] == 6 + 16 + 1  # bodies + departments + one 事业单位
+    assert levels["city"] == 6 + 20 + 1 + 3  # bodies + departments + one 事业单位 + 编办/残联/税务
     assert levels["county"] == 4 + 5 + 4 + 4 + 3  # governments + departments
     assert levels["township"] == 10
     assert levels["village"] == 3

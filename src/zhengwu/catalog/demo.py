@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from zhengwu.audit.services import record_event
@@ -21,7 +22,7 @@ from zhengwu.directory.models import Unit
 from . import search
 from .models import CatalogEntry, CatalogEntryVersion
 from .rules import normalise_entry, validate_entry
-from .services import _next_code, _write, authority_unit_name, snapshot
+from .services import _next_code, _write, authority_unit, authority_unit_name, snapshot
 
 # Items: "中文名|field_name|类型|长度|flags" where flags: K = key, S = sensitive (masked partially).
 ID = "公民身份号码|id_no|字符|18|S"
@@ -236,7 +237,9 @@ class DemoReport:
 
 
 def _find_unit(keyword: str) -> Unit | None:
-    units = list(Unit.objects.filter(name__contains=keyword, is_active=True).order_by("id"))
+    units = list(
+        Unit.objects.filter(Q(name__contains=keyword) | Q(short_name__contains=keyword), is_active=True).order_by("id")
+    )
     units.sort(key=lambda u: (u.level != "city", len(u.name)))
     return units[0] if units else None
 
@@ -277,7 +280,7 @@ def entry_data(spec: tuple[str, str, str, str, str, str, str, str, str, list[str
 
 
 def load_demo_catalog() -> DemoReport:
-    authority = Unit.objects.filter(name=authority_unit_name()).first()
+    authority = authority_unit()
     if authority is None:
         raise DomainError(f"演示城市尚未创建（找不到单位“{authority_unit_name()}”）：请先运行 zhengwu load_demo_city")
     report = DemoReport(skipped=[])

@@ -43,6 +43,20 @@ def authority_unit_name() -> str:
     return str(getattr(settings, "CATALOG_AUTHORITY_UNIT_NAME", "大数据管理局"))
 
 
+def authority_unit() -> Unit | None:
+    """The data authority: the unit named exactly so, else the city-level unit whose name ends so
+    (e.g. "示范市大数据管理局" for the default "大数据管理局")."""
+    name = authority_unit_name()
+    exact = Unit.objects.filter(name=name, is_active=True).order_by("id").first()
+    if exact is not None:
+        return exact
+    return (
+        Unit.objects.filter(name__endswith=name, is_active=True, level__in=["province", "city"])
+        .order_by("id")
+        .first()
+    )
+
+
 def is_data_admin(actor: Any, unit: Unit | None) -> bool:
     return unit is not None and has_business_role(actor, DATA_ADMIN_ROLE, unit)
 
@@ -52,7 +66,10 @@ def is_catalog_reviewer(actor: Any) -> bool:
     if has_business_role(actor, CATALOG_REVIEWER_ROLE):
         return True
     unit = getattr(actor, "unit", None)
-    return bool(unit is not None and unit.name == authority_unit_name() and has_business_role(actor, DATA_ADMIN_ROLE, unit))
+    if unit is None or not has_business_role(actor, DATA_ADMIN_ROLE, unit):
+        return False
+    authority = authority_unit()
+    return authority is not None and authority.pk == unit.pk
 
 
 def data_admin_units(actor: Any) -> list[Unit]:

@@ -66,9 +66,18 @@ CITY_DEPARTMENTS = [  # (name, short name) under the city government
     (f"{C}发展和改革局", "发改局"),
     (f"{C}统计局", "统计局"),
     (f"{C}司法局", "司法局"),
+    (f"{C}应急管理局", "应急管理局"),
+    (f"{C}水务局", "水务局"),
+    (f"{C}农业农村局", "农业农村局"),
+    (f"{C}医疗保障局", "医保局"),
 ]
 CITY_INSTITUTIONS = [  # (name, short name, parent department) — 事业单位
     (f"{C}政务服务中心", "政务服务中心", f"{C}政务服务数据管理局"),
+]
+CITY_OTHER_UNITS = [  # (name, short name, type, parent or None) — party offices, mass organisations, vertical units
+    (f"中共{C}委员会机构编制委员会办公室", "市委编办", UnitType.PARTY, f"中共{C}委员会"),
+    (f"{C}残疾人联合会", "市残联", UnitType.OTHER, None),
+    (f"国家税务总局{C}税务局", "市税务局", UnitType.DEPARTMENT, None),
 ]
 COUNTY_DEPARTMENTS = ["公安局", "市场监督管理局", "民政局", "人力资源和社会保障局", "政务服务数据管理局"]
 COUNTIES: dict[
@@ -277,6 +286,16 @@ def load_demo_city(password: str | None = None) -> LoadReport:
                 unit_type=UnitType.INSTITUTION,
                 division_code=city.code,
                 short_name=short,
+            )
+        for order, (name, short, unit_type, parent_name) in enumerate(CITY_OTHER_UNITS, start=50):
+            loader.unit(
+                name,
+                parent=loader.by_name[parent_name] if parent_name else None,
+                level=UnitLevel.CITY,
+                unit_type=unit_type,
+                division_code=city.code,
+                short_name=short,
+                sort_order=order,
             )
         for county_order, (county_name, townships) in enumerate(COUNTIES.items(), start=100):
             county = _division_by_name(county_name, city.code)
