@@ -3,9 +3,10 @@
 At publish time the published snapshot's name, information items (Chinese names and field names)
 and abstract are segmented with jieba's search mode; each (term, field) becomes one posting row
 with its term frequency and the field's length. A query is segmented the same way; all its terms
-must occur (AND), postings are fetched by the (term, entry) index and scored BM25-style with field
-boosts name > items > abstract. Facets are one GROUP BY per facet over the matched set, expressed
-as a subquery so that the same code runs on SQLite and PostgreSQL without parameter limits.
+must occur (AND); BM25-style scores with field boosts name > items > abstract are summed in the
+database (driven by the rarest term, further terms looked up by the (term, entry) index), so only
+(entry, score) pairs reach Python. Filters and exact facet counts use per-process columns of the
+live entries' facet values. The SQL runs unchanged on SQLite and PostgreSQL.
 Only live entries (published and not retired) are in the index.
 """
 
@@ -18,6 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -258,19 +260,60 @@ def _passes(row: tuple[Any, ...], filters: dict[str, Any]) -> bool:
     return True
 
 
+_FACET_GETTERS = (
+    ("provider", itemgetter(1)),
+    ("class", itemgetter(2, 3)),
+    ("share_type", itemgetter(4)),
+    ("open_type", itemgetter(5)),
+    ("resource_format", itemgetter(6)),
+    ("update_cycle", itemgetter(7)),
+)
+
+
+def _facet_columns(rows: dict[int, tuple[Any, ...]]) -> tuple[dict[int, int], list[list[int]], list[list[Any]]]:
+    """The cached facet rows as columns of small integer codes (entry id → position, one code
+    list per facet, code → value per facet), built once per cached row set. Rows added later
+    (ids topped up by `_rows_for`) are absent and counted from their tuples."""
+    cached = _facet_cache.get("columns")
+    if cached is not None and cached[0] is rows:
+        return cached[1], cached[2], cached[3]
+    pos: dict[int, int] = {}
+    cols: list[list[int]] = [[] for _ in _FACET_GETTERS]
+    values: list[list[Any]] = [[] for _ in _FACET_GETTERS]
+    codes: list[dict[Any, int]] = [{} for _ in _FACET_GETTERS]
+    for i, (entry_id, row) in enumerate(list(rows.items())):
+        pos[entry_id] = i
+        for k, (_, get) in enumerate(_FACET_GETTERS):
+            v = get(row)
+            c = codes[k].get(v)
+            if c is None:
+                c = codes[k][v] = len(values[k])
+                values[k].append(v)
+            cols[k].append(c)
+    _facet_cache["columns"] = (rows, pos, cols, values)
+    return pos, cols, values
+
+
 def _count_facets(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, str, int]]]:
     from zhengwu.directory.models import Unit
 
     from .constants import Category, class_item_name
 
-    counters: dict[str, Counter[Any]] = {k: Counter() for k in FACETS}
-    for r in rows:
-        counters["provider"][r[1]] += 1
-        counters["class"][(r[2], r[3])] += 1
-        counters["share_type"][r[4]] += 1
-        counters["open_type"][r[5]] += 1
-        counters["resource_format"][r[6]] += 1
-        counters["update_cycle"][r[7]] += 1
+    counters: dict[str, Counter[Any]] = {k: Counter() for k, _ in _FACET_GETTERS}
+    cached = _facet_cache.get("rows")
+    positions: list[int | None] = []
+    if cached is not None and rows:
+        pos, cols, values = _facet_columns(cached[1])
+        positions = list(map(pos.get, map(itemgetter(0), rows)))
+        idx = [p for p in positions if p is not None]
+        # Counting small integer codes from column lists is a C loop over hot memory; counting
+        # the values from the row tuples chased three pointers per value.
+        for (key, _), col, vals in zip(_FACET_GETTERS, cols, values, strict=True):
+            for code, n in Counter(map(col.__getitem__, idx)).items():
+                counters[key][vals[code]] += n
+    leftovers = [r for r, p in zip(rows, positions, strict=True) if p is None] if positions else rows
+    for key, get in _FACET_GETTERS:
+        counters[key].update(map(get, leftovers))
     names = dict(Unit.objects.filter(id__in=list(counters["provider"])).values_list("id", "name"))
     facets: dict[str, list[tuple[str, str, int]]] = {
         "provider": sorted(
@@ -301,39 +344,84 @@ def apply_filters(qs: QuerySet[CatalogEntry], filters: dict[str, Any]) -> QueryS
     return qs
 
 
-def _postings(terms: list[str]) -> list[tuple[int, str, int, int, int]]:
+def _doc_freqs(terms: list[str]) -> dict[str, int]:
+    """Number of entries containing each term: one index-only count per term (each streams the
+    term's postings in (term, entry) order, so no sort and no temporary table)."""
     table = connection.ops.quote_name(CatalogTerm._meta.db_table)
-    marks = ", ".join(["%s"] * len(terms))
+    # Only the quoted table name is formatted in; the term is a parameter.
+    sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT entry_id FROM {table} WHERE term = %s) d"  # noqa: S608
+    out: dict[str, int] = {}
     with connection.cursor() as cursor:
-        # Only the quoted table name and "%s" markers are formatted in; the terms are parameters.
-        sql = f"SELECT entry_id, term, field, tf, field_len FROM {table} WHERE term IN ({marks})"  # noqa: S608
-        cursor.execute(sql, terms)
-        rows: list[tuple[int, str, int, int, int]] = cursor.fetchall()
-    return rows
+        for term in terms:
+            cursor.execute(sql, [term])
+            row = cursor.fetchone()
+            out[term] = int(row[0]) if row else 0
+            if not out[term]:
+                break  # AND of all terms: nothing can match
+    return out
 
 
 def _score(terms: list[str]) -> dict[int, float]:
-    """BM25 with field boosts over entries containing every term."""
+    """BM25 with field boosts over entries containing every term, computed in the database.
+
+    The rarest term drives: its postings are summed per entry (in index order, streaming), and
+    each further term adds a correlated sum looked up by the (term, entry) index; an entry that
+    lacks a term gets NULL and is dropped. Only (entry, score) pairs of the driving term's entries
+    come back to Python, never the postings. The per-term idf and per-field constants are
+    computed here from the collection statistics and passed as parameters, cast to double
+    precision so that PostgreSQL does not fall back to numeric arithmetic."""
     n_docs, avg_len = _collection_stats()
-    by_entry: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
-    doc_freq: dict[str, set[int]] = defaultdict(set)
-    for entry_id, term, fld, tf, flen in _postings(terms):
-        by_entry[entry_id].append((term, fld, tf, flen))
-        doc_freq[term].add(entry_id)
-    if len(doc_freq) < len(terms):
+    df = _doc_freqs(terms)
+    if len(df) < len(terms) or not all(df.values()):
         return {}
-    idf = {t: math.log(1 + (n_docs - len(ids) + 0.5) / (len(ids) + 0.5)) for t, ids in doc_freq.items()}
-    needed = len(terms)
-    scores: dict[int, float] = {}
-    for entry_id, rows in by_entry.items():
-        if needed > 1 and len({r[0] for r in rows}) < needed:
-            continue
-        score = 0.0
-        for term, fld, tf, flen in rows:
-            norm = K1 * (1 - B + B * flen / (avg_len.get(fld) or 1.0))
-            score += idf[term] * FIELD_BOOST[fld] * tf * (K1 + 1) / (tf + norm)
-        scores[entry_id] = score
-    return scores
+    ordered = sorted(terms, key=lambda t: (df[t], t))
+    idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) for t in ordered}
+    table = connection.ops.quote_name(CatalogTerm._meta.db_table)
+
+    def flt() -> str:
+        return "CAST(%s AS DOUBLE PRECISION)"
+
+    # Per posting: boost_f * (k1 + 1) * tf / (tf + k1 * (1 - b + b * len / avg_f)), i.e.
+    # w_f * tf / (tf + a_f + c_f * len); the term's idf multiplies the per-entry sum.
+    def posting_sum(alias: str) -> tuple[str, list[float]]:
+        weight, norm, params_w, params_n = [], [], [], []
+        for fld, boost in FIELD_BOOST.items():
+            avg = avg_len.get(fld) or 1.0
+            weight.append(f"WHEN {int(fld)} THEN {flt()}")
+            params_w.append(boost * (K1 + 1))
+            norm.append(f"WHEN {int(fld)} THEN {flt()} + {flt()} * {alias}.field_len")
+            params_n.extend([K1 * (1 - B), K1 * B / avg])
+        expr = (
+            f"SUM(CASE {alias}.field {' '.join(weight)} ELSE 0 END * {alias}.tf"
+            f" / ({alias}.tf + CASE {alias}.field {' '.join(norm)} ELSE 1 END))"
+        )
+        return expr, params_w + params_n
+
+    driver, rest = ordered[0], ordered[1:]
+    parts: list[str] = [f"{flt()} * d.s"]
+    params: list[Any] = [idf[driver]]
+    for term in rest:
+        expr, p = posting_sum("p")
+        parts.append(f"{flt()} * (SELECT {expr} FROM {table} p WHERE p.term = %s AND p.entry_id = d.entry_id)")  # noqa: S608
+        params.extend([idf[term], *p, term])
+    expr, p = posting_sum("a")
+    params.extend([*p, driver])
+    # Only the quoted table name, "%s" markers and integer field codes are formatted in.
+    sql = (
+        f"SELECT d.entry_id, {' + '.join(parts)} FROM"  # noqa: S608
+        f" (SELECT a.entry_id AS entry_id, {expr} AS s FROM {table} a WHERE a.term = %s GROUP BY a.entry_id) d"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {int(entry_id): float(score) for entry_id, score in rows if score is not None}
+
+
+def _rank(scores: dict[int, float], ids: Iterable[int]) -> list[int]:
+    """Ids by descending score, ties by ascending id (two C-level stable sorts)."""
+    ranked = sorted(ids)
+    ranked.sort(key=scores.__getitem__, reverse=True)
+    return ranked
 
 
 def search(
@@ -359,8 +447,11 @@ def search(
             if wider != terms:
                 terms, scores = wider, _score(wider)
         rows_by_id = _rows_for(scores)
-        matched = [rows_by_id[i] for i in scores if i in rows_by_id and _passes(rows_by_id[i], filters)]
-        ranked = sorted((r[0] for r in matched), key=lambda k: (-scores[k], k))
+        if filters:
+            matched = [rows_by_id[i] for i in scores if i in rows_by_id and _passes(rows_by_id[i], filters)]
+        else:
+            matched = [rows_by_id[i] for i in scores if i in rows_by_id]
+        ranked = _rank(scores, (r[0] for r in matched))
     else:
         scores = {}
         matched = [r for r in _facet_rows().values() if _passes(r, filters)]
