@@ -287,14 +287,14 @@ def load_demo_city(password: str | None = None) -> LoadReport:
                 division_code=city.code,
                 short_name=short,
             )
-        for order, (name, short, unit_type, parent_name) in enumerate(CITY_OTHER_UNITS, start=50):
+        for order, (other_name, other_short, other_type, other_parent) in enumerate(CITY_OTHER_UNITS, start=50):
             loader.unit(
-                name,
-                parent=loader.by_name[parent_name] if parent_name else None,
+                other_name,
+                parent=loader.by_name[other_parent] if other_parent else None,
                 level=UnitLevel.CITY,
-                unit_type=unit_type,
+                unit_type=other_type,
                 division_code=city.code,
-                short_name=short,
+                short_name=other_short,
                 sort_order=order,
             )
         for county_order, (county_name, townships) in enumerate(COUNTIES.items(), start=100):
