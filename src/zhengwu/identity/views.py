@@ -77,28 +77,36 @@ def login_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _second_factor(
+    request: HttpRequest, stage: str, step: Any
+) -> tuple[HttpResponse | None, Any, TOTPCodeForm, str]:
+    """Shared by the TOTP and enrolment steps: (response to return, pending user, form, error)."""
+    pending, user = services.pending_user(request)
+    if pending is None or pending.get("stage") != stage:
+        messages.warning(request, services.EXPIRED_MESSAGE)
+        return redirect("identity:login"), user, TOTPCodeForm(), ""
+    if request.method != "POST":
+        return None, user, TOTPCodeForm(), ""
+    form = TOTPCodeForm(request.POST)
+    if not form.is_valid():
+        return None, user, form, ""
+    result = step(request, form.cleaned_data["code"])
+    response = _step_redirect(result, pending.get("next", ""), request)
+    if response is not None:
+        return response, user, form, ""
+    if result.status in {"locked", "expired"}:
+        messages.error(request, result.message)
+        return redirect("identity:login"), user, form, ""
+    return None, user, form, result.message
+
+
 @sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_totp_view(request: HttpRequest) -> HttpResponse:
-    pending, user = services.pending_user(request)
-    if pending is None or pending.get("stage") != "totp":
-        messages.warning(request, services.EXPIRED_MESSAGE)
-        return redirect("identity:login")
-    error = ""
-    if request.method == "POST":
-        form = TOTPCodeForm(request.POST)
-        if form.is_valid():
-            result = services.do_totp_step(request, form.cleaned_data["code"])
-            response = _step_redirect(result, pending.get("next", ""), request)
-            if response is not None:
-                return response
-            if result.status in {"locked", "expired"}:
-                messages.error(request, result.message)
-                return redirect("identity:login")
-            error = result.message
-    else:
-        form = TOTPCodeForm()
+    response, user, form, error = _second_factor(request, "totp", services.do_totp_step)
+    if response is not None:
+        return response
     return render(request, "identity/login_totp.html", {"form": form, "error": error, "pending_user": user})
 
 
@@ -106,24 +114,9 @@ def login_totp_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_enrol_view(request: HttpRequest) -> HttpResponse:
-    pending, user = services.pending_user(request)
-    if pending is None or pending.get("stage") != "enrol":
-        messages.warning(request, services.EXPIRED_MESSAGE)
-        return redirect("identity:login")
-    error = ""
-    if request.method == "POST":
-        form = TOTPCodeForm(request.POST)
-        if form.is_valid():
-            result = services.do_enrol_step(request, form.cleaned_data["code"])
-            response = _step_redirect(result, pending.get("next", ""), request)
-            if response is not None:
-                return response
-            if result.status in {"locked", "expired"}:
-                messages.error(request, result.message)
-                return redirect("identity:login")
-            error = result.message
-    else:
-        form = TOTPCodeForm()
+    response, user, form, error = _second_factor(request, "enrol", services.do_enrol_step)
+    if response is not None:
+        return response
     secret = services.enrolment_secret(user)
     context = {"form": form, "error": error, "pending_user": user, **_enrolment_context(user, secret)}
     return render(request, "identity/login_enrol.html", context)
