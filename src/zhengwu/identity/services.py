@@ -351,17 +351,26 @@ def _check_device_code(device: TOTPDevice, code: str | None, now: datetime) -> t
     return counter, ""
 
 
-def do_totp_step(request: HttpRequest, code: str, *, now: datetime | None = None) -> LoginResult:
-    """Second login step for users with a confirmed TOTP device."""
-    now = _now(now)
+def _second_step_start(request: HttpRequest, stage: str, now: datetime) -> tuple[Any, str, LoginResult | None]:
+    """Common start of the TOTP and enrolment steps: the pending user, or why the step is refused
+    (pending login expired / in another stage, or the account or address is locked meanwhile)."""
     pending, user = pending_user(request, now)
-    if pending is None or pending.get("stage") != "totp":
-        return LoginResult("expired", EXPIRED_MESSAGE)
+    if pending is None or pending.get("stage") != stage:
+        return None, "", LoginResult("expired", EXPIRED_MESSAGE)
     username_key = queries.normalise_username(user.get_username())
     lock = _lock_in_force(username_key, client_ip(request), now)
     if lock is not None:
         clear_pending(request)
-        return _refuse_locked(request, username_key, user, lock, now)
+        return user, username_key, _refuse_locked(request, username_key, user, lock, now)
+    return user, username_key, None
+
+
+def do_totp_step(request: HttpRequest, code: str, *, now: datetime | None = None) -> LoginResult:
+    """Second login step for users with a confirmed TOTP device."""
+    now = _now(now)
+    user, username_key, refused = _second_step_start(request, "totp", now)
+    if refused is not None:
+        return refused
     device = queries.confirmed_totp_device(user)
     if device is None:  # reset by the 安全管理员 meanwhile
         clear_pending(request)
@@ -424,14 +433,9 @@ def _confirm_device(user: Any, code: str, now: datetime) -> tuple[bool, str]:
 def do_enrol_step(request: HttpRequest, code: str, *, now: datetime | None = None) -> LoginResult:
     """Login-time enrolment (administrators without a device): confirm a code, then log in."""
     now = _now(now)
-    pending, user = pending_user(request, now)
-    if pending is None or pending.get("stage") != "enrol":
-        return LoginResult("expired", EXPIRED_MESSAGE)
-    username_key = queries.normalise_username(user.get_username())
-    lock = _lock_in_force(username_key, client_ip(request), now)
-    if lock is not None:
-        clear_pending(request)
-        return _refuse_locked(request, username_key, user, lock, now)
+    user, username_key, refused = _second_step_start(request, "enrol", now)
+    if refused is not None:
+        return refused
     ok, problem = _confirm_device(user, code, now)
     if not ok:
         new_lock = _register_failure(
