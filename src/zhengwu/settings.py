@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "zhengwu.audit",
     "zhengwu.identity",
     "zhengwu.catalog",
+    "zhengwu.datahub",
 ]
 
 MIDDLEWARE = [
@@ -214,3 +215,21 @@ LOGGING = {
 CATALOG_AUTHORITY_UNIT_NAME = os.environ.get("ZHENGWU_CATALOG_AUTHORITY_UNIT", "大数据管理局")
 
 PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")
+
+# --- data center: lake, engine, ingest -------------------------------------------------
+# Where Delta Lake tables live: a local folder (default) or s3://bucket/prefix for S3-compatible storage.
+LAKE_URL = os.environ.get("ZHENGWU_LAKE_URL", "") or str(DATA_DIR / "lake")
+# Options for S3-compatible storage (deltalake storage_options), e.g. endpoint and keys; JSON object.
+LAKE_STORAGE_OPTIONS = os.environ.get("ZHENGWU_LAKE_STORAGE_OPTIONS", "")
+# Engine that runs validation and quality rules: duckdb (default) or spark.
+ENGINE = os.environ.get("ZHENGWU_ENGINE", "duckdb").strip().lower()
+if ENGINE not in {"duckdb", "spark"}:
+    raise ImproperlyConfigured("ZHENGWU_ENGINE 只能是 duckdb 或 spark")
+# Spark master URL when ZHENGWU_ENGINE=spark (local[*] for one machine, spark://host:7077 for a cluster).
+SPARK_MASTER = os.environ.get("ZHENGWU_SPARK_MASTER", "local[*]")
+# DuckDB memory limit for one batch (spills to disk beyond it).
+DUCKDB_MEMORY_LIMIT = os.environ.get("ZHENGWU_DUCKDB_MEMORY_LIMIT", "1GB")
+# Largest file accepted for one batch, in MiB (console, API and command line alike).
+INGEST_MAX_FILE_MB = env_int("ZHENGWU_INGEST_MAX_FILE_MB", 1024)
+# Scratch space for batches being processed (staged Parquet, uploads).
+INGEST_WORK_DIR = Path(os.environ.get("ZHENGWU_INGEST_WORK_DIR", str(DATA_DIR / "ingest")))

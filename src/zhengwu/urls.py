@@ -9,4 +9,5 @@ urlpatterns = [
     path("directory/", include("zhengwu.directory.urls")),
     path("audit/", include("zhengwu.audit.urls")),
     path("catalog/", include("zhengwu.catalog.urls")),
+    path("datahub/", include("zhengwu.datahub.urls")),
 ]

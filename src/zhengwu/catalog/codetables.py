@@ -1,0 +1,114 @@
+"""The 代码表/值域 of an information item, parsed.
+
+What a compiler writes in the catalog's 代码表/值域 column, and what it means:
+
+- an enumeration: ``1=男;2=女`` or ``1:男，2:女`` or ``在营、吊销、注销`` — the allowed values are
+  the codes (the part before ``=``/``:``), separated by ``;`` ``；`` ``,`` ``，`` ``、`` or ``|``;
+- a range (numbers or dates): ``[0,100]``, ``0..100``, ``0~100``, ``[1900-01-01,]`` — inclusive;
+  either side may be left empty;
+- a national code table by its standard number: ``GB/T 2261.1`` (性别), ``GB/T 3304`` (民族),
+  ``GB/T 2260`` (行政区划代码, the table from core.divisions).
+
+The data center turns a parsed table into a validation rule for the item's column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+# GB/T 2261.1-2003 个人基本信息分类与代码 第1部分：人的性别代码.
+GENDER_CODES = {"0": "未知的性别", "1": "男性", "2": "女性", "9": "未说明的性别"}
+
+# GB/T 3304-1991 中国各民族名称的罗马字母拼写法和代码: the 56 nationalities in the standard's
+# order, then 97 其他 and 98 外国血统中国籍人士.
+_ETHNIC_TEXT = (
+    "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
+    "傈僳族 佤族 畲族 高山族 拉祜族 水族 东乡族 纳西族 景颇族 柯尔克孜族 土族 达斡尔族 仫佬族 羌族 布朗族 撒拉族 "
+    "毛南族 仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 乌孜别克族 俄罗斯族 鄂温克族 德昂族 保安族 裕固族 京族 塔塔尔族 "
+    "独龙族 鄂伦春族 赫哲族 门巴族 珞巴族 基诺族"
+)
+_ETHNIC_NAMES = _ETHNIC_TEXT.split()
+ETHNIC_CODES = {f"{i:02d}": name for i, name in enumerate(_ETHNIC_NAMES, start=1)} | {
+    "97": "其他",
+    "98": "外国血统中国籍人士",
+}
+
+NAMED_TABLES: dict[str, tuple[str, dict[str, str] | None]] = {
+    "GB/T2261.1": ("GB/T 2261.1 人的性别代码", GENDER_CODES),
+    "GB/T3304": ("GB/T 3304 民族代码", ETHNIC_CODES),
+    "GB/T2260": ("GB/T 2260 行政区划代码", None),  # looked up in core.divisions
+}
+
+_RANGE = re.compile(r"^\s*[\[(（]?\s*([^,，~]*?)\s*(?:,|，|~|\.\.)\s*([^\])）]*?)\s*[\])）]?\s*$")
+_SPLIT = re.compile(r"[;；,，、|]")
+
+
+class CodeTableError(ValueError):
+    """The text cannot be read as a code table; the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    kind: str  # "enum" | "range" | "division"
+    label: str
+    values: dict[str, str] = field(default_factory=dict)  # enum: code -> meaning
+    low: str | None = None  # range bounds, as written
+    high: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "range":
+            return f"取值范围 [{self.low or ''}, {self.high or ''}]"
+        if self.kind == "division":
+            return self.label
+        shown = "、".join(list(self.values)[:8])
+        more = f" 等 {len(self.values)} 个值" if len(self.values) > 8 else ""
+        return f"{self.label}（{shown}{more}）"
+
+
+def _normalise_name(text: str) -> str:
+    return re.sub(r"\s+", "", text).upper().split("-")[0]
+
+
+def _looks_like_bound(text: str) -> bool:
+    return text == "" or bool(re.fullmatch(r"-?\d+(\.\d+)?|\d{4}-\d{2}-\d{2}", text))
+
+
+@lru_cache(maxsize=512)
+def parse_code_table(text: str) -> CodeTable | None:
+    """Parse the 代码表/值域 text of an item; None when it is empty. Raises CodeTableError."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    name = _normalise_name(text)
+    if name in NAMED_TABLES:
+        label, values = NAMED_TABLES[name]
+        if values is None:
+            return CodeTable(kind="division", label=label)
+        return CodeTable(kind="enum", label=label, values=dict(values))
+    if name.startswith(("GB/T", "GB")):
+        known = "、".join(k.replace("GB/T", "GB/T ") for k in NAMED_TABLES)
+        raise CodeTableError(f"不认识的代码表“{text}”：可直接引用的国家标准代码表有 {known}，其他代码表请逐项列出（如 1=男;2=女）")
+    match = _RANGE.match(text)
+    if match and ("[" in text or "(" in text or "（" in text or ".." in text or "~" in text):
+        low, high = match.group(1).strip(), match.group(2).strip()
+        if not (_looks_like_bound(low) and _looks_like_bound(high)) or (low == "" and high == ""):
+            raise CodeTableError(f"值域“{text}”的上下限必须是数字或 YYYY-MM-DD 日期，如 [0,100]")
+        return CodeTable(kind="range", label="值域", low=low or None, high=high or None)
+    values: dict[str, str] = {}
+    for part in _SPLIT.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = re.split(r"=|:|：", part, maxsplit=1)
+        code, meaning = (pieces[0], pieces[1]) if len(pieces) == 2 else (part, "")
+        code = code.strip()
+        if not code:
+            raise CodeTableError(f"代码表“{text}”中“{part}”缺少代码")
+        if code in values:
+            raise CodeTableError(f"代码表“{text}”中代码“{code}”重复")
+        values[code] = meaning.strip() or code
+    if not values:
+        raise CodeTableError(f"代码表“{text}”中没有任何代码")
+    return CodeTable(kind="enum", label="代码表", values=values)
