@@ -3,8 +3,8 @@
 from zhengwu.audit.api import router as audit_router
 from zhengwu.catalog.api import router as catalog_router
 from zhengwu.core.api import create_api
-from zhengwu.datahub.api import router as datahub_router
 from zhengwu.core.api_validators import router as validators_router
+from zhengwu.datahub.api import router as datahub_router
 from zhengwu.directory.api import router as directory_router
 from zhengwu.identity.api import router as identity_router
 

@@ -83,10 +83,10 @@ def parse_code_table(text: str) -> CodeTable | None:
         return None
     name = _normalise_name(text)
     if name in NAMED_TABLES:
-        label, values = NAMED_TABLES[name]
-        if values is None:
+        label, named = NAMED_TABLES[name]
+        if named is None:
             return CodeTable(kind="division", label=label)
-        return CodeTable(kind="enum", label=label, values=dict(values))
+        return CodeTable(kind="enum", label=label, values=dict(named))
     if name.startswith(("GB/T", "GB")):
         known = "、".join(k.replace("GB/T", "GB/T ") for k in NAMED_TABLES)
         raise CodeTableError(f"不认识的代码表“{text}”：可直接引用的国家标准代码表有 {known}，其他代码表请逐项列出（如 1=男;2=女）")

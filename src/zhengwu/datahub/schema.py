@@ -7,8 +7,9 @@ the lake (which stores the typed rows). Columns are the catalog's information it
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from zhengwu.catalog.codetables import CodeTable, CodeTableError, parse_code_table
@@ -68,7 +69,7 @@ class RuleSpec:
     id: int
     kind: str
     field: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
     message: str = ""
 
 
