@@ -29,4 +29,13 @@ class DatahubConfig(AppConfig):
             key="datahub.quality", title="数据质量评分", description="各资源、各单位的数据质量评分和排名",
             url_name="datahub:quality", allowed=_is_staff, group="数据", order=41,
         ))
-        from . import tasks  # noqa: F401  (registers periodic jobs)
+        from datetime import timedelta
+
+        from zhengwu.core import periodic
+
+        from .tasks import datahub_housekeeping
+
+        periodic.register(
+            "datahub.housekeeping", datahub_housekeeping, timedelta(minutes=1),
+            "数据归集：恢复中断的批次、按更新周期抽取数据库来源",
+        )

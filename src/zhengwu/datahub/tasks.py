@@ -1,3 +1,33 @@
-"""Background work of data collection: batches and scheduled pulls (django-tasks)."""
+"""Background work of data collection (django-tasks): run a batch; every minute, recover batches
+whose process died and queue the scheduled pulls that are due (each source follows its entry's
+update cycle). DatahubConfig.ready() registers the periodic job with zhengwu.core.periodic."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django_tasks import task
+
+
+@task()
+def run_ingest_batch(batch_id: int) -> dict[str, Any]:
+    from .models import IngestBatch
+    from .services import resource_busy, run_batch
+
+    batch = run_batch(batch_id)
+    if batch.status == "pending" and resource_busy(batch.resource_code):
+        # Another batch of the same resource is running: try again shortly (one at a time).
+        run_ingest_batch.using(run_after=timezone.now() + timedelta(seconds=10)).enqueue(batch_id)
+    batch = IngestBatch.objects.get(pk=batch_id)
+    return {"batch": batch.pk, "status": batch.status, "accepted": batch.rows_accepted, "refused": batch.rows_refused}
+
+
+@task()
+def datahub_housekeeping() -> dict[str, Any]:
+    from .services import do_recover_interrupted_batches, do_run_due_sources
+
+    recovered = do_recover_interrupted_batches()
+    started = do_run_due_sources()
+    return {"recovered": recovered, "pulls": started}

@@ -1,0 +1,280 @@
+"""Reads of data collection for pages and the API, scoped to what the actor may see. Reading
+government data (a version's rows, quarantined rows) is audited; values of sensitive items are
+masked by their catalog 脱敏方式 except for the provider's own collectors reading quarantine
+(they need the real values to correct them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhengwu.audit.services import record_event
+from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, EntryStatus, UpdateCycle
+from zhengwu.catalog.models import CatalogEntry
+from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
+from zhengwu.core.masking import mask_value
+from zhengwu.directory.models import Unit
+
+from . import lake
+from .constants import BatchStatus
+from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
+from .schema import ResourceSchema, schema_for
+from .services import can_collect, is_authority_data_admin
+
+# Weights of the quality score (0–100): documented in docs/datahub.md.
+WEIGHTS = {"completeness": 0.2, "validity": 0.3, "uniqueness": 0.15, "consistency": 0.15, "timeliness": 0.2}
+DIMENSIONS = {
+    "completeness": "完整性", "validity": "有效性", "uniqueness": "唯一性", "consistency": "一致性", "timeliness": "及时性",
+}
+
+
+def _ensure_staff(actor: Any) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.admin_role:
+        raise PermissionDenied("仅各单位业务人员可以查看数据归集信息")
+
+
+def entry_for(actor: Any, resource_code: str) -> CatalogEntry:
+    _ensure_staff(actor)
+    entry = CatalogEntry.objects.select_related("provider").filter(resource_code=resource_code).first()
+    if entry is None:
+        raise NotFound(f"信息资源代码 {resource_code} 不存在", "resource_code")
+    if not can_collect(actor, entry.provider):
+        raise PermissionDenied(f"只有{entry.provider.name}或数据主管部门的数据管理员可以查看该资源的归集数据")
+    return entry
+
+
+def collectable_entries(actor: Any) -> QuerySet[CatalogEntry]:
+    """Published resources the actor may collect (own unit's; all for the data authority)."""
+    _ensure_staff(actor)
+    qs = CatalogEntry.objects.filter(status=EntryStatus.PUBLISHED, is_live=True).select_related("provider")
+    qs = qs.filter(items__isnull=False).distinct()
+    if is_authority_data_admin(actor):
+        return qs.order_by("resource_code")
+    from zhengwu.catalog.services import data_admin_units
+
+    return qs.filter(provider__in=data_admin_units(actor)).order_by("resource_code")
+
+
+def visible_batches(actor: Any) -> QuerySet[IngestBatch]:
+    _ensure_staff(actor)
+    qs = IngestBatch.objects.select_related("unit", "created_by", "source")
+    if is_authority_data_admin(actor):
+        return qs
+    from zhengwu.catalog.services import data_admin_units
+
+    return qs.filter(unit__in=data_admin_units(actor))
+
+
+def get_batch(actor: Any, batch_id: int) -> IngestBatch:
+    batch = visible_batches(actor).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("批次不存在或无权查看", "batch")
+    return batch
+
+
+def batches_for(actor: Any, resource_code: str) -> QuerySet[IngestBatch]:
+    entry_for(actor, resource_code)
+    return visible_batches(actor).filter(resource_code=resource_code)
+
+
+def versions_for(actor: Any, resource_code: str) -> QuerySet[ResourceVersion]:
+    entry_for(actor, resource_code)
+    return ResourceVersion.objects.filter(resource_code=resource_code).select_related("batch", "batch__source", "created_by")
+
+
+def rules_for(actor: Any, resource_code: str) -> tuple[ResourceSchema, list[Any], QuerySet[ResourceRule]]:
+    """(schema, derived rules, custom rules) of a resource."""
+    from .rules import derive_rules
+
+    entry_for(actor, resource_code)
+    schema = schema_for(resource_code)
+    custom = ResourceRule.objects.filter(resource_code=resource_code).order_by("id")
+    derived = derive_rules(schema, [])
+    return schema, derived, custom
+
+
+def sources_for(actor: Any, resource_code: str | None = None) -> QuerySet[DataSource]:
+    _ensure_staff(actor)
+    qs = DataSource.objects.select_related("unit")
+    if resource_code:
+        entry_for(actor, resource_code)
+        qs = qs.filter(resource_code=resource_code)
+    if is_authority_data_admin(actor):
+        return qs
+    from zhengwu.catalog.services import data_admin_units
+
+    return qs.filter(unit__in=data_admin_units(actor))
+
+
+def tokens_for(actor: Any) -> QuerySet[PushToken]:
+    _ensure_staff(actor)
+    from zhengwu.catalog.services import data_admin_units
+
+    return PushToken.objects.filter(unit__in=data_admin_units(actor)).select_related("unit", "created_by")
+
+
+def _masker(resource_code: str) -> dict[str, str]:
+    try:
+        schema = schema_for(resource_code)
+    except DomainError:
+        return {}
+    return {c.field_name: c.masking for c in schema.columns if c.is_sensitive and c.masking}
+
+
+def version_rows(
+    actor: Any, resource_code: str, version: int | None = None, *, offset: int = 0, limit: int = 50,
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    """A page of a version's rows (time travel), sensitive values masked. Audited."""
+    entry_for(actor, resource_code)
+    if limit < 1 or limit > 500:
+        raise DomainError("每页行数必须在 1 到 500 之间", "limit")
+    if offset < 0:
+        raise DomainError("起始行不能为负数", "offset")
+    columns, rows, total = lake.read_rows(resource_code, version, offset=offset, limit=limit)
+    masks = _masker(resource_code)
+    shown = [{k: mask_value(v, masks.get(k, "")) for k, v in row.items()} for row in rows]
+    current = lake.current_version(resource_code)
+    record_event(
+        actor, "datahub.version.read", object_type="resource", object_id=resource_code, request=request,
+        details={"version": version if version is not None else current, "offset": offset, "rows": len(rows)},
+    )
+    return {"version": version if version is not None else current, "columns": columns, "rows": shown, "total": total}
+
+
+def quarantine(
+    actor: Any, batch: IngestBatch, *, offset: int = 0, limit: int | None = 50, request: HttpRequest | None = None,
+    purpose: str = "view",
+) -> dict[str, Any]:
+    """A batch's refused rows with reasons, as read (the provider corrects them). Audited."""
+    entry_for(actor, batch.resource_code)
+    if batch.status != BatchStatus.SUCCEEDED:
+        return {"columns": [], "rows": [], "total": 0}
+    columns, rows, total = lake.quarantine_rows(batch.resource_code, batch.pk, offset=offset, limit=limit)
+    record_event(
+        actor, "datahub.quarantine.read" if purpose == "view" else "datahub.quarantine.export",
+        object_type="resource", object_id=batch.resource_code, request=request,
+        details={"batch": batch.pk, "offset": offset, "rows": len(rows)},
+    )
+    return {"columns": columns, "rows": rows, "total": total}
+
+
+# --- quality scorecards ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResourceScore:
+    resource_code: str
+    name: str
+    unit_id: int
+    unit_name: str
+    update_cycle: str
+    has_data: bool
+    last_data_at: datetime | None
+    batch_id: int | None
+    completeness: float = 0.0
+    validity: float = 0.0
+    uniqueness: float = 0.0
+    consistency: float = 0.0
+    timeliness: float = 0.0
+    rows_in: int = 0
+    rows_refused: int = 0
+
+    @property
+    def score(self) -> float:
+        return round(100 * sum(getattr(self, k) * w for k, w in WEIGHTS.items()), 1)
+
+    @property
+    def dimensions(self) -> list[tuple[str, float]]:
+        return [(label, round(100 * getattr(self, key), 1)) for key, label in DIMENSIONS.items()]
+
+
+@dataclass
+class UnitScore:
+    unit_id: int
+    unit_name: str
+    resources: list[ResourceScore] = field(default_factory=list)
+
+    def _mean(self, attr: str) -> float:
+        if not self.resources:
+            return 0.0
+        return sum(getattr(r, attr) for r in self.resources) / len(self.resources)
+
+    @property
+    def score(self) -> float:
+        return round(self._mean("score"), 1)
+
+    @property
+    def collected(self) -> int:
+        return sum(1 for r in self.resources if r.has_data)
+
+    @property
+    def dimensions(self) -> list[tuple[str, float]]:
+        return [(label, round(100 * self._mean(key), 1)) for key, label in DIMENSIONS.items()]
+
+
+def timeliness(update_cycle: str, last_data_at: datetime | None, now: datetime) -> float:
+    """1 while data is within its update cycle; falls linearly to 0 at three cycles late. 不定时
+    data counts as timely once it has arrived; no data at all scores 0."""
+    if last_data_at is None:
+        return 0.0
+    period = UPDATE_CYCLE_PERIOD.get(update_cycle)
+    if period is None or update_cycle == UpdateCycle.IRREGULAR:
+        return 1.0
+    late = (now - last_data_at) - period
+    if late.total_seconds() <= 0:
+        return 1.0
+    return round(max(0.0, 1 - late / (2 * period)), 4)
+
+
+def resource_scores(now: datetime | None = None, unit: Unit | None = None) -> list[ResourceScore]:
+    """The scorecard of every published resource that lists information items (data is expected
+    for it): the latest finished batch's quality measures and timeliness against its cycle."""
+    now = now or timezone.now()
+    entries = CatalogEntry.objects.filter(status=EntryStatus.PUBLISHED, is_live=True, items__isnull=False)
+    entries = entries.select_related("provider").distinct().order_by("resource_code")
+    if unit is not None:
+        entries = entries.filter(provider=unit)
+    latest: dict[str, IngestBatch] = {}
+    for batch in IngestBatch.objects.filter(status=BatchStatus.SUCCEEDED, rows_in__gt=0).order_by("resource_code", "-finished_at", "-id"):
+        latest.setdefault(batch.resource_code, batch)
+    scores = []
+    for entry in entries:
+        batch = latest.get(entry.resource_code)
+        score = ResourceScore(
+            resource_code=entry.resource_code, name=entry.name, unit_id=entry.provider_id, unit_name=entry.provider.name,
+            update_cycle=entry.update_cycle, has_data=batch is not None, last_data_at=entry.last_data_at,
+            batch_id=batch.pk if batch else None,
+            timeliness=timeliness(entry.update_cycle, entry.last_data_at, now),
+        )
+        if batch is not None:
+            score.completeness = batch.completeness or 0.0
+            score.validity = batch.validity or 0.0
+            score.uniqueness = batch.uniqueness or 0.0
+            score.consistency = batch.consistency or 0.0
+            score.rows_in, score.rows_refused = batch.rows_in, batch.rows_refused
+        scores.append(score)
+    return scores
+
+
+def unit_ranking(now: datetime | None = None) -> list[UnitScore]:
+    """Units ranked by the mean score of their resources (the bureau's assessment)."""
+    units: dict[int, UnitScore] = {}
+    for score in resource_scores(now):
+        units.setdefault(score.unit_id, UnitScore(score.unit_id, score.unit_name)).resources.append(score)
+    return sorted(units.values(), key=lambda u: (-u.score, u.unit_name))
+
+
+def quality_overview(actor: Any, *, request: HttpRequest | None = None) -> dict[str, Any]:
+    """Scorecards for the ranking page: every staff member may see scores (no data values)."""
+    _ensure_staff(actor)
+    now = timezone.now()
+    resources = sorted(resource_scores(now), key=lambda r: (-r.score, r.resource_code))
+    ranking = unit_ranking(now)
+    record_event(actor, "datahub.quality.read", object_type="quality", object_id="ranking", request=request)
+    return {"resources": resources, "units": ranking, "weights": WEIGHTS, "dimensions": DIMENSIONS}

@@ -1,0 +1,817 @@
+"""State changes of data collection (数据归集). Each `do_*` checks permission, writes in one
+transaction with its audit record; a refusal changes nothing and is itself audited.
+
+A batch goes: submitted (排队) → `run_batch` in the worker: read and stage (读取) → check (校验)
+→ quarantine the refused rows and commit the accepted ones as one lake version (写入) → done.
+Nothing is half-applied: the lake commit is atomic, and a batch whose process died is found by
+`do_recover_interrupted_batches` (worker start, every minute, and on demand), marked failed, and
+— if its commit had already landed — undone by restoring the previous version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhengwu.audit.models import AuditResult
+from zhengwu.audit.services import record_event
+from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, UpdateCycle
+from zhengwu.catalog.models import CatalogEntry
+from zhengwu.catalog.services import authority_unit, do_record_data_arrival, is_data_admin
+from zhengwu.core.crypto import decrypt_field, encrypt_field, hmac_sm3
+from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from zhengwu.directory.models import Unit
+
+from . import lake
+from .constants import FILE_FORMATS, BatchStage, BatchStatus, LoadMode, RuleKind, SourceKind, VersionOperation
+from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
+from .schema import ResourceSchema, RuleSpec, schema_for
+
+log = logging.getLogger(__name__)
+
+PUSH_MAX_RECORDS = 10_000
+HEARTBEAT_EVERY = timedelta(seconds=2)
+STALE_AFTER = timedelta(minutes=2)
+TOKEN_PREFIX = "zwp_"  # noqa: S105 (a public prefix that marks push tokens, not a secret)
+
+
+# --- who may do what -------------------------------------------------------------------------------
+
+
+def is_authority_data_admin(actor: Any) -> bool:
+    authority = authority_unit()
+    return authority is not None and is_data_admin(actor, authority)
+
+
+def can_collect(actor: Any, unit: Unit) -> bool:
+    """The provider's 数据管理员, or a 数据管理员 of the data authority (which collects on behalf
+    of units, e.g. pulling from their databases)."""
+    return is_data_admin(actor, unit) or is_authority_data_admin(actor)
+
+
+def _entry(resource_code: str) -> CatalogEntry:
+    entry = CatalogEntry.objects.select_related("provider").filter(resource_code=resource_code).first()
+    if entry is None:
+        raise NotFound(f"信息资源代码 {resource_code} 不存在", "resource_code")
+    return entry
+
+
+def _ensure_collector(actor: Any, entry: CatalogEntry) -> None:
+    if not can_collect(actor, entry.provider):
+        raise PermissionDenied(f"只有{entry.provider.name}或数据主管部门的数据管理员可以归集“{entry.name}”的数据")
+
+
+@contextmanager
+def _attempt(
+    actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None, object_type: str = "resource",
+) -> Iterator[None]:
+    try:
+        try:
+            with transaction.atomic():
+                yield
+        except IntegrityError as exc:
+            raise Conflict("数据已被他人修改或存在重复，请刷新后重试") from exc
+    except DomainError as exc:
+        failure = dict(details or {})
+        failure.update({"reason": exc.message, "field": exc.field or ""})
+        record_event(
+            actor, action, object_type=object_type, object_id=object_id,
+            result=AuditResult.FAILURE, details=failure, request=request,
+        )
+        raise
+
+
+# --- work space --------------------------------------------------------------------------------------
+
+
+def work_dir(batch_id: int) -> Path:
+    path = Path(settings.INGEST_WORK_DIR) / f"batch-{batch_id}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def max_file_bytes() -> int:
+    return int(settings.INGEST_MAX_FILE_MB) * 1024 * 1024
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024**3:
+        return f"{size / 1024**3:.1f} GB"
+    return f"{size / 1024**2:.1f} MB"
+
+
+def check_file_size(size: int) -> None:
+    if size > max_file_bytes():
+        raise DomainError(
+            f"文件大小 {_size_text(size)}，超过单个批次的上限 {settings.INGEST_MAX_FILE_MB} MB；请拆分后分批上传，"
+            "或由管理员调整 ZHENGWU_INGEST_MAX_FILE_MB", "file",
+        )
+
+
+def _file_format(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        allowed = "、".join(sorted(FILE_FORMATS))
+        raise DomainError(f"不支持的文件类型“{suffix or '无扩展名'}”：只接受 {allowed}", "file")
+    return FILE_FORMATS[suffix]
+
+
+def _enqueue(batch: IngestBatch) -> None:
+    from .tasks import run_ingest_batch
+
+    batch_id = batch.pk
+    transaction.on_commit(lambda: run_ingest_batch.enqueue(batch_id))
+
+
+# --- submitting batches ------------------------------------------------------------------------------
+
+
+def _new_batch(actor: Any, entry: CatalogEntry, schema: ResourceSchema, **fields: Any) -> IngestBatch:
+    return IngestBatch.objects.create(
+        unit=entry.provider, resource_code=entry.resource_code, catalog_version=schema.catalog_version,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None, **fields,
+    )
+
+
+def do_submit_upload(
+    actor: Any, resource_code: str, upload: Any, *, mode: str = LoadMode.FULL, parent: IngestBatch | None = None,
+    request: HttpRequest | None = None, enqueue: bool = True,
+) -> IngestBatch:
+    """Accept an uploaded file (Django UploadedFile or any object with .name, .size, .chunks())
+    for a published resource and queue it. The file is kept in the batch's work space."""
+    name = Path(str(getattr(upload, "name", "") or "")).name
+    with _attempt(actor, "datahub.batch.submit", resource_code, request, {"file": name, "mode": mode}):
+        entry = _entry(resource_code)
+        _ensure_collector(actor, entry)
+        schema = schema_for(resource_code)
+        if mode not in LoadMode.values:
+            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        if not name:
+            raise DomainError("请选择要上传的文件", "file")
+        file_format = _file_format(name)
+        check_file_size(int(getattr(upload, "size", 0) or 0))
+        if parent is not None:
+            _check_parent(parent, resource_code)
+        batch = _new_batch(
+            actor, entry, schema, source_kind=SourceKind.CORRECTION if parent else SourceKind.UPLOAD,
+            mode=LoadMode.INCREMENTAL if parent else mode, parent=parent, file_name=name, file_format=file_format,
+            file_size=int(getattr(upload, "size", 0) or 0),
+        )
+        target = work_dir(batch.pk) / f"input{Path(name).suffix.lower()}"
+        digest = hashlib.sha256()
+        with target.open("wb") as out:
+            for chunk in upload.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        batch.file_path = str(target)
+        batch.file_sha256 = digest.hexdigest()
+        batch.save(update_fields=["file_path", "file_sha256"])
+        record_event(
+            actor, "datahub.batch.submit", object_type="resource", object_id=resource_code, request=request,
+            details={"batch": batch.pk, "file": name, "size": batch.file_size, "mode": batch.mode,
+                     "parent": parent.pk if parent else None},
+        )
+        if enqueue:
+            _enqueue(batch)
+    return batch
+
+
+def do_submit_file(
+    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.FULL,
+    request: HttpRequest | None = None, enqueue: bool = True,
+) -> IngestBatch:
+    """Queue a file already on the server (command line, scheduled drops). It is read in place."""
+    path = Path(path)
+    name = file_name or path.name
+    with _attempt(actor, "datahub.batch.submit", resource_code, request, {"file": name, "mode": mode}):
+        entry = _entry(resource_code)
+        _ensure_collector(actor, entry)
+        schema = schema_for(resource_code)
+        if mode not in LoadMode.values:
+            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        if not path.is_file():
+            raise DomainError(f"文件 {path} 不存在或不是普通文件", "file")
+        file_format = _file_format(name)
+        size = path.stat().st_size
+        check_file_size(size)
+        batch = _new_batch(
+            actor, entry, schema, source_kind=SourceKind.UPLOAD, mode=mode, file_name=name,
+            file_format=file_format, file_size=size, file_path=str(path.resolve()),
+        )
+        record_event(
+            actor, "datahub.batch.submit", object_type="resource", object_id=resource_code, request=request,
+            details={"batch": batch.pk, "file": name, "size": size, "mode": mode},
+        )
+        if enqueue:
+            _enqueue(batch)
+    return batch
+
+
+def ingest_file(
+    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.FULL,
+    progress: Callable[[IngestBatch], None] | None = None,
+) -> IngestBatch:
+    """Submit a file and process it right here (command line, demo loader, benchmark)."""
+    batch = do_submit_file(actor, resource_code, path, file_name=file_name, mode=mode, enqueue=False)
+    return run_batch(batch.pk, progress=progress)
+
+
+def _check_parent(parent: IngestBatch, resource_code: str) -> None:
+    if parent.resource_code != resource_code:
+        raise DomainError("补正文件必须提交到原批次的同一资源", "parent")
+    if parent.status != BatchStatus.SUCCEEDED or not parent.rows_refused:
+        raise DomainError("只有已完成且有隔离行的批次可以补正重报", "parent")
+
+
+def payload_digest(records: list[dict[str, Any]], mode: str) -> str:
+    body = json.dumps({"mode": mode, "records": records}, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def do_push_records(
+    actor: Any, resource_code: str, records: list[dict[str, Any]], *, idempotency_key: str,
+    mode: str = LoadMode.INCREMENTAL, token: PushToken | None = None, request: HttpRequest | None = None,
+) -> tuple[IngestBatch, bool]:
+    """A unit's system pushes a batch of records. With the same idempotency key a retried push is
+    applied once: the first batch is returned (created=False). The same key with other content is
+    refused (409)."""
+    key = (idempotency_key or "").strip()
+    with _attempt(actor, "datahub.batch.push", resource_code, request, {"idempotency_key": key[:100]}):
+        entry = _entry(resource_code)
+        if token is not None:
+            _ensure_token_scope(token, entry)
+        else:
+            _ensure_collector(actor, entry)
+        schema = schema_for(resource_code)
+        if not key:
+            raise DomainError("推送必须带幂等键（请求头 Idempotency-Key），以便重试时不重复入库", "Idempotency-Key")
+        if len(key) > 100:
+            raise DomainError("幂等键不能超过 100 个字符", "Idempotency-Key")
+        if mode not in LoadMode.values:
+            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        if not records:
+            raise DomainError("records 不能为空", "records")
+        if len(records) > PUSH_MAX_RECORDS:
+            raise DomainError(f"一次最多推送 {PUSH_MAX_RECORDS} 条记录，本次 {len(records)} 条；请分批推送", "records")
+        digest = payload_digest(records, mode)
+        existing = IngestBatch.objects.filter(resource_code=resource_code, idempotency_key=key).first()
+        if existing is not None:
+            if existing.payload_sha256 != digest:
+                raise Conflict(f"幂等键 {key} 已用于内容不同的另一批数据（批次 {existing.pk}），请换一个幂等键", "Idempotency-Key")
+            record_event(
+                actor, "datahub.batch.push", object_type="resource", object_id=resource_code, request=request,
+                details={"batch": existing.pk, "idempotency_key": key, "replayed": True},
+                actor_username=f"token:{token.prefix}" if token else None,
+            )
+            return existing, False
+        batch = _new_batch(
+            actor, entry, schema, source_kind=SourceKind.PUSH, mode=mode, push_token=token,
+            idempotency_key=key, payload_sha256=digest, file_format="records", file_name=f"推送 {key}",
+        )
+        path = work_dir(batch.pk) / "records.json"
+        path.write_text(json.dumps(records, ensure_ascii=False, default=str), encoding="utf-8")
+        batch.file_path = str(path)
+        batch.file_size = path.stat().st_size
+        batch.save(update_fields=["file_path", "file_size"])
+        record_event(
+            actor, "datahub.batch.push", object_type="resource", object_id=resource_code, request=request,
+            details={"batch": batch.pk, "idempotency_key": key, "records": len(records), "mode": mode},
+            actor_username=f"token:{token.prefix}" if token else None,
+        )
+        _enqueue(batch)
+    return batch, True
+
+
+# --- running a batch -----------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Writes stage/progress/heartbeat to the batch row at most every HEARTBEAT_EVERY."""
+
+    def __init__(self, batch: IngestBatch, callback: Callable[[IngestBatch], None] | None):
+        self.batch = batch
+        self.callback = callback
+        self.last = 0.0
+
+    def update(self, *, stage: str | None = None, progress: int | None = None, force: bool = False, **extra: Any) -> None:
+        if stage is not None:
+            self.batch.stage = stage
+            force = True
+        if progress is not None:
+            self.batch.progress = max(0, min(100, progress))
+        for key, value in extra.items():
+            setattr(self.batch, key, value)
+        now = time.monotonic()
+        if force or now - self.last >= HEARTBEAT_EVERY.total_seconds():
+            self.last = now
+            self.batch.heartbeat_at = timezone.now()
+            IngestBatch.objects.filter(pk=self.batch.pk).update(
+                stage=self.batch.stage, progress=self.batch.progress, heartbeat_at=self.batch.heartbeat_at,
+                rows_in=self.batch.rows_in,
+            )
+        if self.callback is not None:
+            self.callback(self.batch)
+
+
+def _claim(batch_id: int) -> IngestBatch | None:
+    """Take a pending batch for this process; None if it is not pending (already run or taken)."""
+    with transaction.atomic():
+        batch = IngestBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.status != BatchStatus.PENDING:
+            return None
+        busy = IngestBatch.objects.filter(resource_code=batch.resource_code, status=BatchStatus.RUNNING).exclude(pk=batch.pk)
+        if busy.exists():
+            return None  # one batch per resource at a time; the task is retried later
+        now = timezone.now()
+        batch.status = BatchStatus.RUNNING
+        batch.stage = BatchStage.READING
+        batch.started_at = batch.heartbeat_at = now
+        batch.worker_host = socket.gethostname()[:100]
+        batch.worker_pid = os.getpid()
+        batch.engine = settings.ENGINE
+        batch.save(update_fields=["status", "stage", "started_at", "heartbeat_at", "worker_host", "worker_pid", "engine"])
+    return batch
+
+
+def resource_busy(resource_code: str) -> bool:
+    return IngestBatch.objects.filter(resource_code=resource_code, status=BatchStatus.RUNNING).exists()
+
+
+def custom_rules(resource_code: str) -> list[RuleSpec]:
+    return [
+        RuleSpec(id=r.pk, kind=r.kind, field=r.field, params=dict(r.params or {}), message=r.message)
+        for r in ResourceRule.objects.filter(resource_code=resource_code, enabled=True).order_by("id")
+    ]
+
+
+def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _Progress) -> list[str]:
+    from . import pull, readers
+
+    if batch.source_kind == SourceKind.PUSH:
+        records = json.loads(Path(batch.file_path).read_text(encoding="utf-8"))
+        result = readers.stage_records(records, schema, staged)
+    elif batch.source_kind == SourceKind.DATABASE:
+        source = batch.source
+        if source is None:
+            raise DomainError("该批次的数据库来源已被删除", "source")
+        url = decrypt_field(source.url_encrypted, f"datahub.source.{source.pk}")
+        since = source.watermark_value if source.mode == LoadMode.INCREMENTAL else ""
+        result, watermark = pull.stage_database(
+            url, schema, staged, table=source.table, query=source.query,
+            watermark_column=source.watermark_column if source.mode == LoadMode.INCREMENTAL else "",
+            since=since, progress=lambda rows: progress.update(rows_in=rows),
+        )
+        batch.report = {**(batch.report or {}), "watermark_from": since, "watermark_to": watermark}
+    else:
+        path = Path(batch.file_path)
+        if not path.is_file():
+            raise DomainError("待处理的文件已不存在（可能已被清理），请重新上传", "file")
+
+        def on_bytes(done: int, total: int) -> None:
+            progress.update(progress=int(40 * done / total) if total else 0)
+
+        result = readers.stage_file(
+            path, schema, staged, file_format=batch.file_format or None, max_bytes=max_file_bytes(), progress=on_bytes,
+        )
+        batch.encoding = result.encoding
+        batch.file_sha256 = batch.file_sha256 or result.sha256
+    batch.rows_in = result.rows
+    return list(result.notes)
+
+
+def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None = None) -> IngestBatch:
+    """Process one batch (the worker calls this; so do the command line and the demo loader)."""
+    from . import engine
+    from .rules import derive_rules
+
+    batch = _claim(batch_id)
+    if batch is None:
+        return IngestBatch.objects.get(pk=batch_id)
+    tracker = _Progress(batch, progress)
+    space = work_dir(batch.pk)
+    committed: lake.CommitResult | None = None
+    previous_version = lake.current_version(batch.resource_code)
+    try:
+        schema = schema_for(batch.resource_code)
+        staged = space / "staged.parquet"
+        notes = _stage(batch, schema, staged, tracker)
+        tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
+        rules = derive_rules(schema, custom_rules(batch.resource_code))
+        references = {
+            str(spec.params.get("resource_code")): lake.data_files(str(spec.params.get("resource_code")))
+            for spec in custom_rules(batch.resource_code) if spec.kind == RuleKind.REFERENCE
+        }
+        checked = engine.check_batch(
+            staged, schema, rules, out_dir=space / "checked", batch_id=batch.pk, engine=settings.ENGINE,
+            references=references,
+        )
+        tracker.update(stage=BatchStage.WRITING, progress=75)
+        if checked.rows_refused:
+            lake.append_quarantine(batch.resource_code, checked.refused, batch.pk)
+        if checked.rows_accepted:
+            committed = lake.commit_batch(
+                batch.resource_code, schema, checked.accepted, mode=batch.mode, batch_id=batch.pk,
+                refused=checked.refused if checked.rows_refused else None,
+            )
+        else:
+            notes.append("没有可入库的行，数据版本未变")
+        _finish(batch, checked, committed, notes)
+    except DomainError as exc:
+        _fail(batch, exc.message, exc.field or "", committed, previous_version)
+    except Exception as exc:
+        log.exception("batch %s failed", batch.pk)
+        _fail(batch, f"处理出错：{type(exc).__name__}: {exc}"[:1000], "", committed, previous_version)
+    finally:
+        _clean(space, batch)
+    batch.refresh_from_db()
+    if progress is not None:
+        progress(batch)
+    return batch
+
+
+def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | None, notes: list[str]) -> None:
+    report = dict(checked.report)
+    report.update({k: v for k, v in (batch.report or {}).items() if k.startswith("watermark")})
+    metrics = report.get("metrics") or {}
+    now = timezone.now()
+    with transaction.atomic():
+        batch.status = BatchStatus.SUCCEEDED
+        batch.stage = BatchStage.DONE
+        batch.progress = 100
+        batch.rows_in = checked.rows_in
+        batch.rows_accepted = checked.rows_accepted
+        batch.rows_refused = checked.rows_refused
+        batch.report = report
+        batch.notes = notes
+        batch.completeness = metrics.get("completeness")
+        batch.validity = metrics.get("validity")
+        batch.uniqueness = metrics.get("uniqueness")
+        batch.consistency = metrics.get("consistency")
+        batch.finished_at = batch.heartbeat_at = now
+        if committed is not None:
+            batch.lake_version = committed.version
+            batch.rows_inserted, batch.rows_updated, batch.rows_deleted = (
+                committed.inserted, committed.updated, committed.deleted
+            )
+            ResourceVersion.objects.create(
+                resource_code=batch.resource_code, lake_version=committed.version, operation=committed.operation,
+                batch=batch, rows_total=committed.rows_total, rows_inserted=committed.inserted,
+                rows_updated=committed.updated, rows_deleted=committed.deleted, created_by=batch.created_by,
+            )
+        batch.save()
+        if batch.source_kind == SourceKind.DATABASE and batch.source_id and report.get("watermark_to"):
+            DataSource.objects.filter(pk=batch.source_id).update(watermark_value=str(report["watermark_to"]))
+        if batch.parent_id and committed is not None:
+            _mark_resolved(batch, checked)
+        if checked.rows_accepted:
+            do_record_data_arrival(batch.resource_code, now, actor=batch.created_by)
+        record_event(
+            batch.created_by, "datahub.batch.finish", object_type="resource", object_id=batch.resource_code,
+            details={"batch": batch.pk, "rows_in": batch.rows_in, "accepted": batch.rows_accepted,
+                     "refused": batch.rows_refused, "lake_version": batch.lake_version},
+        )
+
+
+def _mark_resolved(batch: IngestBatch, checked: Any) -> None:
+    """A correction batch resolves the parent's refused rows whose key it now delivered."""
+    parent = IngestBatch.objects.select_for_update().get(pk=int(batch.parent_id or 0))
+    schema = schema_for(batch.resource_code)
+    keys = [c.field_name for c in schema.keys]
+    if not keys:
+        return
+    _, refused_rows, _ = lake.quarantine_rows(batch.resource_code, parent.pk, limit=None)
+    refused_keys = {tuple(str(r.get(k)) for k in keys) for r in refused_rows}
+    import pyarrow.dataset as pads
+
+    table = pads.dataset(str(checked.accepted), format="parquet").to_table(columns=keys)
+    delivered = {tuple(str(v) for v in row.values()) for row in table.to_pylist()}
+    resolved = len(refused_keys & delivered)
+    parent.rows_resolved = min(parent.rows_refused, parent.rows_resolved + resolved)
+    parent.save(update_fields=["rows_resolved"])
+
+
+def _fail(
+    batch: IngestBatch, message: str, field: str, committed: lake.CommitResult | None, previous_version: int | None
+) -> None:
+    if committed is not None and previous_version is not None:
+        # The commit landed but recording it did not: undo it so the lake and the records agree.
+        lake.restore(batch.resource_code, previous_version, reason=f"批次 {batch.pk} 失败，撤销其提交", batch_id=batch.pk)
+    with transaction.atomic():
+        IngestBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_message=message, error_field=field, finished_at=timezone.now(),
+            rows_in=batch.rows_in, encoding=batch.encoding,
+        )
+        record_event(
+            batch.created_by, "datahub.batch.finish", object_type="resource", object_id=batch.resource_code,
+            result=AuditResult.FAILURE, details={"batch": batch.pk, "reason": message[:500], "field": field},
+        )
+
+
+def _clean(space: Path, batch: IngestBatch) -> None:
+    """Remove the batch's scratch files; an uploaded input file is kept only while it may still be
+    needed (a failed batch keeps it for diagnosis until the clean-up job removes it)."""
+    for name in ("staged.parquet", "checked"):
+        target = space / name
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        elif target.exists():
+            target.unlink()
+
+
+def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
+    """Find batches whose process died (same host and the process is gone, or no heartbeat for
+    STALE_AFTER), mark them failed, and undo a lake commit they made but never recorded."""
+    now = now or timezone.now()
+    host = socket.gethostname()[:100]
+    recovered: list[int] = []
+    for batch in IngestBatch.objects.filter(status=BatchStatus.RUNNING):
+        dead = False
+        if batch.worker_host == host and batch.worker_pid and not _pid_alive(batch.worker_pid):
+            dead = True
+        if batch.heartbeat_at is None or now - batch.heartbeat_at > STALE_AFTER:
+            dead = True
+        if not dead:
+            continue
+        latest = lake.current_version(batch.resource_code)
+        undone = None
+        if latest is not None and lake.batch_of_commit(batch.resource_code, latest) == batch.pk and latest > 0:
+            undone = lake.restore(batch.resource_code, latest - 1, reason=f"批次 {batch.pk} 中断，撤销其提交", batch_id=batch.pk)
+        with transaction.atomic():
+            updated = IngestBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+                status=BatchStatus.FAILED, finished_at=now,
+                error_message="处理进程中断（进程被终止或服务器重启），本批次未生效，之前的数据版本保持不变；请重新提交",
+            )
+            if undone is not None:
+                ResourceVersion.objects.create(
+                    resource_code=batch.resource_code, lake_version=undone.version, operation=VersionOperation.ROLLBACK,
+                    restored_from=latest - 1 if latest is not None else None, rows_total=undone.rows_total,
+                    reason=f"批次 {batch.pk} 中断，撤销其提交",
+                )
+            if updated:
+                record_event(
+                    None, "datahub.batch.recover", object_type="resource", object_id=batch.resource_code,
+                    details={"batch": batch.pk, "worker": f"{batch.worker_host}:{batch.worker_pid}",
+                             "undone_commit": latest if undone else None},
+                )
+                recovered.append(batch.pk)
+    return recovered
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) no longer runs.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+# --- versions -------------------------------------------------------------------------------------------
+
+
+def do_rollback(
+    actor: Any, resource_code: str, version: int, *, reason: str, request: HttpRequest | None = None
+) -> ResourceVersion:
+    """Make an earlier version current again (a new version whose content is that version)."""
+    with _attempt(actor, "datahub.version.rollback", resource_code, request, {"to": version}):
+        entry = _entry(resource_code)
+        _ensure_collector(actor, entry)
+        if not (reason or "").strip():
+            raise DomainError("请填写回滚原因", "reason")
+        if resource_busy(resource_code):
+            raise Conflict("该资源有批次正在处理，请待其完成后再回滚", "version")
+        result = lake.restore(resource_code, version, reason=reason.strip())
+        created = ResourceVersion.objects.create(
+            resource_code=resource_code, lake_version=result.version, operation=VersionOperation.ROLLBACK,
+            restored_from=version, rows_total=result.rows_total, reason=reason.strip(),
+            created_by=actor,
+        )
+        record_event(
+            actor, "datahub.version.rollback", object_type="resource", object_id=resource_code, request=request,
+            details={"to": version, "new_version": result.version, "reason": reason.strip()[:300]},
+        )
+    return created
+
+
+# --- sources (a unit's own database) ----------------------------------------------------------------------
+
+
+def _cycle_next(cycle: str, after: datetime) -> datetime | None:
+    if cycle == UpdateCycle.REALTIME:
+        return after + timedelta(minutes=15)
+    period = UPDATE_CYCLE_PERIOD.get(cycle)
+    return None if period is None else after + period
+
+
+def do_create_source(
+    actor: Any, resource_code: str, *, name: str, url: str, table: str = "", query: str = "",
+    mode: str = LoadMode.FULL, watermark_column: str = "", scheduled: bool = True, request: HttpRequest | None = None,
+) -> DataSource:
+    """Register a unit's database as a source. The connection is tried and the columns checked
+    now; the URL (with its password) is stored encrypted with SM4."""
+    from . import pull
+
+    with _attempt(actor, "datahub.source.create", resource_code, request, {"name": name}):
+        entry = _entry(resource_code)
+        _ensure_collector(actor, entry)
+        schema = schema_for(resource_code)
+        name, url, table, query = (name or "").strip(), (url or "").strip(), (table or "").strip(), (query or "").strip()
+        if not name:
+            raise DomainError("请填写来源名称", "name")
+        if not url:
+            raise DomainError("请填写数据库连接地址（SQLAlchemy URL，如 postgresql+psycopg://用户:口令@主机/库）", "url")
+        if bool(table) == bool(query):
+            raise DomainError("表名和查询语句必须且只能填写一项", "table")
+        if mode not in LoadMode.values:
+            raise DomainError("抽取方式只能是 full（全量）或 incremental（增量）", "mode")
+        if mode == LoadMode.INCREMENTAL and not watermark_column:
+            raise DomainError("增量抽取必须指定增量标识列（如更新时间或自增编号）", "watermark_column")
+        pull.check_source(url, table, query, schema, watermark_column if mode == LoadMode.INCREMENTAL else "")
+        source = DataSource.objects.create(
+            unit=entry.provider, resource_code=resource_code, name=name, url_encrypted="",
+            url_display=pull.mask_url(url)[:300], table=table, query=query, mode=mode,
+            watermark_column=watermark_column if mode == LoadMode.INCREMENTAL else "", scheduled=scheduled,
+            next_run_at=_cycle_next(entry.update_cycle, timezone.now()) if scheduled else None, created_by=actor,
+        )
+        source.url_encrypted = encrypt_field(url, f"datahub.source.{source.pk}")
+        source.save(update_fields=["url_encrypted"])
+        record_event(
+            actor, "datahub.source.create", object_type="data_source", object_id=source.pk, request=request,
+            details={"resource": resource_code, "name": name, "url": source.url_display, "mode": mode},
+        )
+    return source
+
+
+def do_delete_source(actor: Any, source: DataSource, *, request: HttpRequest | None = None) -> None:
+    with _attempt(actor, "datahub.source.delete", source.pk, request, object_type="data_source"):
+        entry = _entry(source.resource_code)
+        _ensure_collector(actor, entry)
+        record_event(
+            actor, "datahub.source.delete", object_type="data_source", object_id=source.pk, request=request,
+            details={"resource": source.resource_code, "name": source.name},
+        )
+        source.delete()
+
+
+def do_run_source(actor: Any, source: DataSource, *, request: HttpRequest | None = None, scheduled: bool = False) -> IngestBatch:
+    """Queue a pull from the source (now, or because its update cycle came round)."""
+    with _attempt(actor, "datahub.source.run", source.pk, request, object_type="data_source"):
+        entry = _entry(source.resource_code)
+        if not scheduled:
+            _ensure_collector(actor, entry)
+        if not source.enabled:
+            raise DomainError("该来源已停用", "source")
+        schema = schema_for(source.resource_code)
+        batch = _new_batch(
+            actor if not scheduled else source.created_by, entry, schema, source_kind=SourceKind.DATABASE,
+            source=source, mode=source.mode, file_name=source.name, file_format="database",
+        )
+        now = timezone.now()
+        source.last_run_at = now
+        source.next_run_at = _cycle_next(entry.update_cycle, now) if source.scheduled else None
+        source.save(update_fields=["last_run_at", "next_run_at"])
+        record_event(
+            actor if not scheduled else None, "datahub.source.run", object_type="data_source", object_id=source.pk,
+            request=request, details={"batch": batch.pk, "scheduled": scheduled},
+        )
+        _enqueue(batch)
+    return batch
+
+
+def do_run_due_sources(now: datetime | None = None) -> list[int]:
+    """Queue the scheduled pulls whose time has come (their entry's update cycle)."""
+    now = now or timezone.now()
+    started: list[int] = []
+    for source in DataSource.objects.filter(enabled=True, scheduled=True, next_run_at__lte=now):
+        try:
+            started.append(do_run_source(None, source, scheduled=True).pk)
+        except DomainError as exc:
+            log.warning("scheduled pull of source %s refused: %s", source.pk, exc.message)
+    return started
+
+
+# --- push tokens ------------------------------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return hmac_sm3(settings.SECRET_KEY.encode(), token.encode()).hex()
+
+
+def do_create_push_token(
+    actor: Any, unit: Unit, *, name: str, resource_codes: list[str] | None = None, request: HttpRequest | None = None
+) -> tuple[PushToken, str]:
+    """A credential for one of the unit's systems; returns (token row, the token — shown once)."""
+    with _attempt(actor, "datahub.token.create", unit.pk, request, object_type="unit"):
+        if not is_data_admin(actor, unit):
+            raise PermissionDenied(f"只有{unit.name}的数据管理员可以为本单位系统签发推送令牌")
+        name = (name or "").strip()
+        if not name:
+            raise DomainError("请填写使用该令牌的系统名称", "name")
+        codes = sorted({c.strip() for c in (resource_codes or []) if c.strip()})
+        for code in codes:
+            entry = _entry(code)
+            if entry.provider_id != unit.pk:
+                raise DomainError(f"资源 {code} 不是{unit.name}提供的资源", "resource_codes")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = PushToken.objects.create(
+            unit=unit, name=name, prefix=secret[:12], digest=_token_digest(secret), resource_codes=codes, created_by=actor
+        )
+        record_event(
+            actor, "datahub.token.create", object_type="push_token", object_id=token.pk, request=request,
+            details={"unit": unit.name, "name": name, "prefix": token.prefix, "resources": codes},
+        )
+    return token, secret
+
+
+def do_revoke_push_token(actor: Any, token: PushToken, *, request: HttpRequest | None = None) -> PushToken:
+    with _attempt(actor, "datahub.token.revoke", token.pk, request, object_type="push_token"):
+        if not is_data_admin(actor, token.unit):
+            raise PermissionDenied(f"只有{token.unit.name}的数据管理员可以吊销本单位的推送令牌")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+        record_event(actor, "datahub.token.revoke", object_type="push_token", object_id=token.pk, request=request,
+                     details={"prefix": token.prefix})
+    return token
+
+
+def authenticate_push_token(raw: str) -> PushToken | None:
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = PushToken.objects.select_related("unit").filter(digest=_token_digest(raw), revoked_at__isnull=True).first()
+    if token is not None:
+        PushToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def _ensure_token_scope(token: PushToken, entry: CatalogEntry) -> None:
+    if token.revoked_at is not None:
+        raise PermissionDenied("推送令牌已吊销")
+    if entry.provider_id != token.unit_id:
+        raise PermissionDenied(f"该令牌属于{token.unit.name}，不能推送{entry.provider.name}的资源")
+    if token.resource_codes and entry.resource_code not in token.resource_codes:
+        raise PermissionDenied(f"该令牌未被授权推送资源 {entry.resource_code}")
+
+
+# --- custom rules --------------------------------------------------------------------------------------
+
+
+def do_create_rule(
+    actor: Any, resource_code: str, *, kind: str, field: str, params: dict[str, Any], message: str = "",
+    request: HttpRequest | None = None,
+) -> ResourceRule:
+    """Add a custom rule; its parameters are checked against the resource's schema now."""
+    from .rules import check_rule_spec
+
+    with _attempt(actor, "datahub.rule.create", resource_code, request, {"kind": kind, "field": field}):
+        entry = _entry(resource_code)
+        _ensure_collector(actor, entry)
+        schema = schema_for(resource_code)
+        spec = RuleSpec(id=0, kind=kind, field=(field or "").strip(), params=dict(params or {}), message=(message or "").strip())
+        check_rule_spec(spec, schema)
+        if spec.kind == RuleKind.REFERENCE:
+            target = str(spec.params.get("resource_code", ""))
+            schema_for(target)  # must be a published resource
+        rule = ResourceRule.objects.create(
+            resource_code=resource_code, kind=spec.kind, field=spec.field, params=spec.params, message=spec.message,
+            created_by=actor,
+        )
+        record_event(
+            actor, "datahub.rule.create", object_type="resource", object_id=resource_code, request=request,
+            details={"rule": rule.pk, "kind": kind, "field": spec.field, "params": spec.params},
+        )
+    return rule
+
+
+def do_delete_rule(actor: Any, rule: ResourceRule, *, request: HttpRequest | None = None) -> None:
+    with _attempt(actor, "datahub.rule.delete", rule.resource_code, request, {"rule": rule.pk}):
+        entry = _entry(rule.resource_code)
+        _ensure_collector(actor, entry)
+        record_event(
+            actor, "datahub.rule.delete", object_type="resource", object_id=rule.resource_code, request=request,
+            details={"rule": rule.pk, "kind": rule.kind, "field": rule.field},
+        )
+        rule.delete()
