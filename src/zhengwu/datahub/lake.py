@@ -249,7 +249,7 @@ def commit_batch(
             source = pa.RecordBatchReader.from_batches(union.schema, union.to_batches(batch_size=65536))
     value_columns = [c.field_name for c in schema.columns if not c.is_key]
     predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in keys)
-    changed = " OR ".join(f"t.{_quote(c)} IS DISTINCT FROM s.{_quote(c)}" for c in value_columns) or "false"
+    changed = " OR ".join(f"(t.{_quote(c)} IS DISTINCT FROM s.{_quote(c)})" for c in value_columns) or "false"
     merger = existing.merge(
         source, predicate, source_alias="s", target_alias="t", merge_schema=True,
         commit_properties=_props(batch_id),
