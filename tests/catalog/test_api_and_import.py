@@ -10,7 +10,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from zhengwu.catalog import excel, services
-from zhengwu.catalog.models import CatalogEntry
+from zhengwu.catalog.models import CatalogEntry, CatalogItem
 
 pytestmark = pytest.mark.django_db
 
@@ -117,12 +117,23 @@ def _workbook_with_mixed_rows() -> bytes:
     res.append(row("新2", "驾驶人信息", share="有条件共享"))            # no basis, no condition
     res.append(row("新3", "交通违法信息"))                              # item with bad length; two keys
     res.append(row("新4", "治安案件统计", fmt="电子文件"))
-    items.append(["新1", "号牌号码", "plate_no", "字符", 20, "是", "否", "不脱敏", ""])
-    items.append(["新1", "车辆类型", "vehicle_type", "字符", 4, "否", "否", "不脱敏", "GA 24.4"])
-    items.append(["新2", "驾驶证号", "licence_no", "字符", 18, "是", "是", "部分遮盖", ""])
-    items.append(["新3", "决定书编号", "decision_no", "字符", "十八", "是", "否", "不脱敏", ""])
-    items.append(["新3", "当事人证件号", "party_id", "字符", 18, "是", "是", "不脱敏", ""])
-    items.append(["新9", "孤儿", "orphan", "字符", 1, "否", "否", "不脱敏", ""])
+    def item(key: str, name: str, field: str, length: Any, key_flag: str, sensitive: str, masking: str,
+             code_table: str = "", required: str = "否", data_type: str = "字符") -> list[Any]:
+        values = {
+            "resource_code": key, "name": name, "field_name": field, "data_type": data_type, "length": length,
+            "is_key": key_flag, "required": required, "is_sensitive": sensitive, "masking": masking,
+            "code_table": code_table,
+        }
+        return [values[k] for _, k, _w in excel.ITEM_COLUMNS]
+    items.append(item("新1", "号牌号码", "plate_no", 20, "是", "否", "不脱敏"))
+    items.append(item("新1", "车辆类型", "vehicle_type", 4, "否", "否", "不脱敏", "K11=大型普通客车;K33=轿车", required="是"))
+    items.append(item("新2", "驾驶证号", "licence_no", 18, "是", "是", "部分遮盖"))
+    items.append(item("新3", "决定书编号", "decision_no", "十八", "是", "否", "不脱敏"))
+    items.append(item("新3", "当事人证件号", "party_id", 18, "是", "是", "不脱敏"))
+    items.append(item("新9", "孤儿", "orphan", 1, "否", "否", "不脱敏"))
+    items.append(item("新3", "违法行为代码", "offence_code", 5, "否", "否", "不脱敏", "GA 24.4"))        # row 8
+    items.append(item("新3", "罚款金额", "fine", 10, "否", "否", "不脱敏", "[0,]"))                        # row 9: range on 字符
+    items.append(item("新3", "处罚日期", "decided_on", "", "否", "否", "不脱敏", "", required="可能", data_type="日期"))  # row 10
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -141,11 +152,18 @@ def test_excel_import_with_mixed_rows_reports_every_bad_row(data_admin: Any) -> 
     assert ("信息项 第 6 行", "items[1].masking") in where  # sensitive without masking
     assert ("信息项 第 7 行", "resource_code") in where     # item of an unknown resource
     assert all(p["message"] for p in report.problems)
+    messages = {(p["row"], p["field"]): p["message"] for p in report.problems}
+    assert "不认识的代码表“GA 24.4”" in messages[("信息项 第 8 行", "items[2].code_table")]
+    assert "只适用于数字、日期或日期时间" in messages[("信息项 第 9 行", "items[3].code_table")]
+    assert messages[("信息项 第 10 行", "items[4].required")] == "必填：只能填“是”或“否”，当前为“可能”"
 
     report = services.do_import_entries(data_admin, records, extra_problems=orphans, good_rows_only=True, source="excel")
     assert report.imported
     names = set(CatalogEntry.objects.values_list("name", flat=True))
     assert names == {"机动车登记信息", "治安案件统计"}
+    imported = {i.field_name: i for i in CatalogItem.objects.filter(entry__name="机动车登记信息")}
+    assert imported["plate_no"].required and imported["plate_no"].is_key
+    assert imported["vehicle_type"].required and imported["vehicle_type"].code_table == "K11=大型普通客车;K33=轿车"
 
 
 def test_excel_export_import_round_trip_via_pages(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
 # GB/T 2261.1-2003 个人基本信息分类与代码 第1部分：人的性别代码.
@@ -67,12 +69,55 @@ class CodeTable:
         return f"{self.label}（{shown}{more}）"
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A reference to a standard by its number, maybe with its year and title (GB/T 2261.1-2003 人的性别代码,
+# GA 24.4, 见 JT/T 697.7 …): names a table rather than listing codes.
+_STANDARD = re.compile(
+    r"^(?:见|参见|参照|依据|按|执行)?\s*([A-Za-z]{2,4}(?:/[TtZz])?\s*\d+(?:\.\d+)*)(?=$|[\s\-—–－《（(\u4e00-\u9fff])"
+)
+
+
 def _normalise_name(text: str) -> str:
-    return re.sub(r"\s+", "", text).upper().split("-")[0]
+    return re.split(r"[-—–－]", re.sub(r"\s+", "", text).upper())[0]
 
 
-def _looks_like_bound(text: str) -> bool:
-    return text == "" or bool(re.fullmatch(r"-?\d+(\.\d+)?|\d{4}-\d{2}-\d{2}", text))
+def _bound_kind(text: str) -> str:
+    """"number", "date", "" (open side) or "bad"."""
+    if text == "":
+        return ""
+    if _NUMBER.fullmatch(text):
+        return "number"
+    if _DATE.fullmatch(text):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return "bad"
+        return "date"
+    return "bad"
+
+
+def _is_range_text(text: str) -> bool:
+    if any(mark in text for mark in "=:："):
+        return False  # an enumeration whose meanings may contain brackets, commas or "~"
+    return text[:1] in "[(（" or text[-1:] in "])）" or ".." in text or "~" in text or "～" in text
+
+
+def _parse_range(text: str) -> CodeTable:
+    match = _RANGE.match(text.replace("～", "~"))
+    if not match:
+        raise CodeTableError(f"值域“{text}”格式不对：应写成 [下限,上限]，如 [0,100] 或 [1900-01-01,]")
+    low, high = match.group(1).strip(), match.group(2).strip()
+    kinds = {_bound_kind(low), _bound_kind(high)}
+    if "bad" in kinds or kinds == {""}:
+        raise CodeTableError(f"值域“{text}”的上下限必须是数字或有效的 YYYY-MM-DD 日期，如 [0,100]")
+    if kinds == {"number", "date"}:
+        raise CodeTableError(f"值域“{text}”的上下限一个是数字、一个是日期，必须同为数字或同为日期")
+    if low and high:
+        reversed_ = (Decimal(low) > Decimal(high)) if "number" in kinds else (low > high)
+        if reversed_:
+            raise CodeTableError(f"值域“{text}”的下限 {low} 大于上限 {high}")
+    return CodeTable(kind="range", label="值域", low=low or None, high=high or None)
 
 
 @lru_cache(maxsize=512)
@@ -81,21 +126,18 @@ def parse_code_table(text: str) -> CodeTable | None:
     text = (text or "").strip()
     if not text:
         return None
-    name = _normalise_name(text)
-    if name in NAMED_TABLES:
-        label, named = NAMED_TABLES[name]
-        if named is None:
-            return CodeTable(kind="division", label=label)
-        return CodeTable(kind="enum", label=label, values=dict(named))
-    if name.startswith(("GB/T", "GB")):
+    standard = _STANDARD.match(text)
+    if standard and not any(mark in text for mark in "=:："):
+        name = _normalise_name(standard.group(1))
+        if name in NAMED_TABLES:
+            label, named = NAMED_TABLES[name]
+            if named is None:
+                return CodeTable(kind="division", label=label)
+            return CodeTable(kind="enum", label=label, values=dict(named))
         known = "、".join(k.replace("GB/T", "GB/T ") for k in NAMED_TABLES)
         raise CodeTableError(f"不认识的代码表“{text}”：可直接引用的国家标准代码表有 {known}，其他代码表请逐项列出（如 1=男;2=女）")
-    match = _RANGE.match(text)
-    if match and ("[" in text or "(" in text or "（" in text or ".." in text or "~" in text):
-        low, high = match.group(1).strip(), match.group(2).strip()
-        if not (_looks_like_bound(low) and _looks_like_bound(high)) or (low == "" and high == ""):
-            raise CodeTableError(f"值域“{text}”的上下限必须是数字或 YYYY-MM-DD 日期，如 [0,100]")
-        return CodeTable(kind="range", label="值域", low=low or None, high=high or None)
+    if _is_range_text(text):
+        return _parse_range(text)
     values: dict[str, str] = {}
     for part in _SPLIT.split(text):
         part = part.strip()

@@ -36,13 +36,17 @@ from .constants import (
     UpdateCycle,
 )
 from .models import CatalogEntry
-from .rules import RESOURCE_CODE_RE
+from .rules import RESOURCE_CODE_RE, item_flag
 from .services import ImportRecord, snapshot
 
 RESOURCE_SHEET = "信息资源"
 ITEM_SHEET = "信息项"
 HELP_SHEET = "填写说明"
 MAX_ROWS = 5000
+
+# Columns a workbook made with an older template may lack, and what they then mean.
+OPTIONAL_COLUMNS = {"required": "否"}
+FLAG_HEADERS = {"is_key": "是否主键", "required": "必填", "is_sensitive": "是否个人/敏感信息"}
 
 # (header, key, width)
 RESOURCE_COLUMNS: list[tuple[str, str, int]] = [
@@ -76,6 +80,7 @@ ITEM_COLUMNS: list[tuple[str, str, int]] = [
     ("数据类型", "data_type", 10),
     ("长度", "length", 8),
     ("是否主键", "is_key", 8),
+    ("必填", "required", 8),
     ("是否个人/敏感信息", "is_sensitive", 14),
     ("脱敏方式", "masking", 10),
     ("代码表/值域", "code_table", 30),
@@ -91,6 +96,7 @@ CHOICE_COLUMNS = {
     "data_type": DataType.values,
     "masking": Masking.values,
     "is_key": ["是", "否"],
+    "required": ["是", "否"],
     "is_sensitive": ["是", "否"],
 }
 HEADER_FILL = PatternFill("solid", fgColor="F5D5D0")
@@ -129,6 +135,9 @@ def _help_sheet(wb: Workbook) -> None:
         ["「信息项」每行一个信息项，用「资源编号」对应资源；电子表格、数据库类资源必须有且只有一个主键信息项。"],
         ["有条件共享、不予共享，有条件开放、不予开放，必须填写法律法规或政策依据；基础信息资源不能设为不予共享。"],
         ["个人/敏感信息项必须填写脱敏方式。扩展元数据填 JSON 对象，如 {\"数据量\": \"约100万条\"}。"],
+        ["「必填」为“是”的信息项在归集的数据中不能为空；主键信息项总是必填。"],
+        ["「代码表/值域」三种写法：逐项列出代码，如 1=男;2=女（分隔符 ; ， 、 均可）；取值范围，如 [0,100]、[1900-01-01,]"
+         "（数字、日期、日期时间类型，一侧可空）；引用国家标准，如 GB/T 2261.1（性别）、GB/T 3304（民族）、GB/T 2260（行政区划代码，字符类型）。"],
         [],
         ["类", "项", "名称"],
     ]
@@ -167,6 +176,7 @@ def build_workbook(records: list[dict[str, Any]]) -> bytes:
                     item["data_type"],
                     item.get("length") or "",
                     "是" if item.get("is_key") else "否",
+                    "是" if item_flag(item, "required") else "否",
                     "是" if item.get("is_sensitive") else "否",
                     item.get("masking") or Masking.NONE.value,
                     item.get("code_table") or "",
@@ -195,7 +205,12 @@ def template_workbook() -> bytes:
         "security_level": "内部",
         "items": [
             {"name": "统一社会信用代码", "field_name": "uscc", "data_type": "字符", "length": 18, "is_key": True},
-            {"name": "企业名称", "field_name": "ent_name", "data_type": "字符", "length": 200},
+            {"name": "企业名称", "field_name": "ent_name", "data_type": "字符", "length": 200, "required": True},
+            {"name": "注册资本（万元）", "field_name": "reg_capital", "data_type": "数字", "length": 18, "code_table": "[0,]"},
+            {"name": "登记状态", "field_name": "reg_status", "data_type": "字符", "length": 1, "required": True,
+             "code_table": "1=存续;2=在业;3=吊销;4=注销;5=迁出"},
+            {"name": "住所所在行政区划", "field_name": "division_code", "data_type": "字符", "length": 6,
+             "code_table": "GB/T 2260"},
         ],
     }
     return build_workbook([example])
@@ -255,15 +270,19 @@ def _rows(ws: Any, columns: list[tuple[str, str, int]], sheet: str) -> list[tupl
         raise ImportFileError(f"工作表「{sheet}」是空的")
     header = [_cell_text(h) for h in rows[0]]
     index: dict[str, int] = {}
+    missing: dict[str, str] = {}
     for title, key, _w in columns:
-        if title not in header:
+        if title in header:
+            index[key] = header.index(title)
+        elif key in OPTIONAL_COLUMNS:
+            missing[key] = OPTIONAL_COLUMNS[key]
+        else:
             raise ImportFileError(f"工作表「{sheet}」缺少列「{title}」，请使用平台下载的模板")
-        index[key] = header.index(title)
     out = []
     for n, row in enumerate(rows[1:], start=2):
         values = {key: _cell_text(row[i]) if i < len(row) else "" for key, i in index.items()}
         if any(values.values()):
-            out.append((n, values))
+            out.append((n, values | missing))
     if len(out) > MAX_ROWS:
         raise ImportFileError(f"工作表「{sheet}」超过 {MAX_ROWS} 行，请分批导入")
     return out
@@ -325,10 +344,10 @@ def parse_workbook(content: bytes) -> tuple[list[ImportRecord], list[dict[str, s
             owner.problems.append((f"items[{index}].length", f"长度：“{length}”不是正整数"))
             length = ""
         item["length"] = int(length) if length else None
-        for key in ("is_key", "is_sensitive"):
+        for key, title in FLAG_HEADERS.items():
             flag = _bool(values[key])
             if flag is None:
-                owner.problems.append((f"items[{index}].{key}", f"{'是否主键' if key == 'is_key' else '是否个人/敏感信息'}：只能填“是”或“否”"))
+                owner.problems.append((f"items[{index}].{key}", f"{title}：只能填“是”或“否”，当前为“{values[key]}”"))
             item[key] = bool(flag)
         owner.data["items"].append(item)
         owner.item_rows.append(where)

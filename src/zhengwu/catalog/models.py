@@ -114,6 +114,7 @@ class CatalogItem(models.Model):
     data_type = models.CharField("数据类型", max_length=10, choices=DataType.choices)
     length = models.PositiveIntegerField("长度", null=True, blank=True)
     is_key = models.BooleanField("主键", default=False)
+    required = models.BooleanField("必填", default=False, help_text="数据中不能为空；主键总是必填")
     is_sensitive = models.BooleanField("个人/敏感信息", default=False)
     masking = models.CharField("脱敏方式", max_length=10, choices=Masking.choices, default=Masking.NONE)
     code_table = models.CharField("代码表/值域", max_length=300, blank=True)

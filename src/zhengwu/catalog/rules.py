@@ -10,6 +10,7 @@ import re
 from datetime import date
 from typing import Any
 
+from .codetables import CodeTableError, parse_code_table
 from .constants import (
     CLASS_ITEMS,
     TABLE_FORMATS,
@@ -46,7 +47,18 @@ ENTRY_FIELDS = (
     "security_level",
     "extra",
 )
-ITEM_FIELDS = ("name", "field_name", "data_type", "length", "is_key", "is_sensitive", "masking", "code_table")
+ITEM_FIELDS = (
+    "name",
+    "field_name",
+    "data_type",
+    "length",
+    "is_key",
+    "required",
+    "is_sensitive",
+    "masking",
+    "code_table",
+)
+ITEM_FLAGS = ("is_key", "required", "is_sensitive")
 
 FIELD_LABELS: dict[str, str] = {
     "category": "类",
@@ -77,6 +89,7 @@ ITEM_LABELS: dict[str, str] = {
     "data_type": "数据类型",
     "length": "长度",
     "is_key": "是否主键",
+    "required": "必填",
     "is_sensitive": "是否个人/敏感信息",
     "masking": "脱敏方式",
     "code_table": "代码表/值域",
@@ -87,6 +100,35 @@ RESOURCE_CODE_RE = re.compile(r"^[123]\d{5}\d{0,6}/\d{5,}$")
 BASE_CATEGORY = Category.BASE.value
 
 Problem = tuple[str, str]
+
+# Data types a range (值域) fits, and which kind of bound each takes.
+RANGE_TYPES = {DataType.NUMBER.value: "number", DataType.DATE.value: "date", DataType.DATETIME.value: "date"}
+_DATE_BOUND = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER_CODE = re.compile(r"-?\d+(\.\d+)?")
+_YES = {"是", "y", "yes", "true", "1", "√", "必填"}
+_NO = {"否", "n", "no", "false", "0", ""}
+
+
+def _flag(value: Any) -> Any:
+    """A yes/no cell or JSON value as bool; an unreadable text is kept for `validate_entry` to report."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return bool(value) if value in (0, 1) else str(value)
+    text = str(value).strip()
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return False
+    return text
+
+
+def item_flag(item: dict[str, Any], key: str) -> bool:
+    """A yes/no property of an item as stored, also in snapshots of versions published before the
+    property existed: a missing 必填 is False, except that a key item is always required."""
+    if key == "required":
+        return bool(item.get("required")) or bool(item.get("is_key"))
+    return bool(item.get(key))
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -131,8 +173,10 @@ def normalise_entry(data: dict[str, Any]) -> dict[str, Any]:
         item = {k: raw.get(k) for k in ITEM_FIELDS}
         for k in ("name", "field_name", "data_type", "masking", "code_table"):
             item[k] = "" if item[k] is None else str(item[k]).strip()
-        item["is_key"] = bool(item["is_key"])
-        item["is_sensitive"] = bool(item["is_sensitive"])
+        for flag in ITEM_FLAGS:
+            item[flag] = _flag(item[flag])
+        if item["is_key"] is True:
+            item["required"] = True  # a key identifies the row: it can never be empty
         if not item["masking"]:
             item["masking"] = Masking.NONE.value
         if item["length"] in ("", None):
@@ -239,16 +283,66 @@ def _validate_items(items: list[dict[str, Any]], resource_format: str) -> list[P
                 problems.append((f"{at}.length", f"{label}：长度必须是正整数"))
         elif item.get("data_type") == DataType.CHAR:
             problems.append((f"{at}.length", f"{label}：字符型信息项必须填写长度"))
+        for flag in ITEM_FLAGS:
+            if not isinstance(item.get(flag), bool):
+                problems.append((f"{at}.{flag}", f"{label}：{ITEM_LABELS[flag]}只能填“是”或“否”，当前为“{item.get(flag)}”"))
         if item.get("masking") not in Masking.values:
             problems.append((f"{at}.masking", f"{label}：脱敏方式只能是{'、'.join(Masking.values)}之一"))
-        elif item.get("is_sensitive") and item.get("masking") == Masking.NONE:
+        elif item.get("is_sensitive") is True and item.get("masking") == Masking.NONE:
             problems.append((f"{at}.masking", f"{label}：个人/敏感信息必须说明脱敏方式（不能为“不脱敏”）"))
-        if len(item.get("code_table") or "") > 300:
-            problems.append((f"{at}.code_table", f"{label}：代码表/值域不能超过 300 个字"))
+        code_table_problem = _code_table_problem(item)
+        if code_table_problem:
+            problems.append((f"{at}.code_table", f"{label}：{code_table_problem}"))
     if resource_format in TABLE_FORMATS:
-        keys = sum(1 for item in items if item.get("is_key"))
+        keys = sum(1 for item in items if item.get("is_key") is True)
         if not items:
             problems.append(("items", f"信息项：{resource_format}类资源必须列出信息项"))
         elif keys != 1:
             problems.append(("items", f"信息项：{resource_format}类资源必须有且只有一个主键信息项，当前有 {keys} 个"))
     return problems
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _code_table_problem(item: dict[str, Any]) -> str | None:
+    """What is wrong with the item's 代码表/值域, read as `codetables.parse_code_table` reads it
+    (the data center derives its validation rules from the same reading)."""
+    text = item.get("code_table") or ""
+    if len(text) > 300:
+        return "代码表/值域不能超过 300 个字"
+    try:
+        table = parse_code_table(text)
+    except CodeTableError as exc:
+        return str(exc)
+    if table is None:
+        return None
+    data_type = item.get("data_type") or ""
+    length = _int_or_none(item.get("length"))
+    if table.kind == "range":
+        if data_type not in RANGE_TYPES:
+            return f"值域“{text}”只适用于数字、日期或日期时间类型的信息项，本项为{data_type or '（未填数据类型）'}"
+        is_date = any(_DATE_BOUND.fullmatch(b) for b in (table.low, table.high) if b)
+        if RANGE_TYPES[data_type] == "number" and is_date:
+            return f"值域“{text}”的上下限是日期，数字类型的信息项应写数字范围，如 [0,100]"
+        if RANGE_TYPES[data_type] == "date" and not is_date:
+            return f"值域“{text}”的上下限是数字，{data_type}类型的信息项应写日期范围，如 [1900-01-01,]"
+    elif table.kind == "division":
+        if data_type != DataType.CHAR:
+            return f"{table.label}只适用于字符类型的信息项（6 位数字代码），本项为{data_type or '（未填数据类型）'}"
+        if length is not None and length < 6:
+            return f"{table.label}是 6 位代码，信息项长度至少为 6，当前为 {length}"
+    else:
+        if data_type == DataType.NUMBER:
+            bad = [code for code in table.values if not _NUMBER_CODE.fullmatch(code)]
+            if bad:
+                return f"数字类型的信息项，代码表中的代码必须是数字，“{bad[0]}”不是"
+        if data_type == DataType.CHAR and length is not None and length > 0:
+            long = [code for code in table.values if len(code) > length]
+            if long:
+                return f"代码表中的代码“{long[0]}”超过信息项长度 {length}"
+    return None

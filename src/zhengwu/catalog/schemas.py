@@ -16,9 +16,14 @@ class ItemIn(Schema):
     data_type: str = Field(description="字符/数字/日期/日期时间/时间戳/布尔/二进制")
     length: int | None = Field(default=None, ge=1, le=1_000_000)
     is_key: bool = False
+    required: bool = Field(default=False, description="必填：数据中不能为空（主键信息项总是必填）")
     is_sensitive: bool = False
     masking: str = "不脱敏"
-    code_table: str = Field(default="", max_length=300)
+    code_table: str = Field(
+        default="", max_length=300,
+        description="代码表/值域：1=男;2=女 形式的代码表，[0,100] 或 [1900-01-01,] 形式的值域，"
+        "或国家标准 GB/T 2261.1、GB/T 3304、GB/T 2260",
+    )
 
 
 class EntryIn(Schema):

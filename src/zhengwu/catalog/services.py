@@ -23,7 +23,16 @@ from zhengwu.directory.permissions import has_business_role
 from . import search
 from .constants import CATALOG_REVIEWER_ROLE, DATA_ADMIN_ROLE, CorrectionStatus, EntryStatus
 from .models import CatalogEntry, CatalogEntryVersion, CatalogItem, CodeSequence, CorrectionRequest
-from .rules import ENTRY_FIELDS, FIELD_LABELS, ITEM_FIELDS, ITEM_LABELS, normalise_entry, validate_entry
+from .rules import (
+    ENTRY_FIELDS,
+    FIELD_LABELS,
+    ITEM_FIELDS,
+    ITEM_FLAGS,
+    ITEM_LABELS,
+    item_flag,
+    normalise_entry,
+    validate_entry,
+)
 
 
 class EntryInvalid(DomainError):
@@ -107,8 +116,14 @@ def snapshot(entry: CatalogEntry) -> dict[str, Any]:
     return data
 
 
+def _item_value(item: dict[str, Any], key: str) -> Any:
+    # Snapshots of versions published before an item property existed lack it: read its default.
+    return item_flag(item, key) if key in ITEM_FLAGS else item.get(key)
+
+
 def diff_snapshots(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Field-by-field differences; items matched by field name (added / removed / changed)."""
+    """Field-by-field differences; items matched by field name (added / removed / changed).
+    Either side may be a snapshot of a version published before 必填 existed."""
     old = old or {}
     fields = []
     for key in ("name", *[k for k in ENTRY_FIELDS if k != "name"], "provider"):
@@ -121,10 +136,11 @@ def diff_snapshots(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
     changed = []
     for key in new_items:
         if key in old_items:
+            before, after = old_items[key], new_items[key]
             changes = [
-                {"field": f, "label": ITEM_LABELS[f], "old": old_items[key].get(f), "new": new_items[key].get(f)}
+                {"field": f, "label": ITEM_LABELS[f], "old": _item_value(before, f), "new": _item_value(after, f)}
                 for f in ITEM_FIELDS
-                if old_items[key].get(f) != new_items[key].get(f)
+                if _item_value(before, f) != _item_value(after, f)
             ]
             if changes:
                 changed.append({"field_name": new_items[key]["field_name"], "name": new_items[key]["name"], "changes": changes})
