@@ -130,6 +130,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+    if ENV == "test":
+        # A file, not memory: tests start real worker processes (e.g. the one killed mid-batch)
+        # that must see the test database.
+        DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test_zhengwu_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- accounts and sessions ------------------------------------------------------------
