@@ -820,13 +820,16 @@ def _stage_csv(
     width = len(header)
     names = [f"c{i}" for i in range(width)]
 
-    bad: list[tuple[int, int]] = []  # (ordinal, number of fields) of ragged records, ascending
+    bad: list[tuple[int, str]] = []  # (ordinal, reason) of ragged records, ascending
 
     def on_invalid(row: Any) -> str:
         number = row.number
         if number is None or number < 0:  # only the threaded reader leaves it unknown
             raise RuntimeError("CSV 行号未知")
-        bad.append((int(number) - 1, int(row.actual_columns)))
+        reason = f"本行有 {row.actual_columns} 个字段，表头有 {width} 列"
+        if '"' in (row.text or "") and "\n" in (row.text or ""):
+            reason += "（可能有未闭合的双引号）"
+        bad.append((int(number) - 1, reason))
         return "skip"
 
     stream = _SourceStream(path, encoding, use_iconv=use_iconv)
@@ -888,7 +891,7 @@ def _stage_csv_batches(
     reader: Any,
     mapping: list[int],
     width: int,
-    bad: list[tuple[int, int]],
+    bad: list[tuple[int, str]],
     writer: _StageWriter,
     stream: _SourceStream,
     report: _ProgressReporter,
@@ -903,7 +906,7 @@ def _stage_csv_batches(
     total = 0
     good: list[pa.RecordBatch] = []  # good rows not yet written, with their ordinals in column 0
     good_rows = 0
-    ragged: list[tuple[int, int]] = []  # ragged records not yet written (ordinal, fields)
+    ragged: list[tuple[int, str]] = []  # ragged records not yet written (ordinal, reason)
 
     def emit() -> None:
         arrays: list[pa.Array] = []
@@ -915,7 +918,7 @@ def _stage_csv_batches(
         if ragged:
             bad_arrays = [
                 pa.array([r[0] for r in ragged], pa.int64()),
-                pa.array([f"本行有 {r[1]} 个字段，表头有 {width} 列" for r in ragged], pa.string()),
+                pa.array([r[1] for r in ragged], pa.string()),
                 *([pa.nulls(len(ragged), pa.string())] * data_width),
             ]
             bad_batch = pa.RecordBatch.from_arrays(bad_arrays, schema=schema)
@@ -1070,7 +1073,9 @@ def _stage_sheet_rows(
     mapping: list[int] = []
     buffer = _RowBuffer(writer, len(schema.columns))
     staged = 0
-    for index, cells in enumerate(rows, 1):
+    index = 0
+    for cells in rows:
+        index = next((c.row for c in cells if getattr(c, "row", None)), index + 1)  # the sheet's row number
         texts = [_cell_text(c) for c in cells]
         while texts and texts[-1] is None:
             texts.pop()
