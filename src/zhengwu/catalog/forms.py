@@ -78,13 +78,10 @@ class ItemForm(forms.Form):
     data_type = forms.ChoiceField(label="数据类型", choices=_choices(DataType), required=False)
     length = forms.IntegerField(label="长度", min_value=1, required=False)
     is_key = forms.BooleanField(label="主键", required=False)
-    required = forms.BooleanField(label="必填", required=False, help_text="主键总是必填")
+    required = forms.BooleanField(label="必填", required=False)
     is_sensitive = forms.BooleanField(label="敏感", required=False)
     masking = forms.ChoiceField(label="脱敏方式", choices=_choices(Masking, blank=False), required=False)
-    code_table = forms.CharField(
-        label="代码表/值域", max_length=300, required=False,
-        help_text="如 1=男;2=女，或值域 [0,100]，或 GB/T 2261.1、GB/T 3304、GB/T 2260",
-    )
+    code_table = forms.CharField(label="代码表/值域", max_length=300, required=False)  # syntax: the page's help text
 
 
 ItemFormSet = forms.formset_factory(ItemForm, extra=3, max_num=500)
