@@ -1402,7 +1402,8 @@ def sample_holders(table: DemoTable, count: int) -> list[Holder]:
     (not corrupted, and not the earlier row of a duplicated key), spread evenly over the table."""
     if table.kind not in {PEOPLE, LEGAL_PERSONS}:
         raise DomainError("持证主体只能取自人口或市场主体的演示数据", "holders")
-    step = max(1, table.count // max(1, count))
+    wanted = int(count * (1.2 + 2 * table.error_rate)) + 8  # some candidates turn out to be duplicated
+    step = max(1, table.count // max(1, wanted))
     picked: list[tuple[int, Holder]] = []
     duplicated: set[int] = set()
     for number, (_row, entity, corruption) in enumerate(table.entities(), start=1):
@@ -1410,7 +1411,7 @@ def sample_holders(table: DemoTable, count: int) -> list[Holder]:
             if corruption.original_row is not None:
                 duplicated.add(corruption.original_row)
             continue
-        if number % step == 0 and len(picked) < count + count // 10 + 8:
+        if number % step == 0 and len(picked) < wanted:
             if table.kind == PEOPLE:
                 holder = Holder(entity["id_no"], entity["person_name"], "person", entity["division_code"])
             else:
