@@ -235,6 +235,15 @@ def _reasons(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(REASON_SEPARATOR) if part.strip()]
 
 
+def _uploaded(file: UploadedFile | None) -> UploadedFile:
+    """The multipart part `file`, present and not empty."""
+    if file is None:
+        raise DomainError("请选择要上传的文件（multipart/form-data 的 file 字段）", "file")
+    if not file.size:
+        raise DomainError("上传的文件是空的（0 字节），请选择包含表头和数据的文件", "file")
+    return file
+
+
 def _row_number(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -286,12 +295,11 @@ def list_resources(request: HttpRequest, page: Query[PageQuery]) -> dict[str, An
     summary="上传文件归集（CSV/XLSX/JSON Lines，后台处理；用 progress_url 查询进度）",
 )
 def upload_batch(
-    request: HttpRequest, code: str, file: File[UploadedFile], mode: Form[Mode] = "full"
+    request: HttpRequest, code: str, mode: Form[Mode] = "full", file: UploadedFile | None = File(None)  # noqa: B008
 ) -> Any:
     resource_code = _code(code)
     queries.entry_for(request.user, resource_code)
-    if not file.size:
-        raise DomainError("上传的文件是空的（0 字节），请选择包含表头和数据的文件", "file")
+    file = _uploaded(file)
     batch = services.do_submit_upload(request.user, resource_code, file, mode=mode, request=request)
     return Status(202, _batch(_fresh(batch)))
 
@@ -467,12 +475,11 @@ def _without_extra_columns(upload: UploadedFile) -> Iterator[Any]:
     summary="补正重报：上传改正后的隔离行（可直接用 quarantine.csv 改正后的文件）",
 )
 def upload_correction(
-    request: HttpRequest, file: File[UploadedFile], batch_id: int = PathParam(..., ge=1, le=MAX_ID)
+    request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID), file: UploadedFile | None = File(None)  # noqa: B008
 ) -> Any:
     parent = queries.get_batch(request.user, batch_id)
     queries.entry_for(request.user, parent.resource_code)
-    if not file.size:
-        raise DomainError("上传的文件是空的（0 字节），请选择改正后的补正文件", "file")
+    file = _uploaded(file)
     with _without_extra_columns(file) as upload:
         batch = services.do_submit_upload(request.user, parent.resource_code, upload, parent=parent, request=request)
     return Status(202, _batch(_fresh(batch)))
