@@ -361,13 +361,17 @@ class CityFaker:
         """A valid, unique identity number: the sequence code is allocated per (area, birth date, sex)."""
         male = gender == "1"
         ordinal = born.toordinal()
+        step = 1
         while True:
             slot = (area, ordinal, 1 if male else 0)
             n = self._id_slots.get(slot, 0)
             if n < 500:
                 self._id_slots[slot] = n + 1
                 break
-            ordinal += 1  # that day's 500 sequence numbers are used up: move to the next day
+            # that day's 500 sequence numbers are used up: move to the next day (earlier, near today)
+            if ordinal + step >= self.today.toordinal():
+                step = -1
+            ordinal += step
         offset = (ordinal * 7919 + int(area) * 104729) % 500
         order = ((offset + n * 37) % 500) * 2 + (1 if male else 0)
         day = date.fromordinal(ordinal)
@@ -625,11 +629,15 @@ def _number(length: int | None) -> Getter:
 
 
 def _age_years(f: CityFaker, e: dict[str, Any]) -> int:
+    age = e.get("_age")
+    if isinstance(age, int):
+        return age
     born = e.get("_born")
     if not isinstance(born, date):
         return 40
     today = f.today
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age = e["_age"] = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age
 
 
 def _cached(name: str, make: Callable[[CityFaker, dict[str, Any]], str]) -> Getter:
@@ -1075,7 +1083,8 @@ def error_targets(schema: ResourceSchema, rules: Sequence[RuleSpec] = ()) -> lis
     texts = [c for c in columns if c.data_type == "字符" and c.length and not c.is_key and not c.semantic
              and c.code_table is None and c.length <= 500]
     target = (first(c for c in texts if re.search(r"地址|住址|坐落", c.label))
-              or first(c for c in texts if re.search(r"电话", c.label)) or first(texts))
+              or first(c for c in texts if re.search(r"电话", c.label))
+              or first(sorted(texts, key=lambda c: -(c.length or 0))))
     if target is not None:
         targets.append(("too_long", target))
     dates = [c for c in columns if c.data_type == "日期" and not c.is_key]

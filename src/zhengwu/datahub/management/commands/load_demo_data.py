@@ -62,7 +62,7 @@ class Command(BaseCommand):
         from zhengwu.datahub.constants import BatchStatus
         from zhengwu.datahub.models import IngestBatch
         from zhengwu.datahub.schema import schema_for
-        from zhengwu.datahub.services import ingest_file
+        from zhengwu.datahub.services import custom_rules, ingest_file
         from zhengwu.directory.models import User
 
         users: dict[str, Any] = {}
@@ -72,12 +72,11 @@ class Command(BaseCommand):
                 raise CommandError(f"演示城市尚未创建（找不到演示账号 {username}）：请先运行 zhengwu load_demo_city")
             users[username] = user
         entries: dict[str, CatalogEntry] = {}
-        for kind, _username, _suffix in DELIVERIES:
+        for kind, username, _suffix in DELIVERIES:
             name = demo.RESOURCE_NAMES[kind]
-            entry = (
-                CatalogEntry.objects.filter(name=name, published_version__isnull=False, is_live=True)
-                .select_related("provider").order_by("id").first()
-            )
+            live = CatalogEntry.objects.filter(name=name, published_version__gt=0, is_live=True).select_related("provider")
+            own_unit = users[username].unit_id
+            entry = live.filter(provider_id=own_unit).order_by("id").first() or live.order_by("id").first()
             if entry is None:
                 raise CommandError(f"演示目录尚未载入（找不到已发布的资源“{name}”）：请先运行 zhengwu load_demo_catalog")
             entries[kind] = entry
@@ -99,7 +98,12 @@ class Command(BaseCommand):
                 code = entry.resource_code
                 schema = schema_for(code)
                 done = IngestBatch.objects.filter(resource_code=code, status=BatchStatus.SUCCEEDED).exists()
-                rules = demo.ensure_demo_rules(actor, code, schema) if kind == "people" and not done else []
+                if kind != "people":
+                    rules = []
+                elif done:  # the rules the earlier run ingested with, so the same rows come out clean
+                    rules = custom_rules(code)
+                else:
+                    rules = demo.ensure_demo_rules(actor, code, schema)
                 if kind == "licences":
                     if done:
                         out.write(f"{entry.name}（{code}）：已有成功入库的批次，跳过。")
