@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sys
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -152,7 +153,8 @@ def test_csv_gb18030_only_characters(tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", ["GBK", "GB18030"])
 def test_transcoding_iconv_and_python_codecs_agree(tmp_path: Path, encoding: str) -> None:
     """The iconv(3) path and Python's codecs give the same UTF-8, across many 1 MB reads."""
-    names = "张王李赵陈" + ("𠀀㐀" if encoding == "GB18030" else "")
+    # 龴 is 0x82359037 in Python's GB18030 table, a sequence newer iconv tables refuse: Python's codec fills in.
+    names = "张王李赵陈" + ("𠀀㐀龴" if encoding == "GB18030" else "")
     line = ",".join(f"{names[i % len(names)]}{i}号" for i in range(40)) + "\n"
     text = line * 12000
     path = write(tmp_path, "big.csv", text, encoding=encoding.lower())
@@ -160,6 +162,8 @@ def test_transcoding_iconv_and_python_codecs_agree(tmp_path: Path, encoding: str
     outputs = []
     for use_iconv in (True, False):
         stream = readers._SourceStream(path, encoding, use_iconv=use_iconv)
+        if use_iconv and sys.platform == "linux":
+            assert stream.iconv is not None  # glibc's iconv is there
         chunks = []
         while chunk := stream.read(65_536):
             chunks.append(chunk)
@@ -317,6 +321,17 @@ def test_utf8_then_gbk_late_in_file_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "p.csv", good + tail)
     message = refused(tmp_path, path)
     assert message.startswith(f"文件第 {lines + 1} 行（第 {len(good) + 20} 个字节）不是有效的 UTF-8 编码")
+
+
+def test_gbk_file_with_a_gb18030_character_late_in_the_file(tmp_path: Path) -> None:
+    rows = [*ROWS * 40_000, ("441402198001010044", "陈𠀀", "1980-01-01", "㐀村")]
+    path = write(tmp_path, "p.csv", csv_text(rows=rows, newline="\n"), encoding="gb18030")
+    assert path.stat().st_size > 2 * readers.SAMPLE_BYTES
+    out = tmp_path / "staged.parquet"
+    result = stage_file(path, SCHEMA, out)
+    assert result.encoding == "GBK"  # as far as the first MB shows
+    last = staged(out)[-1]
+    assert last["person_name"] == "陈𠀀" and last["address"] == "㐀村" and last["_row"] == len(rows)
 
 
 def test_ascii_start_then_gbk_is_detected_as_gbk(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ import io
 import json
 import math
 import os
+import queue
 import re
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,7 +62,10 @@ ENC_UTF8 = "UTF-8"
 ENC_UTF8_BOM = "UTF-8（带 BOM）"
 ENC_GBK = "GBK"
 ENC_GB18030 = "GB18030"
-_PY_CODECS = {ENC_UTF8: "utf-8", ENC_UTF8_BOM: "utf-8", ENC_GBK: "gbk", ENC_GB18030: "gb18030"}
+# GB18030 decodes every GBK sequence exactly as GBK does (both in Python and in glibc's iconv), so a
+# file detected as GBK from its first MB is read as GB18030: a rare character further on that only
+# GB18030 encodes (𠀀, 㐀 …, common in names) is then read rather than refused.
+_PY_CODECS = {ENC_UTF8: "utf-8", ENC_UTF8_BOM: "utf-8", ENC_GBK: "gb18030", ENC_GB18030: "gb18030"}
 
 SAMPLE_BYTES = 1 << 20  # encoding detection looks at the first MB (further only if it is all ASCII)
 READ_BYTES = 1 << 20  # the CSV stream reads the source a MB at a time
@@ -933,48 +938,101 @@ def _stage_csv_batches(
         good.clear()
         ragged.clear()
 
-    for batch in reader:
-        if first:
-            first = False
-            if bad and bad[0][0] < 1:
-                raise DomainError("无法解析表头：表头一行的格式有误", "file")
-            batch = batch.slice(1)
-        n = batch.num_rows
-        segments: list[tuple[int, int]] = []  # (first ordinal, count) of this batch's good rows
-        cur = next_ordinal
-        remaining = n
-        while remaining > 0:
-            if bad_pos < len(bad) and bad[bad_pos][0] <= cur:
-                ragged.append(bad[bad_pos])
-                cur = max(cur, bad[bad_pos][0] + 1)
-                bad_pos += 1
-                continue
-            limit = bad[bad_pos][0] if bad_pos < len(bad) else cur + remaining
-            take = min(remaining, limit - cur)
-            segments.append((cur, take))
-            cur += take
-            remaining -= take
-        next_ordinal = cur
-        if n:
-            if len(segments) == 1:
-                ordinals = np.arange(cur - n, cur, dtype=np.int64)
-            else:
-                ordinals = np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in segments])
-            good.append(
-                pa.RecordBatch.from_arrays(
-                    [pa.array(ordinals), *batch.columns], names=["_row", *batch.schema.names]
+    batches = _in_background(reader) if PIPELINE else iter(reader)
+    with contextlib.closing(batches):  # type: ignore[type-var]
+        for batch in batches:
+            if first:
+                first = False
+                if bad and bad[0][0] < 1:
+                    raise DomainError("无法解析表头：表头一行的格式有误", "file")
+                batch = batch.slice(1)
+            n = batch.num_rows
+            segments: list[tuple[int, int]] = []  # (first ordinal, count) of this batch's good rows
+            cur = next_ordinal
+            remaining = n
+            while remaining > 0:
+                if bad_pos < len(bad) and bad[bad_pos][0] <= cur:
+                    ragged.append(bad[bad_pos])
+                    cur = max(cur, bad[bad_pos][0] + 1)
+                    bad_pos += 1
+                    continue
+                limit = bad[bad_pos][0] if bad_pos < len(bad) else cur + remaining
+                take = min(remaining, limit - cur)
+                segments.append((cur, take))
+                cur += take
+                remaining -= take
+            next_ordinal = cur
+            if n:
+                if len(segments) == 1:
+                    ordinals = np.arange(cur - n, cur, dtype=np.int64)
+                else:
+                    ordinals = np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in segments])
+                good.append(
+                    pa.RecordBatch.from_arrays(
+                        [pa.array(ordinals), *batch.columns], names=["_row", *batch.schema.names]
+                    )
                 )
-            )
-            good_rows += n
-        if good_rows >= ROW_GROUP_ROWS:
-            total += good_rows + len(ragged)
-            emit()
-            good_rows = 0
-        report.update(stream.bytes_read)
+                good_rows += n
+            if good_rows >= ROW_GROUP_ROWS:
+                total += good_rows + len(ragged)
+                emit()
+                good_rows = 0
+            report.update(stream.bytes_read)
     ragged.extend(bad[bad_pos:])
     total += good_rows + len(ragged)
     emit()
     return total
+
+
+PIPELINE = True  # parse (and transcode) on a second thread while this one cleans and writes
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+_END = object()
+
+
+def _in_background(source: Iterable[Any], depth: int = 3) -> Iterator[Any]:
+    """Iterate `source` on a helper thread, a few items ahead. Arrow's parser and iconv release
+    the GIL, as do the compute and Parquet calls of the consumer, so the two overlap on two cores.
+    An exception of the source is raised here; leaving the loop early stops the helper."""
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in source:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:
+            put(_Failed(exc))
+
+    worker = threading.Thread(target=run, name="zhengwu-csv-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 # --------------------------------------------------------------------------------------------
