@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from django.core.files import File as DjangoFile
 from django.db.models import Max, OuterRef, Subquery
 from django.http import HttpRequest, StreamingHttpResponse
@@ -604,6 +605,10 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
             f"无法读取版本 {start} 到 {end} 的变更明细（{type(exc).__name__}）；范围内含回滚版本时，请从回滚后的版本开始读取",
             "from_version",
         ) from exc
+    # The change feed comes as string_view columns, which Arrow cannot sort or take: plain strings.
+    table = table.cast(pa.schema([
+        pa.field(f.name, pa.string()) if pa.types.is_string_view(f.type) else f for f in table.schema
+    ]))
     if table.num_rows:
         table = table.sort_by([("_commit_version", "ascending")])
     fields = [n for n in table.column_names if n not in CHANGE_COLUMNS]
