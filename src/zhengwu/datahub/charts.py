@@ -29,16 +29,16 @@ def score_colour(score: float) -> str:
     return "#b3261e"
 
 
-def score_bars(rows: Sequence[tuple[str, float]], width: int = 640, bar_height: int = 22) -> SafeString:
+def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 20) -> SafeString:
     """Horizontal bars of scores (0–100), one per row, labelled and valued."""
     if not rows:
         return mark_safe('<p class="empty">暂无数据</p>')
-    label_w = 170
-    plot_w = width - label_w - 56
+    label_w = 118
+    plot_w = width - label_w - 50
     height = len(rows) * (bar_height + 6) + 24
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="各单位数据质量评分条形图" '
-        f'preserveAspectRatio="xMinYMin meet" style="width:100%;height:auto">'
+        f'preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:720px;height:auto">'
     ]
     for tick in (0, 60, 80, 100):
         x = label_w + plot_w * tick / 100
@@ -50,7 +50,7 @@ def score_bars(rows: Sequence[tuple[str, float]], width: int = 640, bar_height: 
         value = max(0.0, min(100.0, float(score)))
         y = 4 + i * (bar_height + 6)
         w = max(2.0, plot_w * value / 100)
-        short = label if len(label) <= 12 else label[:11] + "…"
+        short = label if len(label) <= 8 else label[:7] + "…"
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13">{escape(short)}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{score_colour(value)}" rx="3">'
@@ -61,13 +61,13 @@ def score_bars(rows: Sequence[tuple[str, float]], width: int = 640, bar_height: 
     return mark_safe("".join(parts))  # noqa: S308 — every text in it passed through escape()
 
 
-def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 640, height: int = 240) -> dict[str, Any]:
+def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 420, height: int = 220) -> dict[str, Any]:
     """Lines of the four measures (in %) over batches, oldest first. `points` holds
     (batch label, {measure: 0–1 or None}). Returns the SVG and its legend."""
     legend = [{"label": label, "colour": colour} for _, label, colour in MEASURES]
     if not points:
         return {"svg": mark_safe('<p class="empty">还没有已完成的批次</p>'), "legend": []}
-    left, right, top, bottom = 44, 12, 10, 40
+    left, right, top, bottom = 40, 10, 10, 38
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(points)
 
@@ -79,7 +79,7 @@ def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 640
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="最近批次的数据质量趋势" '
-        f'preserveAspectRatio="xMinYMin meet" style="width:100%;height:auto">'
+        f'preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:720px;height:auto">'
     ]
     for pct in (0, 25, 50, 75, 100):
         y = y_at(pct / 100)
@@ -87,9 +87,9 @@ def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 640
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#dee0e3"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#646a73">{pct}%</text>'
         )
-    step = max(1, (n + 9) // 10)  # at most ten labels on the axis
+    step = max(1, (n + 6) // 7)  # at most seven labels on the axis
     for i, (label, _) in enumerate(points):
-        if i % step == 0 or i == n - 1:
+        if i == n - 1 or (i % step == 0 and n - 1 - i >= step / 2):
             parts.append(
                 f'<text x="{x_at(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
                 f'fill="#646a73">{escape(label)}</text>'

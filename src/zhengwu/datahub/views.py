@@ -436,6 +436,8 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {**r, "pct": _pct(r.get("pass_rate")), "category_label": CATEGORY_LABELS.get(r.get("category", ""), "")}
             for r in report.get(key) or []
         ]
+    metrics = report.get("metrics") or {}
+    report["metrics_pct"] = [(label, _pct(metrics.get(key))) for key, label in CATEGORY_LABELS.items() if key in metrics]
     samples = []
     rule_labels = {r.get("code"): r.get("label") for r in report.get("rules") or []}
     for rule_code, items in (report.get("samples") or {}).items():
@@ -539,6 +541,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "secret": secret,
         "created": created,
         "push_url": request.build_absolute_uri("/api/v1/datahub/"),
+        "example_code": (created.resource_codes[0] if created and created.resource_codes
+                         else resources[0][0] if resources else "资源代码"),
         **_common(request),
     }
     response = render(request, "datahub/tokens.html", context)
