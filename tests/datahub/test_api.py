@@ -343,6 +343,10 @@ def test_versions_time_travel_changes_and_rollback(
     assert rolled.json()["lineage"] is None and rolled.json()["reason"] == "第二批来源有误"
     assert api.get(url(code, "/rows")).json()["count"] == 5
     assert api.get(url(code, "/versions/1/rows")).json()["count"] == 6  # still readable
+    # The rollback's changes come file by file; applied in order they turn 6 rows into 5.
+    undo = api.get(url(code, "/changes"), {"from_version": 2, "limit": 500}).json()["items"]
+    assert {i["change_type"] for i in undo} <= {"insert", "delete"} and all(i["commit_version"] == 2 for i in undo)
+    assert sum(1 if i["change_type"] == "insert" else -1 for i in undo) == 5 - 6
     # The "-" form of the code names the same resource.
     assert api.get(f"{API}/resources/{code.replace('/', '-')}/versions").json()["count"] == 3
 
@@ -439,3 +443,57 @@ def test_sources_refuse_bad_input_without_storing_anything(entry: Any, data_admi
     assert api.get(f"{API}/sources").json() == {"count": 0, "limit": 50, "offset": 0, "items": []}
     assert api.delete(f"{API}/sources/1").status_code == 404
     assert api.post(f"{API}/sources/1/run").status_code == 404
+
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def people_table() -> Any:
+    """A unit's own PostgreSQL table with the resource's columns (5 people)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    table = sa.Table(
+        f"zw_api_people_{uuid.uuid4().hex[:10]}", sa.MetaData(),
+        *[sa.Column(f, sa.String(100)) for f in FIELDS],
+    )
+    table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [person(i) for i in range(1, 6)])
+    try:
+        yield table.name
+    finally:
+        table.drop(engine, checkfirst=True)
+        engine.dispose()
+
+
+def test_a_database_source_is_registered_run_and_traced(
+    people_table: str, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = client_for(data_admin)
+    secret_url = PG_URL.replace("postgres@", "postgres:Pw-123456@")
+    body = {"resource_code": entry.resource_code.replace("/", "-"), "name": "户籍业务库", "url": secret_url,
+            "table": people_table, "scheduled": False}
+    created = api.post(f"{API}/sources", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    source = created.json()
+    assert "Pw-123456" not in created.content.decode() and "url" not in source
+    assert source["url_display"] == "postgresql+psycopg://postgres:***@127.0.0.1:5432/test"
+    assert source["resource_code"] == entry.resource_code and source["next_run_at"] is None
+    assert api.get(f"{API}/sources", {"resource_code": entry.resource_code}).json()["count"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = api.post(f"{API}/sources/{source['id']}/run")
+    assert run.status_code == 202 and run.json()["source_kind"] == "database"
+    batch = api.get(run.json()["progress_url"]).json()
+    assert batch["status"] == "succeeded", batch["error_message"]
+    assert batch["rows_accepted"] == 5 and batch["source_name"] == "户籍业务库"
+    lineage = api.get(url(entry.resource_code, "/versions")).json()["items"][0]["lineage"]
+    assert lineage["source_id"] == source["id"] and lineage["source_url"] == source["url_display"]
+
+    assert api.delete(f"{API}/sources/{source['id']}").status_code == 204
+    assert api.get(f"{API}/sources").json()["count"] == 0
+    assert api.get(run.json()["progress_url"]).json()["source_id"] is None  # the batch stays, unlinked

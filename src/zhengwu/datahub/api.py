@@ -579,8 +579,8 @@ def _timestamp(value: Any) -> datetime | None:
 @router.get(
     "/resources/{rescode:code}/changes", response=ChangesOut,
     summary="两个版本之间的精确变更（新增、更新前后像、删除；分页）",
-    description="from_version 到 to_version（含两端）各版本提交的逐行变更，取自 Delta Lake 的变更数据（CDF）。"
-    "回滚（RESTORE）不记录逐行变更：范围内含回滚版本时请从回滚后的版本开始读取。",
+    description="from_version 到 to_version（含两端）各版本提交的逐行变更，取自 Delta Lake 的变更数据（CDF），"
+    "按版本排序。回滚版本的变更按数据文件给出（删除被撤下文件中的行、插入恢复的文件中的行），按顺序应用同样得到回滚后的数据。",
 )
 def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dict[str, Any]:
     resource_code = _code(code)
@@ -602,7 +602,7 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
         raise
     except Exception as exc:
         raise DomainError(
-            f"无法读取版本 {start} 到 {end} 的变更明细（{type(exc).__name__}）；范围内含回滚版本时，请从回滚后的版本开始读取",
+            f"无法读取版本 {start} 到 {end} 的变更明细（{type(exc).__name__}），请缩小版本范围后重试",
             "from_version",
         ) from exc
     # The change feed comes as string_view columns, which Arrow cannot sort or take: plain strings.
