@@ -403,8 +403,11 @@ def test_quality_page_ranks_units_for_every_staff_member(
     ascending = text(client.get("/datahub/quality/", {"sort": "score"}))
     scores = ascending[ascending.index('id="resource-scores"'):]
     assert scores.index("低保对象信息") < scores.index(entry.name)
-    # Scores only: no data values on this page.
+    # Scores only: no data values on this page, and links only to resources the reader collects.
     assert person(1)["id_no"] not in page
+    link = f'href="/datahub/resources/{entry.resource_code}/"'
+    assert link not in page and link not in text(login(other_unit_admin).get("/datahub/quality/"))
+    assert link in text(login(uploaded.created_by).get("/datahub/quality/"))
 
 
 # --- push tokens ----------------------------------------------------------------------------------------------

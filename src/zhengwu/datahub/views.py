@@ -482,6 +482,11 @@ def quality(request: HttpRequest) -> HttpResponse:
     resources = sorted(data["resources"], key=SORTS[sort])
     units = data["units"]
     weights = data["weights"]
+    common = _common(request)
+    collectable = (
+        set(queries.collectable_entries(request.user).values_list("resource_code", flat=True))
+        if common["is_collector"] else set()
+    )
     context = {
         "units": units,
         "resources": resources,
@@ -489,7 +494,8 @@ def quality(request: HttpRequest) -> HttpResponse:
         "unit_bars": charts.score_bars([(u.unit_name, u.score) for u in units]),
         "dimensions": list(data["dimensions"].values()),
         "weights": [(data["dimensions"][k], round(100 * w)) for k, w in weights.items()],
-        **_common(request),
+        "collectable": collectable,
+        **common,
     }
     return render(request, "datahub/quality.html", context)
 
