@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -15,7 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BASE_DIR.parent.parent
 
-ENV = os.environ.get("ZHENGWU_ENV", "development").strip().lower()
+# Under pytest the settings are imported before any conftest runs, so the test environment is
+# recognised here rather than set by tests/conftest.py.
+ENV = os.environ.get("ZHENGWU_ENV", "test" if "pytest" in sys.modules else "development").strip().lower()
 if ENV not in {"development", "production", "test"}:
     raise ImproperlyConfigured("ZHENGWU_ENV 只能是 development、production 或 test")
 PRODUCTION = ENV == "production"
@@ -190,7 +193,11 @@ STORAGES = {
 # --- background work ------------------------------------------------------------------
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("ZHENGWU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # Tests run tasks in-process as they are enqueued (after the transaction commits).
+        "BACKEND": os.environ.get(
+            "ZHENGWU_TASKS_BACKEND",
+            "django_tasks.backends.immediate.ImmediateBackend" if ENV == "test" else "django_tasks_db.DatabaseBackend",
+        ),
         "QUEUES": ["default"],
     }
 }

@@ -92,7 +92,7 @@ def publish(authority: Any, make_user: Callable[..., Any]) -> Callable[..., Any]
             "open_type": "不予开放", "open_basis": "《中华人民共和国个人信息保护法》", "update_cycle": cycle,
             "security_level": "敏感", "items": items if items is not None else PEOPLE_ITEMS,
         }
-        entry = catalog.do_create_entry(admin, admin.unit, data)
+        entry = catalog.do_create_entry(admin, data)
         catalog.do_submit_entry(admin, entry)
         catalog.do_approve_entry(reviewer, entry)
         entry.refresh_from_db()
