@@ -186,7 +186,7 @@ class _StageWriter:
         self.out = out
         self.tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.part")
         self.writer: pq.ParquetWriter | None = None
-        self.pending: list[pa.RecordBatch] = []
+        self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.rows = 0
         self.committed = False
@@ -209,18 +209,19 @@ class _StageWriter:
             )
         return self.writer
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows == 0:
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        if data.num_rows == 0:
             return
-        self.pending.append(batch)
-        self.pending_rows += batch.num_rows
-        self.rows += batch.num_rows
+        table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        self.rows += table.num_rows
         if self.pending_rows >= ROW_GROUP_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            table = pa.Table.from_batches(self.pending, schema=self.arrow_schema)
+            table = pa.concat_tables(self.pending)
             self._open().write_table(table, row_group_size=max(ROW_GROUP_ROWS, table.num_rows))
             self.pending = []
             self.pending_rows = 0
@@ -876,9 +877,13 @@ def _csv_error_text(message: str) -> str:
     return f"CSV 文件格式有误：{detail}"
 
 
-def _clean_text(arr: pa.Array) -> pa.Array:
-    """Strip surrounding whitespace; empty text becomes null (the input has no nulls)."""
-    trimmed = pc.utf8_trim_whitespace(arr)
+def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Strip surrounding whitespace; empty text becomes null."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pa.chunked_array([_null_if_empty(chunk) for chunk in trimmed.chunks], pa.string())
+
+
+def _null_if_empty(trimmed: pa.Array) -> pa.Array:
     if trimmed.offset != 0 or trimmed.null_count:
         trimmed = pc.if_else(pc.equal(trimmed, ""), _NULL_TEXT, trimmed)
         return trimmed
@@ -914,25 +919,25 @@ def _stage_csv_batches(
     ragged: list[tuple[int, str]] = []  # ragged records not yet written (ordinal, reason)
 
     def emit() -> None:
-        arrays: list[pa.Array] = []
+        out: pa.Table | None = None
         if good:
-            table = pa.Table.from_batches(good).combine_chunks()
-            arrays = [table.column(0).chunk(0), pa.nulls(table.num_rows, pa.string())]
-            arrays += [_clean_text(table.column(1 + j).chunk(0)) for j in mapping]
-        out = pa.RecordBatch.from_arrays(arrays, schema=schema) if arrays else None
+            table = pa.Table.from_batches(good)
+            columns = [table.column(0), pa.chunked_array([pa.nulls(table.num_rows, pa.string())])]
+            columns += [_clean_text(table.column(1 + j)) for j in mapping]
+            out = pa.Table.from_arrays(columns, schema=schema)
         if ragged:
             bad_arrays = [
                 pa.array([r[0] for r in ragged], pa.int64()),
                 pa.array([r[1] for r in ragged], pa.string()),
                 *([pa.nulls(len(ragged), pa.string())] * data_width),
             ]
-            bad_batch = pa.RecordBatch.from_arrays(bad_arrays, schema=schema)
+            bad_table = pa.Table.from_arrays(bad_arrays, schema=schema)
             if out is None:
-                out = bad_batch
+                out = bad_table
             else:  # keep the file's order
-                both = pa.Table.from_batches([out, bad_batch]).combine_chunks()
+                both = pa.concat_tables([out, bad_table])
                 order = np.argsort(both.column(0).to_numpy(), kind="stable")
-                out = both.take(pa.array(order)).to_batches()[0]
+                out = both.take(pa.array(order))
         if out is not None:
             writer.write(out)
         good.clear()
