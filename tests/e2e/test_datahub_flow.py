@@ -118,7 +118,24 @@ def test_upload_quarantine_download_correct_and_rank(
     page.goto(f"{base}/datahub/resources/{entry.resource_code}/")
     assert page.locator("#current-version").inner_text() == "v1"
 
-    # 5. The quality ranking on a phone: readable without horizontal scrolling.
+    # 5. A queued batch's page follows its progress by itself: it polls the API and shows the report
+    #    once the worker (here: this test) has run the batch.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from zhengwu.datahub import services
+
+    more = people_csv(tmp_path / "增量.csv", [person(i) for i in range(20, 25)], encoding="gbk")
+    queued = services.do_submit_upload(
+        admin, entry.resource_code, SimpleUploadedFile(more.name, more.read_bytes()), mode="incremental", enqueue=False
+    )
+    page.goto(f"{base}/datahub/batches/{queued.pk}/")
+    assert page.locator("#live-note").is_visible() and page.locator("#report").count() == 0
+    services.run_batch(queued.pk)
+    page.wait_for_selector("#report", timeout=15000)
+    assert page.locator("#rows-accepted").inner_text() == "5"
+    assert page.locator("#live-note").count() == 0
+
+    # 6. The quality ranking on a phone: readable without horizontal scrolling.
     phone = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True)
     mobile = phone.new_page()
     try:
