@@ -164,6 +164,32 @@ def test_upload_report_quarantine_csv_and_correction_round_trip(
     assert listed["count"] == 2 and [b["id"] for b in listed["items"]] == [correction["id"], batch["id"]]
 
 
+def test_the_quarantine_csv_is_accepted_back_as_is(
+    tmp_path: Path, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = client_for(data_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_id = upload(api, entry.resource_code, people_csv(tmp_path / "p.csv", bad_rows())).json()["id"]
+    raw = b"".join(api.get(f"{API}/batches/{batch_id}/quarantine.csv").streaming_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"{API}/batches/{batch_id}/corrections", {"file": _named(raw)})
+    assert response.status_code == 202, response.content
+    again = api.get(response.json()["progress_url"]).json()
+    # Nothing was corrected: the same four rows are read (行号/错误原因 dropped) and refused again.
+    assert again["status"] == "succeeded", again["error_message"]
+    assert (again["rows_in"], again["rows_accepted"], again["rows_refused"]) == (4, 0, 4)
+    reasons = [item["reasons"] for item in api.get(again["quarantine_url"]).json()["items"]]
+    first = [item["reasons"] for item in api.get(f"{API}/batches/{batch_id}/quarantine").json()["items"]]
+    assert reasons == first
+    assert api.get(f"{API}/batches/{batch_id}").json()["rows_resolved"] == 0
+
+
+def _named(data: bytes, name: str = "隔离数据.csv") -> io.BytesIO:
+    buffer = io.BytesIO(data)
+    buffer.name = name
+    return buffer
+
+
 def test_push_with_tokens_is_idempotent_and_scoped(
     entry: Any, data_admin: Any, other_unit_admin: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
 from django.core.files import File as DjangoFile
@@ -451,7 +451,9 @@ def _without_extra_columns(upload: UploadedFile) -> Iterator[Any]:
         return
     with tempfile.TemporaryDirectory(prefix="zhengwu-correction-") as tmp:
         target = Path(tmp) / (Path(upload.name or "correction.csv").name or "correction.csv")
-        reader = csv.reader(codecs.getreader(encoding)(upload, "strict"))
+        # newline="": only \r and \n end records (a value may hold U+2028 and the like).
+        text_in = io.TextIOWrapper(cast(BinaryIO, upload.file), encoding=encoding, errors="strict", newline="")
+        reader = csv.reader(text_in)
         try:
             with target.open("w", encoding="utf-8-sig", newline="") as out:
                 writer = csv.writer(out)
@@ -467,6 +469,8 @@ def _without_extra_columns(upload: UploadedFile) -> Iterator[Any]:
                 f"补正文件第 {reader.line_num} 行无法按 CSV 解析（可能含有空字符、引号不配对或单个值过长），请检查后重新上传",
                 "file",
             ) from exc
+        finally:
+            text_in.detach()  # the upload stays open for Django to clean up
         with target.open("rb") as fh:
             yield DjangoFile(fh, name=upload.name)
 
