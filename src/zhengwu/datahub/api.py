@@ -236,6 +236,13 @@ def _reasons(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(REASON_SEPARATOR) if part.strip()]
 
 
+def _file_required(what: str) -> dict[str, Any]:
+    """OpenAPI: the multipart part `file` is required (the handler takes it as optional so that its
+    absence gets the Chinese message naming `file`)."""
+    schema = {"required": ["file"], "properties": {"file": {"type": "string", "format": "binary", "description": what}}}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}
+
+
 def _uploaded(file: UploadedFile | None) -> UploadedFile:
     """The multipart part `file`, present and not empty."""
     if file is None:
@@ -294,6 +301,7 @@ def list_resources(request: HttpRequest, page: Query[PageQuery]) -> dict[str, An
 @router.post(
     "/resources/{rescode:code}/batches", response={202: BatchOut},
     summary="上传文件归集（CSV/XLSX/JSON Lines，后台处理；用 progress_url 查询进度）",
+    openapi_extra=_file_required("数据文件：CSV（UTF-8/GBK/GB18030）、XLSX 或 JSON Lines，表头为字段名或信息项名称"),
 )
 def upload_batch(
     request: HttpRequest, code: str, mode: Form[Mode] = "full", file: UploadedFile | None = File(None)  # noqa: B008
@@ -478,6 +486,7 @@ def _without_extra_columns(upload: UploadedFile) -> Iterator[Any]:
 @router.post(
     "/batches/{batch_id}/corrections", response={202: BatchOut},
     summary="补正重报：上传改正后的隔离行（可直接用 quarantine.csv 改正后的文件）",
+    openapi_extra=_file_required("改正后的隔离行；quarantine.csv 的“行号”“错误原因”两列可以保留"),
 )
 def upload_correction(
     request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID), file: UploadedFile | None = File(None)  # noqa: B008
