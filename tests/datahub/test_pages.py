@@ -57,13 +57,6 @@ def counts() -> tuple[int, ...]:
     )
 
 
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings: Any) -> None:
-    """Queued batches run in-process when the request's transaction commits (pytest-django loads
-    the settings before tests/conftest.py sets ZHENGWU_TASKS_BACKEND)."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
-
-
 @pytest.fixture
 def entry(publish: Callable[..., Any], data_admin: Any) -> Any:
     return publish(data_admin)

@@ -52,8 +52,6 @@ def test_upload_quarantine_download_correct_and_rank(
     settings.LAKE_URL = str(tmp_path / "lake")
     settings.INGEST_WORK_DIR = tmp_path / "work"
     settings.ENGINE = "duckdb"
-    # Batches run in the request that queues them, when its transaction commits.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
     authority = make_unit("大数据管理局")
     provider = make_unit("市公安局")
     admin = make_user("ga_shuju", unit=provider, full_name="公安数据员")
