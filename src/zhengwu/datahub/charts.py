@@ -29,12 +29,12 @@ def score_colour(score: float) -> str:
     return "#b3261e"
 
 
-def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 20) -> SafeString:
+def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 24) -> SafeString:
     """Horizontal bars of scores (0–100), one per row, labelled and valued."""
     if not rows:
         return mark_safe('<p class="empty">暂无数据</p>')
-    label_w = 118
-    plot_w = width - label_w - 50
+    label_w = 126
+    plot_w = width - label_w - 52
     height = len(rows) * (bar_height + 6) + 24
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="各单位数据质量评分条形图" '
@@ -44,18 +44,18 @@ def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: 
         x = label_w + plot_w * tick / 100
         parts.append(
             f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{height - 18}" stroke="#dee0e3" stroke-dasharray="3 3"/>'
-            f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" fill="#646a73">{tick}</text>'
+            f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" font-size="13" fill="#646a73">{tick}</text>'
         )
     for i, (label, score) in enumerate(rows):
         value = max(0.0, min(100.0, float(score)))
         y = 4 + i * (bar_height + 6)
         w = max(2.0, plot_w * value / 100)
-        short = label if len(label) <= 8 else label[:7] + "…"
+        short = label if len(label) <= 7 else label[:6] + "…"
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13">{escape(short)}</text>'
+            f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="16">{escape(short)}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{score_colour(value)}" rx="3">'
             f"<title>{escape(label)}：{value:.1f} 分</title></rect>"
-            f'<text x="{label_w + w + 5:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="13">{value:.1f}</text>'
+            f'<text x="{label_w + w + 5:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="15">{value:.1f}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 — every text in it passed through escape()
