@@ -30,13 +30,6 @@ LABELS = [item["name"] for item in PEOPLE_ITEMS]
 FIELDS = [item["field_name"] for item in PEOPLE_ITEMS]
 
 
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings: Any) -> None:
-    """Tasks run in-process when enqueued. (tests/conftest.py sets ZHENGWU_TASKS_BACKEND, but
-    pytest-django has loaded the settings before that conftest is imported.)"""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
-
-
 @pytest.fixture
 def entry(authority: Any, data_admin: Any, make_user: Callable[..., Any]) -> Any:
     """The population resource of 市公安局, published (items: PEOPLE_ITEMS)."""
