@@ -291,6 +291,8 @@ def test_bad_uploads_are_refused_in_chinese_and_change_nothing(tmp_path: Path, e
     assert not IngestBatch.objects.exists() and versions(code) == 0
     unknown = upload(api, "999999/99999", people_csv(tmp_path / "q.csv", [person(1)]))
     assert unknown.status_code == 404 and chinese(unknown.json()["detail"])
+    nul = api.get(f"{API}/resources/101001%0000001/rows")  # a NUL in the code (PostgreSQL cannot store it)
+    assert nul.status_code == 404 and nul.json()["errors"][0]["field"] == "resource_code"
 
 
 def test_a_file_the_readers_refuse_fails_the_batch_with_its_reason(

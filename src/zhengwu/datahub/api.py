@@ -120,6 +120,8 @@ class PushTokenAuth(HttpBearer):
 def _code(raw: str) -> str:
     """The resource code a path names; "-" may stand for the "/" (101001-00001)."""
     code = raw.strip()
+    if "\x00" in code:  # PostgreSQL text cannot hold NUL: no resource has it
+        raise NotFound(f"信息资源代码 {code.replace(chr(0), '')} 不存在", "resource_code")
     if "/" not in code and "-" in code and not CatalogEntry.objects.filter(resource_code=code).exists():
         head, _, tail = code.rpartition("-")
         candidate = f"{head}/{tail}"
