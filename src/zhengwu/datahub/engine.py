@@ -1,0 +1,371 @@
+"""Check a staged batch against its rules and split it into accepted (typed) and refused rows.
+
+The same Ibis expressions run on DuckDB (default, one process, spills to disk) and on Spark
+(``engine="spark"``: ``settings.SPARK_MASTER``, ``local[*]`` by default). `check_batch` makes
+few passes over the staged data and never collects rows into Python:
+
+1. one pass computes every rule's reason (`rules.Checker`) and writes only the rows that fail
+   something (with their raw text and reasons) to ``failed-rows.parquet`` in ``out_dir``;
+2. accepted rows = staged rows not in that file (an anti join on ``_row``), typed per schema and
+   written to ``accepted.parquet`` with ``_batch``;
+3. refused rows are written from the failed rows (small), with ``_errors`` and ``_rules``;
+4. the report comes from one aggregate over the staged data (filled cells) and aggregates and
+   samples over the failed rows.
+
+Typed output: 字符/二进制 → string; 数字 → decimal(38, 6) (the type rule admits at most 32 integer
+digits and 6 decimal places, so the cast never rounds and both engines give the exact same
+value; float64 would turn 0.1 into a binary approximation and lose digits past the 15th);
+日期 → date; 日期时间/时间戳 → timestamp without time zone; 布尔 → boolean (true/是/1 → true).
+
+On DuckDB the outputs are single Parquet files, on Spark directories of part files; readers
+should open either with ``pyarrow.dataset.dataset(path)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from django.conf import settings
+
+from zhengwu.core.errors import DomainError
+
+from .rules import (
+    BOOLEAN_TYPE,
+    CONSISTENCY,
+    DATE_TYPE,
+    DATETIME_TYPE,
+    DECIMAL_TYPE,
+    NUMBER_TYPE,
+    ROW_COLUMN,
+    STRUCTURE,
+    STRUCTURE_COLUMN,
+    TIMESTAMP_TYPE,
+    TRUE_TEXTS,
+    UNIQUENESS,
+    VALIDITY,
+    Checker,
+    Rule,
+    structure_rule,
+)
+from .schema import ResourceSchema
+
+ENGINES = ("duckdb", "spark")
+BATCH_COLUMN, ERRORS_COLUMN, RULES_COLUMN = "_batch", "_errors", "_rules"
+ERROR_SEPARATOR, RULE_SEPARATOR = "；", ","
+
+
+@dataclass
+class CheckResult:
+    rows_in: int
+    rows_accepted: int
+    rows_refused: int
+    accepted: Path  # typed rows in schema order + _batch
+    refused: Path  # _row, _errors, _rules, then the raw text columns
+    report: dict[str, Any]
+
+
+# --- connections --------------------------------------------------------------------------------
+_spark_lock = threading.Lock()
+_spark_backend: Any = None
+
+
+def _spark_session() -> Any:
+    from pyspark.sql import SparkSession
+
+    master = settings.SPARK_MASTER
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("zhengwu-datahub")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if master.startswith("local"):
+        # a few partitions per core: Spark's 200 default only adds scheduling on one machine
+        builder = builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * (os.cpu_count() or 1))))
+    session = builder.getOrCreate()
+    # Timestamps are wall-clock times without a zone, as DuckDB's TIMESTAMP.
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.timestampType", "TIMESTAMP_NTZ")
+    session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def connect(engine: str = "duckdb", *, work_dir: Path | None = None) -> Any:
+    """An Ibis backend. DuckDB: a new in-memory database limited to DUCKDB_MEMORY_LIMIT that
+    spills to `work_dir`; Spark: one SparkSession (and backend) per process, reused."""
+    global _spark_backend
+    if engine == "duckdb":
+        config: dict[str, Any] = {
+            "memory_limit": settings.DUCKDB_MEMORY_LIMIT,
+            "threads": os.cpu_count() or 1,
+        }
+        if work_dir is not None:
+            spill = Path(work_dir) / "duckdb-spill"
+            spill.mkdir(parents=True, exist_ok=True)
+            config["temp_directory"] = str(spill)
+        return ibis.duckdb.connect(**config)
+    if engine == "spark":
+        with _spark_lock:
+            if _spark_backend is None:
+                _spark_backend = ibis.pyspark.connect(_spark_session())
+            return _spark_backend
+    raise DomainError(f"计算引擎只能是 {' 或 '.join(ENGINES)}，实为“{engine}”", "engine")
+
+
+def _local(uri: str) -> str:
+    return uri.removeprefix("file://")
+
+
+def _read_parquet(con: Any, engine: str, paths: list[str]) -> ir.Table:
+    """One table over Parquet files or directories (as written by either engine)."""
+    if engine == "duckdb":
+        expanded = [f"{p}/**/*.parquet" if Path(p).is_dir() else p for p in map(_local, paths)]
+        return con.read_parquet(expanded)
+    name = ibis.util.gen_name("zhengwu_parquet")
+    con._session.read.parquet(*paths).createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def _write_parquet(con: Any, engine: str, expr: ir.Table, path: Path) -> None:
+    _remove(path)
+    if engine == "duckdb":
+        con.to_parquet(expr, path)
+    else:
+        con.to_parquet(expr, path, mode="overwrite")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def _today() -> date:
+    from django.utils import timezone
+
+    return timezone.localdate() if settings.USE_TZ else date.today()
+
+
+# --- typing -------------------------------------------------------------------------------------
+def typed(value: ir.StringValue, data_type: str) -> ir.Value:
+    """The lake type of a checked text value (see the module docstring)."""
+    if data_type == NUMBER_TYPE:
+        return value.try_cast(DECIMAL_TYPE)
+    if data_type == DATE_TYPE:
+        return value.try_cast("date")
+    if data_type in (DATETIME_TYPE, TIMESTAMP_TYPE):
+        return value.try_cast("timestamp")
+    if data_type == BOOLEAN_TYPE:
+        return ibis.cases((value.isnull(), ibis.null("boolean")), else_=value.lower().isin(list(TRUE_TEXTS)))
+    return value
+
+
+# --- the check ----------------------------------------------------------------------------------
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 1.0
+
+
+def _any(conditions: list[ir.BooleanValue]) -> ir.BooleanValue:
+    if not conditions:
+        return ibis.literal(False)
+    return functools.reduce(operator.or_, conditions)
+
+
+def _sample_value(rule: Rule, t: ir.Table) -> ir.StringValue:
+    if rule.field:
+        return t[rule.field]
+    if rule.fields:
+        return ibis.literal(RULE_SEPARATOR).join([t[f] for f in rule.fields])
+    return ibis.null("string")
+
+
+def check_batch(
+    staged: Path,
+    schema: ResourceSchema,
+    rules: list[Rule],
+    *,
+    out_dir: Path,
+    batch_id: int,
+    engine: str = "duckdb",
+    references: dict[str, list[str]] | None = None,
+    sample_size: int = 5,
+    today: date | None = None,
+) -> CheckResult:
+    """Check the staged Parquet against `rules`; write accepted and refused rows to `out_dir`.
+
+    `references` maps a resource code named by a reference rule to the Parquet files of that
+    resource's current lake version ([] when it has no data yet, so every value fails).
+    `today` (default: the local date) bounds birth dates in identity numbers.
+    """
+    if engine not in ENGINES:
+        raise DomainError(f"计算引擎只能是 {' 或 '.join(ENGINES)}，实为“{engine}”", "engine")
+    if not any(r.kind == STRUCTURE for r in rules):
+        rules = [structure_rule(), *rules]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed_path, accepted_path, refused_path = (
+        out_dir / "failed-rows.parquet", out_dir / "accepted.parquet", out_dir / "refused.parquet"
+    )
+    con = connect(engine, work_dir=out_dir)
+    try:
+        t = _read_parquet(con, engine, [str(staged)])
+        fields = schema.field_names
+        missing = [c for c in (ROW_COLUMN, STRUCTURE_COLUMN, *fields) if c not in t.columns]
+        if missing:
+            raise DomainError(f"暂存数据缺少列：{'、'.join(missing)}", missing[0])
+        tables = {
+            code: (_read_parquet(con, engine, list(uris)) if uris else None) for code, uris in (references or {}).items()
+        }
+        checker = Checker(rules, today=today or _today(), references=tables)
+        reasons = checker.reason_columns
+
+        # 1. the rows that fail something, with their reasons and raw text, written once
+        annotated = checker.annotate(t)
+        failing = annotated.filter(_any([annotated[r].notnull() for r in reasons]))
+        _write_parquet(con, engine, failing.select(ROW_COLUMN, *fields, *reasons), failed_path)
+        failed = _read_parquet(con, engine, [str(failed_path)])
+
+        # 2. accepted rows, typed
+        accepted = t.anti_join(failed.select(ROW_COLUMN), ROW_COLUMN).select(
+            **{c.field_name: typed(t[c.field_name], c.data_type) for c in schema.columns},
+            **{BATCH_COLUMN: ibis.literal(batch_id, type="int64")},
+        )
+        _write_parquet(con, engine, accepted, accepted_path)
+
+        # 3. refused rows
+        refused = failed.select(
+            failed[ROW_COLUMN],
+            **{
+                ERRORS_COLUMN: ibis.literal(ERROR_SEPARATOR).join([failed[r] for r in reasons]),
+                RULES_COLUMN: ibis.literal(RULE_SEPARATOR).join(
+                    [ibis.ifelse(failed[r].notnull(), ibis.literal(rule.code), ibis.null("string"))
+                     for r, rule in zip(reasons, rules, strict=True)]
+                ),
+            },
+            **{f: failed[f] for f in fields},
+        ).order_by(ROW_COLUMN)
+        _write_parquet(con, engine, refused, refused_path)
+
+        report = _report(con, t, failed, schema, rules, reasons, sample_size)
+    finally:
+        if engine == "duckdb":
+            con.disconnect()
+        _remove(failed_path)
+        _remove(out_dir / "duckdb-spill")
+    return CheckResult(
+        rows_in=report["rows_in"],
+        rows_accepted=report["rows_accepted"],
+        rows_refused=report["rows_refused"],
+        accepted=accepted_path,
+        refused=refused_path,
+        report=report,
+    )
+
+
+def _report(
+    con: Any, t: ir.Table, failed: ir.Table, schema: ResourceSchema, rules: list[Rule], reasons: list[str],
+    sample_size: int,
+) -> dict[str, Any]:
+    fields = schema.field_names
+    # filled cells over all staged rows, and how many rows each multi-column rule applies to
+    whole: dict[str, ir.Value] = {"rows_in": t.count(), "structure": t[STRUCTURE_COLUMN].count()}
+    whole.update({f"filled_{i}": t[f].count() for i, f in enumerate(fields)})
+    for i, rule in enumerate(rules):
+        if len(rule.fields) > 1:
+            filled = functools.reduce(operator.and_, [t[f].notnull() for f in rule.fields]) & t[STRUCTURE_COLUMN].isnull()
+            whole[f"checked_{i}"] = filled.cast("int64").sum()
+    totals = {k: int(v or 0) for k, v in con.to_pyarrow(t.aggregate(**whole)).to_pylist()[0].items()}
+
+    by_field: dict[str, list[str]] = {f: [] for f in fields}
+    by_category: dict[str, list[str]] = {}
+    for r, rule in zip(reasons, rules, strict=True):
+        if rule.field in by_field:
+            by_field[rule.field].append(r)
+        by_category.setdefault(rule.category, []).append(r)
+
+    def rows_failing(columns: list[str]) -> ir.Value:
+        return _any([failed[c].notnull() for c in columns]).cast("int64").sum()
+
+    bad: dict[str, ir.Value] = {"rows_refused": failed.count()}
+    bad.update({f"rule_{i}": failed[r].count() for i, r in enumerate(reasons)})
+    bad.update({f"field_{i}": rows_failing(by_field[f]) for i, f in enumerate(fields)})
+    bad.update({f"category_{c}": rows_failing(cols) for c, cols in by_category.items()})
+    failures = {k: int(v or 0) for k, v in con.to_pyarrow(failed.aggregate(**bad)).to_pylist()[0].items()}
+
+    rows_in, structure = totals["rows_in"], totals["structure"]
+    rows_refused = failures["rows_refused"]
+    checkable = rows_in - structure
+    filled = {f: totals[f"filled_{i}"] for i, f in enumerate(fields)}
+
+    rule_rows = []
+    for i, rule in enumerate(rules):
+        if rule.kind == STRUCTURE:
+            checked = rows_in
+        elif rule.kind == "required":
+            checked = checkable
+        elif len(rule.fields) > 1:
+            checked = totals[f"checked_{i}"]
+        else:
+            checked = filled.get(rule.fields[0], 0) if rule.fields else checkable
+        failed_rows = failures[f"rule_{i}"]
+        rule_rows.append({
+            **rule.as_dict(), "failed": failed_rows, "checked": checked, "pass_rate": _ratio(checked - failed_rows, checked),
+        })
+    columns = {c.field_name: c for c in schema.columns}
+    field_rows = []
+    for i, f in enumerate(fields):
+        failed_rows = failures[f"field_{i}"]
+        field_rows.append({
+            "field": f, "label": columns[f].label, "filled": filled[f], "empty": rows_in - filled[f],
+            "failed": failed_rows, "pass_rate": _ratio(checkable - failed_rows, checkable),
+        })
+
+    samples: dict[str, list[dict[str, Any]]] = {}
+    if rows_refused and sample_size > 0:
+        parts = [
+            failed.filter(failed[r].notnull())
+            .order_by(ROW_COLUMN)
+            .limit(sample_size)
+            .select(
+                _rule=ibis.literal(i, type="int64"), row=failed[ROW_COLUMN],
+                value=_sample_value(rule, failed), message=failed[r],
+            )
+            for i, (r, rule) in enumerate(zip(reasons, rules, strict=True))
+            if failures[f"rule_{i}"]
+        ]
+        rows = con.to_pyarrow(ibis.union(*parts) if len(parts) > 1 else parts[0]).to_pylist()
+        for row in sorted(rows, key=lambda x: (x["_rule"], x["row"])):
+            samples.setdefault(rules[row["_rule"]].code, []).append(
+                {"row": int(row["row"]), "value": row["value"], "message": row["message"]}
+            )
+
+    def share_passing(category: str) -> float:
+        return _ratio(rows_in - failures.get(f"category_{category}", 0), rows_in)
+
+    cells = rows_in * len(fields)
+    return {
+        "rows_in": rows_in,
+        "rows_accepted": rows_in - rows_refused,
+        "rows_refused": rows_refused,
+        "rules": rule_rows,
+        "fields": field_rows,
+        "samples": samples,
+        "metrics": {
+            "completeness": _ratio(sum(filled.values()), cells),
+            "validity": share_passing(VALIDITY),
+            "uniqueness": share_passing(UNIQUENESS),
+            "consistency": share_passing(CONSISTENCY),
+        },
+    }

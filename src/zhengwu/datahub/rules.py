@@ -1,0 +1,766 @@
+"""Validation and quality rules of collected data, written once as Ibis expressions.
+
+`derive_rules(schema, custom)` turns a resource's catalog items (and its custom rules) into a list
+of `Rule`; `Checker(rules, ...).annotate(staged)` adds to a staged table (``_row``, ``_structure``
+and one text column per item) one column per rule holding the Chinese reason a row fails it, or
+null when it passes. The same expression runs on DuckDB and on PySpark: only functions both
+compile identically are used (regular expressions are plain RE2/Java syntax, anchored; numbers
+come from ``ascii()`` arithmetic or ``TRY_CAST`` of text already checked by a regular expression,
+so neither engine's lenient parsing decides anything).
+
+Rules derived from each column, in this order (codes in brackets):
+
+- required [required:f] — completeness: the value is present (the only rule that fails on null);
+- type [type:f] — validity, by data type:
+    数字: plain decimal notation, optional sign: ``-12.5``, ``007``, ``+3``; no exponent (``1e3``),
+          no thousands separators, at most 32 integer digits and 6 decimal places, because the lake
+          stores decimal(38, 6) and a value with more places would be silently rounded;
+    日期: ``YYYY-MM-DD`` and a real calendar date (year 0001 on);
+    日期时间/时间戳: ``YYYY-MM-DD HH:MM``, ``YYYY-MM-DD HH:MM:SS`` or with up to 6 decimals of a
+          second (``T`` may stand for the space), a real date and time;
+    布尔: true/false (any case), 是/否, 1/0;
+    二进制: base64 text (length a multiple of 4, ``=`` padding only at the end);
+    字符: no type rule;
+- length [length:f] — validity, 字符 only: at most Column.length characters (not bytes);
+- code table [code_table:f] — validity: an enumeration's codes, a range (numbers or dates,
+  inclusive), or the GB/T 2260 division table (same check as the division rule below);
+- semantic kinds — validity, with the semantics of `zhengwu.core.validators`:
+    resident_id [resident_id:f]: `check_resident_id` (18 characters, 17 digits and a digit or X,
+          GB 11643 check character, a real birth date from 1850-01-01 to today, an area code that
+          is a current or historical GB/T 2260 code);
+    uscc [uscc:f]: `check_uscc` (GB 32100 alphabet without I O Z S V, positions 3–8 digits, the
+          check character, registration authority and entity type as in USCC_CATEGORIES, an area
+          code that is known or 100000);
+    division [division:f]: `check_division_code` (6 digits in the current table; 9- and
+          12-digit statistical codes under a current county).
+  One difference on purpose: the Python validators first tidy their input (full-width folded,
+  spaces and hyphens removed, upper-cased); the engine stores what it accepts unchanged, so it
+  accepts a value only when it is already in that canonical form (``11010519491231002x`` with a
+  lowercase x is refused). For canonical text the two agree (tested with hypothesis).
+
+Then key uniqueness [unique:k1+k2] (uniqueness): every row whose key (all key columns) appears more
+than once in the batch is refused. Then custom rules [custom:<id>] (`schema.RuleSpec`): pattern
+(the whole value must match), range, compare and id_birthdate (consistency), reference
+(consistency: the value exists as the key of another resource's current data). Finally every
+rule except `required` passes a null value, and a row the reader could not split into fields
+(``_structure`` not null) fails only the structure rule [structure], with the reader's reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from zhengwu.core import divisions
+from zhengwu.core import validators as pyval
+from zhengwu.core.errors import DomainError
+
+from .constants import RuleKind
+from .schema import DIVISION, RESIDENT_ID, USCC, Column, ResourceSchema, RuleSpec
+
+COMPLETENESS, VALIDITY, UNIQUENESS, CONSISTENCY = "completeness", "validity", "uniqueness", "consistency"
+CATEGORIES = (COMPLETENESS, VALIDITY, UNIQUENESS, CONSISTENCY)
+
+# Rule kinds (Rule.kind); custom kinds are the RuleKind values.
+STRUCTURE, REQUIRED, TYPE, LENGTH, CODE_TABLE, UNIQUE = "structure", "required", "type", "length", "code_table", "unique"
+ROW_COLUMN, STRUCTURE_COLUMN = "_row", "_structure"
+
+NUMBER_TYPE, DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE, BOOLEAN_TYPE, BINARY_TYPE, TEXT_TYPE = (
+    "数字", "日期", "日期时间", "时间戳", "布尔", "二进制", "字符",
+)
+DECIMAL_TYPE = "decimal(38, 6)"
+DECIMAL_INTEGER_DIGITS, DECIMAL_SCALE = 32, 6
+TRUE_TEXTS = ("true", "是", "1")
+FALSE_TEXTS = ("false", "否", "0")
+COMPARE_OPS = ("<", "<=", "=", "!=", ">=", ">")
+
+# Regular expressions, the same in RE2 (DuckDB) and java.util.regex (Spark).
+_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+_DECIMAL = rf"^[+-]?[0-9]{{1,{DECIMAL_INTEGER_DIGITS}}}(\.[0-9]{{1,{DECIMAL_SCALE}}})?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?$"
+_BASE64 = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_DIGITS = r"^[0-9]+$"
+_RESIDENT_ID_SHAPE = r"^[0-9]{17}[0-9X]$"
+_USCC_CHARS = "^[" + pyval.USCC_ALPHABET.replace("ABCDEFGH", "A-H") + "]{18}$"
+# Lookups (set membership) with more values than this become a join with a small table: an IN list
+# in a projection is evaluated value by value on DuckDB.
+_INLINE_SET_MAX = 16
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check. `message` is the general reason shown for a refused row; some kinds give a
+    more precise per-row reason (which check of an identity number failed)."""
+
+    code: str
+    field: str  # field_name, or "" for a row-level rule
+    label: str
+    category: str
+    message: str
+    kind: str
+    fields: tuple[str, ...] = ()  # the columns it reads; "checked" counts rows where all are filled
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "label": self.label, "category": self.category}
+
+
+# --- deriving rules -----------------------------------------------------------------------------
+_TYPE_LABELS = {
+    NUMBER_TYPE: "数字（如 12、-3.5）",
+    DATE_TYPE: "日期（YYYY-MM-DD）",
+    DATETIME_TYPE: "日期时间（YYYY-MM-DD HH:MM[:SS]）",
+    TIMESTAMP_TYPE: "时间戳（YYYY-MM-DD HH:MM[:SS]）",
+    BOOLEAN_TYPE: "布尔值（true/false、是/否、1/0）",
+    BINARY_TYPE: "Base64 编码的二进制内容",
+}
+
+
+def structure_rule() -> Rule:
+    return Rule(
+        code=STRUCTURE, field="", label="结构", category=VALIDITY, message="记录结构错误，无法拆分为各信息项",
+        kind=STRUCTURE,
+    )
+
+
+def _column_rules(c: Column) -> list[Rule]:
+    f, title = c.field_name, c.title
+    out: list[Rule] = []
+    if c.required:
+        out.append(Rule(f"required:{f}", f, f"{title} 必填", COMPLETENESS, f"{title}：必填，不能为空", REQUIRED, (f,)))
+    if c.data_type in _TYPE_LABELS:
+        what = _TYPE_LABELS[c.data_type]
+        message = f"{title}：不是有效的{what}"
+        if c.data_type == NUMBER_TYPE:
+            message = f"{title}：不是有效的数字（如 12、-3.5，不用科学计数法和千分位）"
+        out.append(Rule(f"type:{f}", f, f"{title} 应为{what}", VALIDITY, message, TYPE, (f,), {"data_type": c.data_type}))
+    if c.data_type == TEXT_TYPE and c.length:
+        out.append(Rule(f"length:{f}", f, f"{title} 不超过 {c.length} 个字符", VALIDITY,
+                        f"{title}：长度不能超过 {c.length} 个字符", LENGTH, (f,), {"length": int(c.length)}))
+    table = c.code_table
+    if table is not None and not (table.kind == "division" and c.semantic == DIVISION):
+        if table.kind == "enum":
+            params: dict[str, Any] = {"values": tuple(table.values)}
+        elif table.kind == "range":
+            try:
+                params = _range_params(None, table.low, table.high)
+            except DomainError as exc:
+                raise DomainError(f"{title}：{exc.message}", f) from exc
+        else:
+            params = {"division": True}
+        params["data_type"] = c.data_type
+        described = table.describe()
+        out.append(Rule(f"code_table:{f}", f, f"{title} 取值符合{described}", VALIDITY,
+                        f"{title}：取值不符合{described}", CODE_TABLE, (f,), params))
+    if c.semantic == RESIDENT_ID:
+        out.append(Rule(f"resident_id:{f}", f, f"{title} 是有效的公民身份号码（GB 11643）", VALIDITY,
+                        f"{title}：不是有效的公民身份号码", RESIDENT_ID, (f,)))
+    elif c.semantic == USCC:
+        out.append(Rule(f"uscc:{f}", f, f"{title} 是有效的统一社会信用代码（GB 32100）", VALIDITY,
+                        f"{title}：不是有效的统一社会信用代码", USCC, (f,)))
+    elif c.semantic == DIVISION:
+        out.append(Rule(f"division:{f}", f, f"{title} 是现行行政区划代码（GB/T 2260）", VALIDITY,
+                        f"{title}：不是现行行政区划代码", DIVISION, (f,)))
+    return out
+
+
+def _custom_error(spec: RuleSpec, reason: str) -> DomainError:
+    return DomainError(f"自定义规则 {spec.id}（{spec.field}）：{reason}", "params")
+
+
+def _bound_kind(text: str) -> str:
+    if re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", text):
+        return "number"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return ""
+        return "date"
+    return ""
+
+
+def _range_params(spec: RuleSpec | None, low: Any, high: Any) -> dict[str, Any]:
+    lo = "" if low is None else str(low).strip()
+    hi = "" if high is None else str(high).strip()
+    kinds = {_bound_kind(b) for b in (lo, hi) if b}
+    if not kinds or "" in kinds or len(kinds) > 1:
+        if spec is None:
+            raise DomainError(f"值域上下限必须都是数字或都是 YYYY-MM-DD 日期：[{lo}, {hi}]", "code_table")
+        raise _custom_error(spec, f"范围的上下限（min/max）必须都是数字或都是 YYYY-MM-DD 日期，实为 [{lo}, {hi}]")
+    kind = kinds.pop()
+    if kind == "number" and lo and hi and float(lo) > float(hi):
+        raise _custom_error(spec, f"下限 {lo} 大于上限 {hi}") if spec else DomainError(f"值域下限 {lo} 大于上限 {hi}")
+    if kind == "date" and lo and hi and lo > hi:
+        raise _custom_error(spec, f"下限 {lo} 晚于上限 {hi}") if spec else DomainError(f"值域下限 {lo} 晚于上限 {hi}")
+    return {"min": lo or None, "max": hi or None, "bounds": kind}
+
+
+# Constructs java.util.regex and Python accept but RE2 (DuckDB) does not, or the reverse.
+_NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P|\\[AZz]|[*+?}][+]")
+
+
+def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
+    names = set(schema.field_names)
+    if spec.field not in names:
+        raise DomainError(f"自定义规则 {spec.id}：字段 {spec.field} 不是资源 {schema.resource_code} 的信息项", "field")
+    c = schema.column(spec.field)
+    title, params, code = c.title, dict(spec.params or {}), f"custom:{spec.id}"
+    fields: tuple[str, ...]
+    if spec.kind == RuleKind.PATTERN:
+        pattern = str(params.get("pattern") or "")
+        if not pattern:
+            raise _custom_error(spec, "缺少正则表达式（pattern）")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _custom_error(spec, f"正则表达式“{pattern}”有误：{exc}") from exc
+        if _NOT_PORTABLE.search(pattern):
+            raise _custom_error(spec, f"正则表达式“{pattern}”用了 DuckDB 与 Spark 不能同样执行的写法（前后断言、反向引用、占有量词等）")
+        label, message, category, fields = f"{title} 符合格式 {pattern}", f"{title}：格式不符合 {pattern}", VALIDITY, (c.field_name,)
+        params = {"pattern": pattern}
+    elif spec.kind == RuleKind.RANGE:
+        params = _range_params(spec, params.get("min"), params.get("max"))
+        shown = f"[{params['min'] or ''}, {params['max'] or ''}]"
+        label, message, category, fields = f"{title} 在 {shown} 内", f"{title}：超出范围 {shown}", VALIDITY, (c.field_name,)
+    elif spec.kind == RuleKind.ID_BIRTHDATE:
+        id_field = str(params.get("id_field") or "")
+        if id_field not in names:
+            raise _custom_error(spec, f"身份号码字段（id_field）“{id_field}”不是本资源的信息项")
+        other = schema.column(id_field)
+        label = f"{title} 与{other.title}中的出生日期一致"
+        message = f"{title}：与{other.title}中的出生日期不一致"
+        category, fields, params = CONSISTENCY, (c.field_name, id_field), {"id_field": id_field}
+    elif spec.kind == RuleKind.COMPARE:
+        op, other_name = str(params.get("op") or ""), str(params.get("other") or "")
+        if op not in COMPARE_OPS:
+            raise _custom_error(spec, f"比较符（op）“{op}”无效，可用：{' '.join(COMPARE_OPS)}")
+        if other_name not in names or other_name == c.field_name:
+            raise _custom_error(spec, f"比较字段（other）“{other_name}”不是本资源的另一个信息项")
+        other = schema.column(other_name)
+        if other.data_type != c.data_type and {other.data_type, c.data_type} != {DATETIME_TYPE, TIMESTAMP_TYPE}:
+            raise _custom_error(spec, f"{title}（{c.data_type}）与 {other.title}（{other.data_type}）类型不同，不能比较")
+        label = f"{title} {op} {other.title}"
+        message = f"{title}：应满足 {c.label} {op} {other.label}"
+        category, fields, params = CONSISTENCY, (c.field_name, other_name), {"op": op, "other": other_name}
+    elif spec.kind == RuleKind.REFERENCE:
+        resource_code, key = str(params.get("resource_code") or ""), str(params.get("key") or "")
+        if not resource_code or not key:
+            raise _custom_error(spec, "引用规则需要被引用资源的代码（resource_code）和主键字段（key）")
+        label = f"{title} 存在于资源 {resource_code} 的 {key}"
+        message = f"{title}：在资源 {resource_code} 的 {key} 中不存在"
+        category, fields, params = CONSISTENCY, (c.field_name,), {"resource_code": resource_code, "key": key}
+    else:
+        raise _custom_error(spec, f"不认识的规则类型“{spec.kind}”")
+    params["data_type"] = c.data_type
+    custom_message = (spec.message or "").strip()
+    if custom_message:
+        params["custom_message"] = True
+        message = custom_message
+    return Rule(code, c.field_name, label, category, message, str(spec.kind), fields, params)
+
+
+def derive_rules(schema: ResourceSchema, custom: Sequence[RuleSpec] = ()) -> list[Rule]:
+    """The rules of a resource: structure, then each column's (schema order), key uniqueness, then
+    the custom rules in the order given. Raises DomainError for a custom rule that cannot run."""
+    rules = [structure_rule()]
+    for c in schema.columns:
+        rules.extend(_column_rules(c))
+    keys = schema.keys
+    if keys:
+        names = tuple(k.field_name for k in keys)
+        titles = "、".join(k.title for k in keys)
+        rules.append(Rule(
+            f"unique:{'+'.join(names)}", names[0] if len(names) == 1 else "", f"主键（{titles}）在本批次内唯一",
+            UNIQUENESS, "主键重复", UNIQUE, names,
+        ))
+    seen: set[int] = set()
+    for spec in custom:
+        if spec.id in seen:
+            raise _custom_error(spec, "规则编号重复")
+        seen.add(spec.id)
+        rules.append(_custom_rule(spec, schema))
+    return rules
+
+
+# --- code sets used by the checks ---------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _current_divisions() -> tuple[str, ...]:
+    return tuple(sorted(divisions.table()))
+
+
+@lru_cache(maxsize=1)
+def _historical_divisions() -> tuple[str, ...]:
+    current = set(divisions.table())
+    return tuple(sorted(c for c in pyval.historical_areas() if c not in current))
+
+
+@lru_cache(maxsize=1)
+def _known_areas() -> tuple[str, ...]:
+    """Codes `validators.known_area` accepts: current or historical GB/T 2260 codes."""
+    return tuple(sorted(set(_current_divisions()) | set(_historical_divisions())))
+
+
+@lru_cache(maxsize=1)
+def _county_like() -> tuple[str, ...]:
+    return tuple(c for c in _current_divisions() if pyval._county_like(c) is not None)
+
+
+@lru_cache(maxsize=1)
+def _area_rows() -> dict[str, list[Any]]:
+    current, county = set(_current_divisions()), set(_county_like())
+    codes = list(_known_areas())
+    return {"code": codes, "current": [c in current for c in codes], "county": [c in county for c in codes]}
+
+
+def _area_table() -> ir.Table:
+    return ibis.memtable(_area_rows(), schema={"code": "string", "current": "boolean", "county": "boolean"})
+
+
+@lru_cache(maxsize=1)
+def _uscc_categories() -> tuple[str, ...]:
+    return tuple(a + t for a, (_name, types) in pyval.USCC_CATEGORIES.items() for t in types)
+
+
+# --- building the check expression ----------------------------------------------------------------
+def _lit(text: str) -> ir.StringValue:
+    return ibis.literal(text, type="string")
+
+
+def _null() -> ir.StringValue:
+    return ibis.null("string")
+
+
+def _first(*branches: tuple[ir.BooleanValue, ir.StringValue | str]) -> ir.StringValue:
+    """The reason of the first true condition, else null."""
+    return ibis.cases(*[(cond, _lit(v) if isinstance(v, str) else v) for cond, v in branches], else_=_null())
+
+
+def _text(n: ir.IntegerValue) -> ir.StringValue:
+    return n.cast("string")
+
+
+@ibis.udf.scalar.builtin(name="substring")
+def _substring(text: str, start: int, length: int) -> str:  # type: ignore[empty-body]
+    """SQL SUBSTRING (1-based), the same on DuckDB and Spark."""
+
+
+def _sub(v: ir.StringValue, start: int | ir.IntegerValue, length: int) -> ir.StringValue:
+    """`length` characters from 0-based `start` (never negative here). Ibis' own substr guards
+    against negative starts with a CASE that repeats `start`, which bloats Spark's plans."""
+    result: ir.StringValue = _substring(v, start + 1, length)
+    return result
+
+
+def _digit(v: ir.StringValue, i: int) -> ir.IntegerValue:
+    """The numeric value of the digit at position i (0-based); garbage for a non-digit."""
+    return _sub(v, i, 1).ascii_str() - 48
+
+
+def _int(v: ir.StringValue, start: int, length: int) -> ir.IntegerValue:
+    """Digits at [start, start+length) as a number (assumes they are digits)."""
+    total: ir.IntegerValue = _digit(v, start)
+    for i in range(start + 1, start + length):
+        total = total * 10 + _digit(v, i)
+    return total
+
+
+def _real_date(y: ir.IntegerValue, m: ir.IntegerValue, d: ir.IntegerValue) -> ir.BooleanValue:
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    days = ibis.cases(
+        (m.isin([1, 3, 5, 7, 8, 10, 12]), 31),
+        (m.isin([4, 6, 9, 11]), 30),
+        (leap, 29),
+        else_=28,
+    )
+    return (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
+
+
+def _real_iso_date(v: ir.StringValue) -> ir.BooleanValue:
+    """v[0:10] is YYYY-MM-DD (shape already checked) and a real date."""
+    return _real_date(_int(v, 0, 4), _int(v, 5, 2), _int(v, 8, 2))
+
+
+Reason = Callable[[ir.Table], ir.StringValue]
+Test = Callable[[ir.Table], ir.BooleanValue]
+
+
+@dataclass
+class _Lookup:
+    """A left join that adds the column `hit` (not null when the row's key is found) to the staged table."""
+
+    hit: str
+    right: ir.Table
+    on: list[tuple[ir.Value, str]]  # (expression on the staged table, column of `right`)
+    extra: tuple[str, ...] = ()  # further columns of `right` to bring along
+
+
+def _title(rule: Rule) -> str:
+    return rule.message.split("：", 1)[0] if "：" in rule.message else rule.field
+
+
+class Checker:
+    """Adds one reason column per rule to a staged table.
+
+    `references` maps a reference rule's resource_code to that resource's current data (an Ibis
+    table on the same backend), or None when the resource has no data yet. `today` bounds birth
+    dates in identity numbers; the caller fixes it once so every engine uses the same day.
+    """
+
+    def __init__(
+        self, rules: Sequence[Rule], *, today: date, references: Mapping[str, ir.Table | None] | None = None
+    ):
+        self.rules = list(rules)
+        self.today = today
+        self.references = dict(references or {})
+        self._lookups: list[_Lookup] = []
+
+    @staticmethod
+    def reason_column(index: int) -> str:
+        return f"_r{index}"
+
+    @property
+    def reason_columns(self) -> list[str]:
+        return [self.reason_column(i) for i in range(len(self.rules))]
+
+    def annotate(self, t: ir.Table) -> ir.Table:
+        """`t` plus `_r<i>` (string; null when the row passes) for each rule i, in rule order."""
+        missing = [c for c in (ROW_COLUMN, STRUCTURE_COLUMN, *{f for r in self.rules for f in r.fields}) if c not in t.columns]
+        if missing:
+            raise DomainError(f"暂存数据缺少列：{'、'.join(missing)}", missing[0])
+        self._lookups = []
+        plans = [self._plan(rule, t) for rule in self.rules]
+        joined = self._join(t)
+        structure_ok = joined[STRUCTURE_COLUMN].isnull()
+        reasons: dict[str, ir.Value] = {}
+        for i, (rule, plan) in enumerate(zip(self.rules, plans, strict=True)):
+            reason = plan(joined)
+            if rule.params.get("custom_message"):
+                reason = ibis.ifelse(reason.isnull(), _null(), _lit(rule.message))
+            if rule.kind != STRUCTURE:
+                reason = ibis.ifelse(structure_ok, reason, _null())
+            reasons[self.reason_column(i)] = reason
+        return joined.select(*[joined[c] for c in t.columns], **reasons)
+
+    def _join(self, t: ir.Table) -> ir.Table:
+        if not self._lookups:
+            return t
+        keys = {f"_lk{i}_on{n}": expr for i, lk in enumerate(self._lookups) for n, (expr, _c) in enumerate(lk.on)}
+        current = t.mutate(**keys)
+        for i, lk in enumerate(self._lookups):
+            predicates = [current[f"_lk{i}_on{n}"] == lk.right[c] for n, (_e, c) in enumerate(lk.on)]
+            current = current.left_join(lk.right, predicates).select(
+                *current.columns, *[lk.right[c] for c in (lk.hit, *lk.extra)]
+            )
+        return current.drop(*keys)
+
+    def _member(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue], values: Sequence[str]) -> Test:
+        """Whether key(row) is one of `values`: an IN list for a few values, else a join with a
+        one-column table (an IN list inside a projection is tested value by value on DuckDB)."""
+        if len(values) <= _INLINE_SET_MAX:
+            listed = list(values)
+            return lambda j: key(j).isin(listed)
+        index = len(self._lookups)
+        hit, code = f"_lk{index}_hit", f"_lk{index}_key"
+        right = ibis.memtable({code: list(values)}, schema={code: "string"}).mutate(**{hit: ibis.literal(True)})
+        self._lookups.append(_Lookup(hit, right, [(key(t), code)]))
+        return lambda j: j[hit].notnull()
+
+    def _areas(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue]) -> tuple[Test, Test, Test]:
+        """(known, current, county-like) for the 6-digit area code key(row): one join with the
+        table of current and historical GB/T 2260 codes."""
+        index = len(self._lookups)
+        hit, county, code = f"_lk{index}_hit", f"_lk{index}_county", f"_lk{index}_key"
+        right = _area_table().rename({code: "code", hit: "current", county: "county"})
+        self._lookups.append(_Lookup(hit, right, [(key(t), code)], (county,)))
+        return (
+            lambda j: j[hit].notnull(),
+            lambda j: j[hit].fill_null(False),
+            lambda j: j[county].fill_null(False),
+        )
+
+    def _plan(self, rule: Rule, t: ir.Table) -> Reason:
+        builder = getattr(self, f"_plan_{rule.kind}", None)
+        if builder is None:
+            raise DomainError(f"规则 {rule.code} 的类型“{rule.kind}”无法执行", "rules")
+        plan: Reason = builder(rule, t)
+        return plan
+
+    # Each _plan_<kind>(rule, t) registers the joins it needs on `t` and returns a function of the
+    # joined table giving the reason (null when the row passes).
+    def _plan_structure(self, rule: Rule, t: ir.Table) -> Reason:
+        return lambda j: j[STRUCTURE_COLUMN]
+
+    def _plan_required(self, rule: Rule, t: ir.Table) -> Reason:
+        return lambda j: _first((j[rule.field].isnull(), rule.message))
+
+    def _plan_type(self, rule: Rule, t: ir.Table) -> Reason:
+        data_type, title = rule.params["data_type"], _title(rule)
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v = j[rule.field]
+            if data_type == NUMBER_TYPE:
+                return _first(
+                    (v.isnull(), _null()),
+                    (~v.re_search(_NUMBER), rule.message),
+                    (~v.re_search(_DECIMAL),
+                     f"{title}：超出可存储的精度（整数部分最多 {DECIMAL_INTEGER_DIGITS} 位，小数最多 {DECIMAL_SCALE} 位）"),
+                )
+            if data_type == DATE_TYPE:
+                return _first(
+                    (v.isnull(), _null()),
+                    (~v.re_search(_DATE), rule.message),
+                    (~_real_iso_date(v), _lit(f"{title}：日期 ").concat(v, " 不存在")),
+                )
+            if data_type in (DATETIME_TYPE, TIMESTAMP_TYPE):
+                time_ok = (_int(v, 11, 2) <= 23) & (_int(v, 14, 2) <= 59) & ((v.length() < 19) | (_int(v, 17, 2) <= 59))
+                return _first(
+                    (v.isnull(), _null()),
+                    (~v.re_search(_DATETIME), rule.message),
+                    (~(_real_iso_date(v) & time_ok), _lit(f"{title}：时间 ").concat(v, " 不存在")),
+                )
+            if data_type == BOOLEAN_TYPE:
+                return _first((v.notnull() & ~v.lower().isin([*TRUE_TEXTS, *FALSE_TEXTS]), rule.message))
+            return _first((v.notnull() & ~v.re_search(_BASE64), rule.message))  # BINARY_TYPE
+
+        return reason
+
+    def _plan_length(self, rule: Rule, t: ir.Table) -> Reason:
+        limit = int(rule.params["length"])
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            n = j[rule.field].length()
+            return _first((n > limit, _lit(rule.message + "，实为 ").concat(_text(n), " 个")))
+
+        return reason
+
+    def _plan_code_table(self, rule: Rule, t: ir.Table) -> Reason:
+        if "values" in rule.params:
+            inside = self._member(t, lambda x: x[rule.field], rule.params["values"])
+            return lambda j: _first((j[rule.field].notnull() & ~inside(j), rule.message))
+        if rule.params.get("division"):
+            return self._plan_division(rule, t)
+        return self._plan_range(rule, t)
+
+    def _plan_range(self, rule: Rule, t: ir.Table) -> Reason:
+        low, high, bounds = rule.params.get("min"), rule.params.get("max"), rule.params.get("bounds")
+        data_type = rule.params.get("data_type", "")
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v = j[rule.field]
+            out_of_range: ir.BooleanValue = ibis.literal(False)
+            if bounds == "number":
+                number = v.try_cast("float64")
+                readable = v.re_search(_NUMBER)
+                # a 数字 column's type rule already refuses text that is not a number
+                unreadable = _null() if data_type == NUMBER_TYPE else _lit(rule.message + "（不是数字）")
+                if low is not None:
+                    out_of_range = out_of_range | (number < float(low))
+                if high is not None:
+                    out_of_range = out_of_range | (number > float(high))
+            else:
+                readable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$")
+                dated = data_type in (DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE)
+                unreadable = _null() if dated else _lit(rule.message + "（不是 YYYY-MM-DD 日期）")
+                day = _sub(v, 0, 10)
+                if low is not None:
+                    out_of_range = out_of_range | (day < _lit(str(low)))
+                if high is not None:
+                    out_of_range = out_of_range | (day > _lit(str(high)))
+            return _first((v.isnull(), _null()), (~readable, unreadable), (out_of_range, rule.message))
+
+        return reason
+
+    def _plan_resident_id(self, rule: Rule, t: ir.Table) -> Reason:
+        area_known, _current, _county = self._areas(t, lambda x: _sub(x[rule.field], 0, 6))
+        today, earliest = self.today.strftime("%Y%m%d"), pyval.EARLIEST_BIRTH_DATE.strftime("%Y%m%d")
+        prefix = f"{_title(rule)}："
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v = j[rule.field]
+            n = v.length()
+            total: ir.IntegerValue = _digit(v, 0) * pyval.RESIDENT_ID_WEIGHTS[0]
+            for i, weight in enumerate(pyval.RESIDENT_ID_WEIGHTS[1:], start=1):
+                total = total + _digit(v, i) * weight
+            given = _sub(v, 17, 1)
+            # ISO 7064 MOD 11-2: the 17 weighted digits plus the check value (X = 10) ≡ 1 (mod 11)
+            check_ok = (total + ibis.ifelse(given == "X", 10, _digit(v, 17))) % 11 == 1
+            expected = _sub(_lit(pyval.RESIDENT_ID_CHECK_CHARS), total % 11, 1)
+            birth = _sub(v, 6, 8)
+            y, m, d = _int(v, 6, 4), _int(v, 10, 2), _int(v, 12, 2)
+            not_leap = ~((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0)))
+            leap_hint = ibis.ifelse(
+                (m == 2) & (d == 29) & not_leap,
+                _lit("（").concat(_sub(v, 6, 4), " 年不是闰年，2 月没有 29 日）"),
+                _lit(""),
+            )
+            iso = _sub(v, 6, 4).concat("-", _sub(v, 10, 2), "-", _sub(v, 12, 2))
+            p = _lit(prefix)
+            return _first(
+                (v.isnull(), _null()),
+                ((n == 15) & v.re_search(_DIGITS), prefix + "应为 18 位，实为 15 位（这是 15 位的旧号码，请使用 18 位号码）"),
+                (n != 18, p.concat("应为 18 位，实为 ", _text(n), " 位")),
+                (~v.re_search(r"^[0-9]{17}"), prefix + "前 17 位必须是数字"),
+                (~v.re_search(_RESIDENT_ID_SHAPE), p.concat("第 18 位（校验码）必须是数字或 X，实为“", given, "”")),
+                (~check_ok, p.concat("校验码错误：应为 ", expected, "，实为 ", given)),
+                (~_real_date(y, m, d), p.concat("出生日期 ", birth, " 不是有效日期", leap_hint)),
+                (birth > _lit(today), p.concat("出生日期 ", iso, " 晚于今天")),
+                (birth < _lit(earliest), p.concat("出生日期 ", iso, f" 早于 {pyval.EARLIEST_BIRTH_DATE.isoformat()}")),
+                (~area_known(j), p.concat("地址码 ", _sub(v, 0, 6), " 不是已知的行政区划代码")),
+            )
+
+        return reason
+
+    def _plan_uscc(self, rule: Rule, t: ir.Table) -> Reason:
+        known, _current, _county = self._areas(t, lambda x: _sub(x[rule.field], 2, 6))
+
+        def area_known(j: ir.Table) -> ir.BooleanValue:
+            return known(j) | (_sub(j[rule.field], 2, 6) == pyval.NATIONAL_AREA_CODE)
+
+        categories, authorities = list(_uscc_categories()), list(pyval.USCC_CATEGORIES)
+        prefix = f"{_title(rule)}："
+        alphabet = _lit(pyval.USCC_ALPHABET)
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v = j[rule.field]
+            n = v.length()
+            total: ir.IntegerValue = alphabet.find(_sub(v, 0, 1)) * pyval.USCC_WEIGHTS[0]
+            for i, weight in enumerate(pyval.USCC_WEIGHTS[1:], start=1):
+                total = total + alphabet.find(_sub(v, i, 1)) * weight
+            given, authority, area = _sub(v, 17, 1), _sub(v, 0, 1), _sub(v, 2, 6)
+            # the check character's value makes the weighted sum a multiple of 31
+            check_ok = (total + alphabet.find(given)) % 31 == 0
+            expected = _sub(alphabet, (31 - total % 31) % 31, 1)
+            p = _lit(prefix)
+            return _first(
+                (v.isnull(), _null()),
+                (n != 18, p.concat("应为 18 位，实为 ", _text(n), " 位")),
+                (~v.re_search(_USCC_CHARS), prefix + "含不允许的字符（只用数字和除 I、O、Z、S、V 外的大写字母）"),
+                (~area.re_search(_DIGITS), p.concat("第 3—8 位（登记管理机关行政区划码）必须是数字，实为 ", area)),
+                (~check_ok, p.concat("校验码错误：应为 ", expected, "，实为 ", given)),
+                (~authority.isin(authorities), p.concat("登记管理部门代码“", authority, "”不在 GB 32100 代码表中")),
+                (~_sub(v, 0, 2).isin(categories),
+                 p.concat("机构类别代码“", _sub(v, 1, 1), "”不属于登记管理部门“", authority, "”")),
+                (~area_known(j), p.concat("登记管理机关行政区划码 ", area, " 不是已知的行政区划代码")),
+            )
+
+        return reason
+
+    def _plan_division(self, rule: Rule, t: ir.Table) -> Reason:
+        def six(x: ir.Table) -> ir.StringValue:
+            return _sub(x[rule.field], 0, 6)
+
+        known, current, county = self._areas(t, six)
+
+        def historical(j: ir.Table) -> ir.BooleanValue:
+            return known(j) & ~current(j)
+
+        prefix = f"{_title(rule)}："
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v = j[rule.field]
+            n = v.length()
+            # a 12-digit code padded with 000000 (or 000) stands for the 6-digit (9-digit) code
+            level6 = (n == 6) | ((n == 12) & (_sub(v, 6, 6) == "000000"))
+            short = ibis.ifelse(
+                level6, _sub(v, 0, 6), ibis.ifelse((n == 12) & (_sub(v, 9, 3) == "000"), _sub(v, 0, 9), v)
+            )
+            p = _lit(prefix)
+            return _first(
+                (v.isnull(), _null()),
+                (~v.re_search(_DIGITS), prefix + "只能包含数字"),
+                (level6 & ~current(j) & historical(j), p.concat("行政区划代码 ", short, " 已撤销或变更，不是现行代码")),
+                (level6 & ~current(j), p.concat("行政区划代码 ", short, " 不是已知的行政区划代码")),
+                (level6, _null()),
+                (~((n == 9) | (n == 12)),
+                 p.concat("应为 6 位（县级及以上）或 9 位、12 位（乡级、村级统计用代码），实为 ", _text(n), " 位")),
+                (~county(j), p.concat("行政区划代码 ", short, " 的前 6 位不是现行的县级行政区划代码")),
+                (_sub(v, 6, 3) == "000", p.concat("行政区划代码 ", short, " 的乡级部分（第 7—9 位）不能是 000")),
+            )
+
+        return reason
+
+    def _plan_unique(self, rule: Rule, t: ir.Table) -> Reason:
+        keys = list(rule.fields)
+        index = len(self._lookups)
+        hit = f"_lk{index}_hit"
+        filled = t[STRUCTURE_COLUMN].isnull()
+        for k in keys:
+            filled = filled & t[k].notnull()
+        names = {f"_lk{index}_k{n}": k for n, k in enumerate(keys)}
+        duplicated = (
+            t.filter(filled).group_by(keys).aggregate(**{hit: ibis._.count()}).filter(ibis._[hit] > 1).rename(names)
+        )
+        self._lookups.append(_Lookup(hit, duplicated, [(t[k], name) for name, k in names.items()]))
+        return lambda j: _first((j[hit].notnull(), _lit("主键重复：本批次有 ").concat(_text(j[hit]), " 行主键相同")))
+
+    def _plan_pattern(self, rule: Rule, t: ir.Table) -> Reason:
+        pattern = f"^(?:{rule.params['pattern']})$"
+        return lambda j: _first((j[rule.field].notnull() & ~j[rule.field].re_search(pattern), rule.message))
+
+    def _plan_id_birthdate(self, rule: Rule, t: ir.Table) -> Reason:
+        id_field = rule.params["id_field"]
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            v, ident = j[rule.field], j[id_field]
+            # only when both can be read; their own rules report unreadable values
+            comparable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & ident.re_search(r"^[0-9]{17}[0-9X]$")
+            day = _sub(v, 0, 4).concat(_sub(v, 5, 2), _sub(v, 8, 2))
+            return _first((v.notnull() & ident.notnull() & comparable & (day != _sub(ident, 6, 8)), rule.message))
+
+        return reason
+
+    def _plan_compare(self, rule: Rule, t: ir.Table) -> Reason:
+        op, other, data_type = rule.params["op"], rule.params["other"], rule.params.get("data_type", "")
+
+        def reason(j: ir.Table) -> ir.StringValue:
+            a, b = j[rule.field], j[other]
+            x: ir.Value
+            y: ir.Value
+            if data_type == NUMBER_TYPE:
+                readable = a.re_search(_NUMBER) & b.re_search(_NUMBER)
+                x, y = a.try_cast("float64"), b.try_cast("float64")
+            elif data_type == DATE_TYPE:
+                readable = a.re_search(_DATE) & b.re_search(_DATE)
+                x, y = a, b
+            elif data_type in (DATETIME_TYPE, TIMESTAMP_TYPE):
+                readable = a.re_search(_DATETIME) & b.re_search(_DATETIME)
+                x, y = a.try_cast("timestamp"), b.try_cast("timestamp")
+            else:
+                readable, x, y = ibis.literal(True), a, b
+            holds = {"<": x < y, "<=": x <= y, "=": x == y, "!=": x != y, ">=": x >= y, ">": x > y}[op]
+            return _first((a.notnull() & b.notnull() & readable & ~holds.fill_null(True), rule.message))
+
+        return reason
+
+    def _plan_reference(self, rule: Rule, t: ir.Table) -> Reason:
+        resource_code, key = rule.params["resource_code"], rule.params["key"]
+        if resource_code not in self.references:
+            raise DomainError(f"引用规则“{rule.label}”需要资源 {resource_code} 的当前数据，但调用时没有提供", rule.field)
+        target = self.references[resource_code]
+        if target is None:
+            empty = rule.message if rule.params.get("custom_message") else (
+                f"{_title(rule)}：被引用的资源 {resource_code} 还没有任何数据，无法核对"
+            )
+            return lambda j: _first((j[rule.field].notnull(), empty))
+        if key not in target.columns:
+            raise DomainError(f"引用规则“{rule.label}”：资源 {resource_code} 的数据没有字段 {key}", rule.field)
+        index = len(self._lookups)
+        hit, code = f"_lk{index}_hit", f"_lk{index}_key"
+        target_type = target[key].type()
+        value = t[rule.field] if target_type.is_string() else t[rule.field].try_cast(target_type)
+        right = (
+            target.select(**{code: target[key]}).filter(ibis._[code].notnull()).distinct()
+            .mutate(**{hit: ibis.literal(True)})
+        )
+        self._lookups.append(_Lookup(hit, right, [(value, code)]))
+        return lambda j: _first((j[rule.field].notnull() & j[hit].isnull(), rule.message))
