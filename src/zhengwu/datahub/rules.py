@@ -174,7 +174,8 @@ def _column_rules(c: Column) -> list[Rule]:
 
 
 def _custom_error(spec: RuleSpec, reason: str) -> DomainError:
-    return DomainError(f"自定义规则 {spec.id}（{spec.field}）：{reason}", "params")
+    which = f"自定义规则 {spec.id}" if spec.id else "自定义规则"
+    return DomainError(f"{which}（{spec.field}）：{reason}", "params")
 
 
 def _bound_kind(text: str) -> str:
@@ -212,7 +213,8 @@ _NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P|\\[AZz]|[*+?}][+]")
 def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
     names = set(schema.field_names)
     if spec.field not in names:
-        raise DomainError(f"自定义规则 {spec.id}：字段 {spec.field} 不是资源 {schema.resource_code} 的信息项", "field")
+        which = f"自定义规则 {spec.id}" if spec.id else "自定义规则"
+        raise DomainError(f"{which}：字段 {spec.field or '（空）'} 不是资源 {schema.resource_code} 的信息项", "field")
     c = schema.column(spec.field)
     title, params, code = c.title, dict(spec.params or {}), f"custom:{spec.id}"
     fields: tuple[str, ...]
@@ -267,6 +269,12 @@ def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
         params["custom_message"] = True
         message = custom_message
     return Rule(code, c.field_name, label, category, message, str(spec.kind), fields, params)
+
+
+def check_rule_spec(spec: RuleSpec, schema: ResourceSchema) -> Rule:
+    """The rule a custom spec makes for this schema; DomainError (Chinese, naming the field or
+    parameter) when it cannot run. Services call this before saving a custom rule."""
+    return _custom_rule(spec, schema)
 
 
 def derive_rules(schema: ResourceSchema, custom: Sequence[RuleSpec] = ()) -> list[Rule]:

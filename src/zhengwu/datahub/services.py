@@ -793,8 +793,10 @@ def do_create_rule(
         spec = RuleSpec(id=0, kind=kind, field=(field or "").strip(), params=dict(params or {}), message=(message or "").strip())
         check_rule_spec(spec, schema)
         if spec.kind == RuleKind.REFERENCE:
-            target = str(spec.params.get("resource_code", ""))
-            schema_for(target)  # must be a published resource
+            target = schema_for(str(spec.params.get("resource_code", "")))  # must be a published resource
+            key = str(spec.params.get("key", ""))
+            if key not in target.field_names:
+                raise DomainError(f"被引用资源 {target.resource_code}（{target.name}）没有信息项 {key}", "params")
         rule = ResourceRule.objects.create(
             resource_code=resource_code, kind=spec.kind, field=spec.field, params=spec.params, message=spec.message,
             created_by=actor,
