@@ -219,6 +219,8 @@ def commit_batch(
     existing = _open(uri)
     keys = [c.field_name for c in schema.keys]
     source = _reader(accepted)
+    if existing is None and _is_local() and accepted.is_file():
+        return _create_in_place(resource_code, accepted, batch_id)
     if existing is None:
         _ensure_parent(uri)
         write_deltalake(
@@ -266,6 +268,35 @@ def commit_batch(
         updated=int(metrics.get("num_target_rows_updated", 0)),
         deleted=int(metrics.get("num_target_rows_deleted", 0)),
     )
+
+
+def _create_in_place(resource_code: str, accepted: Path, batch_id: int) -> CommitResult:
+    """The first version of a table on a local lake: the engine's Parquet file becomes the table's
+    first data file (moved, not rewritten) and one commit adds it. A folder left without a Delta
+    log by a process that died here is an orphan (one batch per resource runs at a time) and is
+    cleared first."""
+    import shutil
+    import uuid
+
+    from deltalake import convert_to_deltalake
+
+    from .constants import VersionOperation
+
+    folder = Path(data_uri(resource_code).removeprefix("file://"))
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    try:
+        shutil.move(str(accepted), folder / f"part-00000-{uuid.uuid4()}-c000.parquet")
+        convert_to_deltalake(
+            str(folder), configuration=TABLE_CONFIGURATION, commit_properties=_props(batch_id),
+            storage_options=storage_options(),
+        )
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    rows = count_rows(resource_code)
+    return CommitResult(0, VersionOperation.CREATE, rows, rows, 0, 0)
 
 
 def append_quarantine(resource_code: str, refused: Path, batch_id: int) -> int:
