@@ -241,8 +241,11 @@ def resource_scores(now: datetime | None = None, unit: Unit | None = None) -> li
     if unit is not None:
         entries = entries.filter(provider=unit)
     latest: dict[str, IngestBatch] = {}
-    for batch in IngestBatch.objects.filter(status=BatchStatus.SUCCEEDED, rows_in__gt=0).order_by("resource_code", "-finished_at", "-id"):
-        latest.setdefault(batch.resource_code, batch)
+    finished = IngestBatch.objects.filter(status=BatchStatus.SUCCEEDED, rows_in__gt=0).only(
+        "resource_code", "finished_at", "completeness", "validity", "uniqueness", "consistency", "rows_in", "rows_refused"
+    )
+    for done in finished.order_by("resource_code", "-finished_at", "-id"):
+        latest.setdefault(done.resource_code, done)
     scores = []
     for entry in entries:
         batch = latest.get(entry.resource_code)
