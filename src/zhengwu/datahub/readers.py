@@ -818,8 +818,6 @@ def _stage_csv(
     schema: ResourceSchema,
     writer: _StageWriter,
     report: _ProgressReporter,
-    *,
-    use_iconv: bool = True,
 ) -> tuple[str, str, list[str]]:
     encoding = detect_encoding(path, size)
     header, delimiter = _read_header(path, encoding)
@@ -844,7 +842,7 @@ def _stage_csv(
         bad.append((int(number) - 1, reason))
         return "skip"
 
-    stream = _SourceStream(path, encoding, use_iconv=use_iconv)
+    stream = _SourceStream(path, encoding)
     try:
         reader = pacsv.open_csv(
             stream,
