@@ -27,6 +27,7 @@ run: install
 	$(BIN)/zhengwu migrate --noinput
 	$(BIN)/zhengwu load_demo_city
 	$(BIN)/zhengwu load_demo_catalog
+	$(BIN)/zhengwu load_demo_data
 	$(BIN)/zhengwu serve --host $(HOST) --port $(PORT)
 
 lint: install-test
