@@ -49,6 +49,8 @@ rule except `required` passes a null value, and a row the reader could not split
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,7 +88,7 @@ COMPARE_OPS = ("<", "<=", "=", "!=", ">=", ">")
 _NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _DECIMAL = rf"^[+-]?[0-9]{{1,{DECIMAL_INTEGER_DIGITS}}}(\.[0-9]{{1,{DECIMAL_SCALE}}})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?$"
+_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 _BASE64 = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 _DIGITS = r"^[0-9]+$"
 _RESIDENT_ID_SHAPE = r"^[0-9]{17}[0-9X]$"
@@ -325,13 +327,24 @@ def _county_like() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _area_rows() -> dict[str, list[Any]]:
+    """Current and historical area codes, whether current and county-like, and their share of the
+    identity-number and credit-code check sums (positions 1–6 of an identity number, 3–8 of a credit
+    code), so the per-row sum only adds the other 11 characters."""
     current, county = set(_current_divisions()), set(_county_like())
     codes = list(_known_areas())
-    return {"code": codes, "current": [c in current for c in codes], "county": [c in county for c in codes]}
+    rid_w, uscc_w = pyval.RESIDENT_ID_WEIGHTS[:6], pyval.USCC_WEIGHTS[2:8]
+    return {
+        "code": codes,
+        "current": [c in current for c in codes],
+        "county": [c in county for c in codes],
+        "rid_sum": [sum(int(d) * w for d, w in zip(c, rid_w, strict=True)) for c in codes],
+        "uscc_sum": [sum(int(d) * w for d, w in zip(c, uscc_w, strict=True)) for c in codes],
+    }
 
 
 def _area_table() -> ir.Table:
-    return ibis.memtable(_area_rows(), schema={"code": "string", "current": "boolean", "county": "boolean"})
+    schema = {"code": "string", "current": "boolean", "county": "boolean", "rid_sum": "int64", "uscc_sum": "int64"}
+    return ibis.memtable(_area_rows(), schema=schema)
 
 
 @lru_cache(maxsize=1)
@@ -382,34 +395,72 @@ def _int(v: ir.StringValue, start: int, length: int) -> ir.IntegerValue:
     return total
 
 
-def _real_date(y: ir.IntegerValue, m: ir.IntegerValue, d: ir.IntegerValue) -> ir.BooleanValue:
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    days = ibis.cases(
-        (m.isin([1, 3, 5, 7, 8, 10, 12]), 31),
-        (m.isin([4, 6, 9, 11]), 30),
-        (leap, 29),
-        else_=28,
-    )
-    return (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
-
-
-def _real_iso_date(v: ir.StringValue) -> ir.BooleanValue:
-    """v[0:10] is YYYY-MM-DD (shape already checked) and a real date."""
-    return _real_date(_int(v, 0, 4), _int(v, 5, 2), _int(v, 8, 2))
+def _is_date(v: ir.StringValue) -> ir.BooleanValue:
+    """`v` (shape YYYY-MM-DD already checked) is a real date. TRY_CAST agrees on DuckDB and Spark
+    for that shape (proleptic Gregorian) except for year 0000, which Python has not either."""
+    return v.try_cast("date").notnull() & ~v.startswith("0000")
 
 
 Reason = Callable[[ir.Table], ir.StringValue]
 Test = Callable[[ir.Table], ir.BooleanValue]
+Branches = Callable[[ir.Table], list[tuple[ir.BooleanValue, ir.StringValue | str]]]
+
+
+@dataclass
+class _Check:
+    """How one rule is evaluated: `fails` on every row (kept cheap: it is the filter of the one
+    pass over the whole batch), `reason` only on the rows that fail something."""
+
+    fails: Test
+    reason: Reason
+
+
+def _guard(fails: Test, fields: Sequence[str]) -> Test:
+    def guarded(j: ir.Table) -> ir.BooleanValue:
+        filled = functools.reduce(operator.and_, [j[f].notnull() for f in fields])
+        return filled & fails(j)
+
+    return guarded
+
+
+def _chain(branches: Branches, fails: Test | None = None) -> _Check:
+    """A check from (condition, reason) branches, the first true one giving the reason. `fails`
+    defaults to "any condition is true"; a cheaper equivalent test may be given."""
+
+    def any_true(j: ir.Table) -> ir.BooleanValue:
+        return functools.reduce(operator.or_, [cond for cond, _ in branches(j)])
+
+    return _Check(fails or any_true, lambda j: _first(*branches(j)))
 
 
 @dataclass
 class _Lookup:
-    """A left join that adds the column `hit` (not null when the row's key is found) to the staged table."""
+    """A left join adding `hit` (not null when the row's key is found) and `extra` columns."""
 
     hit: str
     right: ir.Table
     on: list[tuple[ir.Value, str]]  # (expression on the staged table, column of `right`)
-    extra: tuple[str, ...] = ()  # further columns of `right` to bring along
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Areas:
+    """Columns an area-code join adds: `current` (true current, false historical, null unknown),
+    `county` (a current county-like code) and the codes' shares of the check sums."""
+
+    current: str
+    county: str
+    rid_sum: str
+    uscc_sum: str
+
+    def known(self, j: ir.Table) -> ir.BooleanValue:
+        return j[self.current].notnull()
+
+    def is_current(self, j: ir.Table) -> ir.BooleanValue:
+        return j[self.current].fill_null(False)
+
+    def is_county(self, j: ir.Table) -> ir.BooleanValue:
+        return j[self.county].fill_null(False)
 
 
 def _title(rule: Rule) -> str:
@@ -417,7 +468,7 @@ def _title(rule: Rule) -> str:
 
 
 class Checker:
-    """Adds one reason column per rule to a staged table.
+    """Evaluates rules over a staged table (``_row``, ``_structure`` and the text columns).
 
     `references` maps a reference rule's resource_code to that resource's current data (an Ibis
     table on the same backend), or None when the resource has no data yet. `today` bounds birth
@@ -440,24 +491,50 @@ class Checker:
     def reason_columns(self) -> list[str]:
         return [self.reason_column(i) for i in range(len(self.rules))]
 
-    def annotate(self, t: ir.Table) -> ir.Table:
-        """`t` plus `_r<i>` (string; null when the row passes) for each rule i, in rule order."""
-        missing = [c for c in (ROW_COLUMN, STRUCTURE_COLUMN, *{f for r in self.rules for f in r.fields}) if c not in t.columns]
+    def _prepare(self, t: ir.Table) -> tuple[ir.Table, list[_Check]]:
+        needed = (ROW_COLUMN, STRUCTURE_COLUMN, *dict.fromkeys(f for r in self.rules for f in r.fields))
+        missing = [c for c in needed if c not in t.columns]
         if missing:
             raise DomainError(f"暂存数据缺少列：{'、'.join(missing)}", missing[0])
         self._lookups = []
-        plans = [self._plan(rule, t) for rule in self.rules]
-        joined = self._join(t)
-        structure_ok = joined[STRUCTURE_COLUMN].isnull()
-        reasons: dict[str, ir.Value] = {}
-        for i, (rule, plan) in enumerate(zip(self.rules, plans, strict=True)):
-            reason = plan(joined)
-            if rule.params.get("custom_message"):
-                reason = ibis.ifelse(reason.isnull(), _null(), _lit(rule.message))
-            if rule.kind != STRUCTURE:
-                reason = ibis.ifelse(structure_ok, reason, _null())
-            reasons[self.reason_column(i)] = reason
-        return joined.select(*[joined[c] for c in t.columns], **reasons)
+        checks = [self._plan(rule, t) for rule in self.rules]
+        guarded = []
+        for rule, check in zip(self.rules, checks, strict=True):
+            if rule.kind not in (STRUCTURE, REQUIRED) and rule.fields:
+                # a rule other than `required` passes a missing value
+                check = _Check(_guard(check.fails, rule.fields), check.reason)
+            guarded.append(check)
+        return self._join(t), guarded
+
+    def _fails(self, j: ir.Table, rule: Rule, check: _Check) -> ir.BooleanValue:
+        """Whether the row fails `rule`; a row that could not be split fails only the structure rule."""
+        if rule.kind == STRUCTURE:
+            return check.fails(j)
+        return j[STRUCTURE_COLUMN].isnull() & check.fails(j).fill_null(False)
+
+    def _reasons(self, j: ir.Table, checks: list[_Check]) -> dict[str, ir.Value]:
+        out: dict[str, ir.Value] = {}
+        for i, (rule, check) in enumerate(zip(self.rules, checks, strict=True)):
+            reason = _lit(rule.message) if rule.params.get("custom_message") else check.reason(j).fill_null(rule.message)
+            out[self.reason_column(i)] = ibis.ifelse(self._fails(j, rule, check), reason, _null())
+        return out
+
+    def annotate(self, t: ir.Table) -> ir.Table:
+        """Every row of `t` plus `_r<i>` (string; null when the row passes rule i)."""
+        joined, checks = self._prepare(t)
+        return joined.select(*[joined[c] for c in t.columns], **self._reasons(joined, checks))
+
+    def failures(self, t: ir.Table) -> ir.Table:
+        """Only the rows of `t` that fail some rule, plus the `_r<i>` reason columns. The filter
+        evaluates the cheap tests on every row; reasons are worked out for the failing rows only."""
+        joined, checks = self._prepare(t)
+        split = joined[STRUCTURE_COLUMN].isnull()
+        tests = [check.fails(joined) for rule, check in zip(self.rules, checks, strict=True) if rule.kind != STRUCTURE]
+        condition = ~split
+        if tests:
+            condition = condition | (split & functools.reduce(operator.or_, tests))
+        failing = joined.filter(condition)
+        return failing.select(*[failing[c] for c in t.columns], **self._reasons(failing, checks))
 
     def _join(self, t: ir.Table) -> ir.Table:
         if not self._lookups:
@@ -483,221 +560,232 @@ class Checker:
         self._lookups.append(_Lookup(hit, right, [(key(t), code)]))
         return lambda j: j[hit].notnull()
 
-    def _areas(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue]) -> tuple[Test, Test, Test]:
-        """(known, current, county-like) for the 6-digit area code key(row): one join with the
-        table of current and historical GB/T 2260 codes."""
+    def _areas(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue]) -> _Areas:
+        """Facts about the 6-digit area code key(row): one join with the table of current and
+        historical GB/T 2260 codes."""
         index = len(self._lookups)
-        hit, county, code = f"_lk{index}_hit", f"_lk{index}_county", f"_lk{index}_key"
-        right = _area_table().rename({code: "code", hit: "current", county: "county"})
-        self._lookups.append(_Lookup(hit, right, [(key(t), code)], (county,)))
-        return (
-            lambda j: j[hit].notnull(),
-            lambda j: j[hit].fill_null(False),
-            lambda j: j[county].fill_null(False),
-        )
+        names = {c: f"_lk{index}_{c}" for c in ("code", "current", "county", "rid_sum", "uscc_sum")}
+        right = _area_table().rename({new: old for old, new in names.items()})
+        extra = (names["county"], names["rid_sum"], names["uscc_sum"])
+        self._lookups.append(_Lookup(names["current"], right, [(key(t), names["code"])], extra))
+        return _Areas(names["current"], names["county"], names["rid_sum"], names["uscc_sum"])
 
-    def _plan(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan(self, rule: Rule, t: ir.Table) -> _Check:
         builder = getattr(self, f"_plan_{rule.kind}", None)
         if builder is None:
             raise DomainError(f"规则 {rule.code} 的类型“{rule.kind}”无法执行", "rules")
-        plan: Reason = builder(rule, t)
-        return plan
+        check: _Check = builder(rule, t)
+        return check
 
-    # Each _plan_<kind>(rule, t) registers the joins it needs on `t` and returns a function of the
-    # joined table giving the reason (null when the row passes).
-    def _plan_structure(self, rule: Rule, t: ir.Table) -> Reason:
-        return lambda j: j[STRUCTURE_COLUMN]
+    # Each _plan_<kind>(rule, t) registers the joins it needs on `t` and returns the _Check,
+    # whose functions take the joined (and possibly filtered) table.
+    def _plan_structure(self, rule: Rule, t: ir.Table) -> _Check:
+        return _Check(lambda j: j[STRUCTURE_COLUMN].notnull(), lambda j: j[STRUCTURE_COLUMN])
 
-    def _plan_required(self, rule: Rule, t: ir.Table) -> Reason:
-        return lambda j: _first((j[rule.field].isnull(), rule.message))
+    def _plan_required(self, rule: Rule, t: ir.Table) -> _Check:
+        return _Check(lambda j: j[rule.field].isnull(), lambda j: _lit(rule.message))
 
-    def _plan_type(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_type(self, rule: Rule, t: ir.Table) -> _Check:
         data_type, title = rule.params["data_type"], _title(rule)
-
-        def reason(j: ir.Table) -> ir.StringValue:
-            v = j[rule.field]
-            if data_type == NUMBER_TYPE:
-                return _first(
-                    (v.isnull(), _null()),
-                    (~v.re_search(_NUMBER), rule.message),
-                    (~v.re_search(_DECIMAL),
+        f = rule.field
+        if data_type == NUMBER_TYPE:
+            return _chain(
+                lambda j: [
+                    (~j[f].re_search(_NUMBER), rule.message),
+                    (~j[f].re_search(_DECIMAL),
                      f"{title}：超出可存储的精度（整数部分最多 {DECIMAL_INTEGER_DIGITS} 位，小数最多 {DECIMAL_SCALE} 位）"),
-                )
-            if data_type == DATE_TYPE:
-                return _first(
-                    (v.isnull(), _null()),
-                    (~v.re_search(_DATE), rule.message),
-                    (~_real_iso_date(v), _lit(f"{title}：日期 ").concat(v, " 不存在")),
-                )
-            if data_type in (DATETIME_TYPE, TIMESTAMP_TYPE):
-                time_ok = (_int(v, 11, 2) <= 23) & (_int(v, 14, 2) <= 59) & ((v.length() < 19) | (_int(v, 17, 2) <= 59))
-                return _first(
-                    (v.isnull(), _null()),
-                    (~v.re_search(_DATETIME), rule.message),
-                    (~(_real_iso_date(v) & time_ok), _lit(f"{title}：时间 ").concat(v, " 不存在")),
-                )
-            if data_type == BOOLEAN_TYPE:
-                return _first((v.notnull() & ~v.lower().isin([*TRUE_TEXTS, *FALSE_TEXTS]), rule.message))
-            return _first((v.notnull() & ~v.re_search(_BASE64), rule.message))  # BINARY_TYPE
+                ],
+                lambda j: ~j[f].re_search(_DECIMAL),
+            )
+        if data_type == DATE_TYPE:
+            return _chain(lambda j: [
+                (~j[f].re_search(_DATE), rule.message),
+                (~_is_date(j[f]), _lit(f"{title}：日期 ").concat(j[f], " 不存在")),
+            ])
+        if data_type in (DATETIME_TYPE, TIMESTAMP_TYPE):
+            return _chain(lambda j: [
+                (~j[f].re_search(_DATETIME), rule.message),
+                (~_is_date(_sub(j[f], 0, 10)), _lit(f"{title}：日期 ").concat(_sub(j[f], 0, 10), " 不存在")),
+            ])
+        if data_type == BOOLEAN_TYPE:
+            return _chain(lambda j: [(~j[f].lower().isin([*TRUE_TEXTS, *FALSE_TEXTS]), rule.message)])
+        return _chain(lambda j: [(~j[f].re_search(_BASE64), rule.message)])  # BINARY_TYPE
 
-        return reason
-
-    def _plan_length(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_length(self, rule: Rule, t: ir.Table) -> _Check:
         limit = int(rule.params["length"])
+        return _Check(
+            lambda j: j[rule.field].length() > limit,
+            lambda j: _lit(rule.message + "，实为 ").concat(_text(j[rule.field].length()), " 个"),
+        )
 
-        def reason(j: ir.Table) -> ir.StringValue:
-            n = j[rule.field].length()
-            return _first((n > limit, _lit(rule.message + "，实为 ").concat(_text(n), " 个")))
-
-        return reason
-
-    def _plan_code_table(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_code_table(self, rule: Rule, t: ir.Table) -> _Check:
         if "values" in rule.params:
             inside = self._member(t, lambda x: x[rule.field], rule.params["values"])
-            return lambda j: _first((j[rule.field].notnull() & ~inside(j), rule.message))
+            return _Check(lambda j: ~inside(j), lambda j: _lit(rule.message))
         if rule.params.get("division"):
             return self._plan_division(rule, t)
         return self._plan_range(rule, t)
 
-    def _plan_range(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_range(self, rule: Rule, t: ir.Table) -> _Check:
         low, high, bounds = rule.params.get("min"), rule.params.get("max"), rule.params.get("bounds")
-        data_type = rule.params.get("data_type", "")
+        data_type, f = rule.params.get("data_type", ""), rule.field
 
-        def reason(j: ir.Table) -> ir.StringValue:
-            v = j[rule.field]
-            out_of_range: ir.BooleanValue = ibis.literal(False)
+        def branches(j: ir.Table) -> list[tuple[ir.BooleanValue, ir.StringValue | str]]:
+            v = j[f]
+            out: list[ir.BooleanValue] = []
             if bounds == "number":
-                number = v.try_cast("float64")
-                readable = v.re_search(_NUMBER)
                 # a 数字 column's type rule already refuses text that is not a number
-                unreadable = _null() if data_type == NUMBER_TYPE else _lit(rule.message + "（不是数字）")
-                if low is not None:
-                    out_of_range = out_of_range | (number < float(low))
-                if high is not None:
-                    out_of_range = out_of_range | (number > float(high))
+                readable = v.re_search(_NUMBER)
+                number = v.try_cast("float64")
+                unreadable = None if data_type == NUMBER_TYPE else rule.message + "（不是数字）"
+                out += [number < float(low)] if low is not None else []
+                out += [number > float(high)] if high is not None else []
             else:
-                readable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$")
+                readable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
                 dated = data_type in (DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE)
-                unreadable = _null() if dated else _lit(rule.message + "（不是 YYYY-MM-DD 日期）")
+                unreadable = None if dated else rule.message + "（不是 YYYY-MM-DD 日期）"
                 day = _sub(v, 0, 10)
-                if low is not None:
-                    out_of_range = out_of_range | (day < _lit(str(low)))
-                if high is not None:
-                    out_of_range = out_of_range | (day > _lit(str(high)))
-            return _first((v.isnull(), _null()), (~readable, unreadable), (out_of_range, rule.message))
+                out += [day < _lit(str(low))] if low is not None else []
+                out += [day > _lit(str(high))] if high is not None else []
+            outside = readable & functools.reduce(operator.or_, out)
+            if unreadable is None:
+                return [(outside, rule.message)]
+            return [(~readable, unreadable), (outside, rule.message)]
 
-        return reason
+        return _chain(branches)
 
-    def _plan_resident_id(self, rule: Rule, t: ir.Table) -> Reason:
-        area_known, _current, _county = self._areas(t, lambda x: _sub(x[rule.field], 0, 6))
+    def _plan_resident_id(self, rule: Rule, t: ir.Table) -> _Check:
+        area = self._areas(t, lambda x: _sub(x[rule.field], 0, 6))
         today, earliest = self.today.strftime("%Y%m%d"), pyval.EARLIEST_BIRTH_DATE.strftime("%Y%m%d")
         prefix = f"{_title(rule)}："
+        weights = pyval.RESIDENT_ID_WEIGHTS
 
-        def reason(j: ir.Table) -> ir.StringValue:
+        def weighted(v: ir.StringValue, start: int) -> ir.IntegerValue:
+            total: ir.IntegerValue = _digit(v, start) * weights[start]
+            for i in range(start + 1, 17):
+                total = total + _digit(v, i) * weights[i]
+            return total
+
+        def check_value(v: ir.StringValue) -> ir.IntegerValue:
+            return ibis.ifelse(_sub(v, 17, 1) == "X", 10, _digit(v, 17))
+
+        def fails(j: ir.Table) -> ir.BooleanValue:
             v = j[rule.field]
-            n = v.length()
-            total: ir.IntegerValue = _digit(v, 0) * pyval.RESIDENT_ID_WEIGHTS[0]
-            for i, weight in enumerate(pyval.RESIDENT_ID_WEIGHTS[1:], start=1):
-                total = total + _digit(v, i) * weight
-            given = _sub(v, 17, 1)
-            # ISO 7064 MOD 11-2: the 17 weighted digits plus the check value (X = 10) ≡ 1 (mod 11)
-            check_ok = (total + ibis.ifelse(given == "X", 10, _digit(v, 17))) % 11 == 1
-            expected = _sub(_lit(pyval.RESIDENT_ID_CHECK_CHARS), total % 11, 1)
             birth = _sub(v, 6, 8)
+            iso = _sub(v, 6, 4).concat("-", _sub(v, 10, 2), "-", _sub(v, 12, 2))
+            # ISO 7064 MOD 11-2: the weighted digits plus the check value (X = 10) ≡ 1 (mod 11). The
+            # area join brings the first six digits' share; it is null (so the row fails) for an
+            # unknown area code.
+            check_ok = (j[area.rid_sum] + weighted(v, 6) + check_value(v)) % 11 == 1
+            return (
+                ~v.re_search(_RESIDENT_ID_SHAPE) | ~check_ok.fill_null(False) | iso.try_cast("date").isnull()
+                | (birth > _lit(today)) | (birth < _lit(earliest))
+            )
+
+        def branches(j: ir.Table) -> list[tuple[ir.BooleanValue, ir.StringValue | str]]:
+            v = j[rule.field]
+            n, given, birth = v.length(), _sub(v, 17, 1), _sub(v, 6, 8)
+            iso = _sub(v, 6, 4).concat("-", _sub(v, 10, 2), "-", _sub(v, 12, 2))
+            total = weighted(v, 0)
+            expected = _sub(_lit(pyval.RESIDENT_ID_CHECK_CHARS), total % 11, 1)
             y, m, d = _int(v, 6, 4), _int(v, 10, 2), _int(v, 12, 2)
             not_leap = ~((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0)))
             leap_hint = ibis.ifelse(
-                (m == 2) & (d == 29) & not_leap,
-                _lit("（").concat(_sub(v, 6, 4), " 年不是闰年，2 月没有 29 日）"),
-                _lit(""),
+                (m == 2) & (d == 29) & not_leap, _lit("（").concat(_sub(v, 6, 4), " 年不是闰年，2 月没有 29 日）"), _lit("")
             )
-            iso = _sub(v, 6, 4).concat("-", _sub(v, 10, 2), "-", _sub(v, 12, 2))
-            p = _lit(prefix)
-            return _first(
-                (v.isnull(), _null()),
+            head = _lit(prefix)
+            return [
                 ((n == 15) & v.re_search(_DIGITS), prefix + "应为 18 位，实为 15 位（这是 15 位的旧号码，请使用 18 位号码）"),
-                (n != 18, p.concat("应为 18 位，实为 ", _text(n), " 位")),
+                (n != 18, head.concat("应为 18 位，实为 ", _text(n), " 位")),
                 (~v.re_search(r"^[0-9]{17}"), prefix + "前 17 位必须是数字"),
-                (~v.re_search(_RESIDENT_ID_SHAPE), p.concat("第 18 位（校验码）必须是数字或 X，实为“", given, "”")),
-                (~check_ok, p.concat("校验码错误：应为 ", expected, "，实为 ", given)),
-                (~_real_date(y, m, d), p.concat("出生日期 ", birth, " 不是有效日期", leap_hint)),
-                (birth > _lit(today), p.concat("出生日期 ", iso, " 晚于今天")),
-                (birth < _lit(earliest), p.concat("出生日期 ", iso, f" 早于 {pyval.EARLIEST_BIRTH_DATE.isoformat()}")),
-                (~area_known(j), p.concat("地址码 ", _sub(v, 0, 6), " 不是已知的行政区划代码")),
-            )
+                (~v.re_search(_RESIDENT_ID_SHAPE), head.concat("第 18 位（校验码）必须是数字或 X，实为“", given, "”")),
+                ((total + check_value(v)) % 11 != 1, head.concat("校验码错误：应为 ", expected, "，实为 ", given)),
+                (iso.try_cast("date").isnull(), head.concat("出生日期 ", birth, " 不是有效日期", leap_hint)),
+                (birth > _lit(today), head.concat("出生日期 ", iso, " 晚于今天")),
+                (birth < _lit(earliest), head.concat("出生日期 ", iso, f" 早于 {pyval.EARLIEST_BIRTH_DATE.isoformat()}")),
+                (~area.known(j), head.concat("地址码 ", _sub(v, 0, 6), " 不是已知的行政区划代码")),
+            ]
 
-        return reason
+        return _chain(branches, fails)
 
-    def _plan_uscc(self, rule: Rule, t: ir.Table) -> Reason:
-        known, _current, _county = self._areas(t, lambda x: _sub(x[rule.field], 2, 6))
-
-        def area_known(j: ir.Table) -> ir.BooleanValue:
-            return known(j) | (_sub(j[rule.field], 2, 6) == pyval.NATIONAL_AREA_CODE)
-
+    def _plan_uscc(self, rule: Rule, t: ir.Table) -> _Check:
+        area = self._areas(t, lambda x: _sub(x[rule.field], 2, 6))
         categories, authorities = list(_uscc_categories()), list(pyval.USCC_CATEGORIES)
         prefix = f"{_title(rule)}："
         alphabet = _lit(pyval.USCC_ALPHABET)
+        weights = pyval.USCC_WEIGHTS
+        national_sum = sum(int(d) * w for d, w in zip(pyval.NATIONAL_AREA_CODE, weights[2:8], strict=True))
 
-        def reason(j: ir.Table) -> ir.StringValue:
+        def weighted(v: ir.StringValue, positions: Sequence[int]) -> ir.IntegerValue:
+            terms = [alphabet.find(_sub(v, i, 1)) * weights[i] for i in positions]
+            return functools.reduce(operator.add, terms)
+
+        def fails(j: ir.Table) -> ir.BooleanValue:
             v = j[rule.field]
-            n = v.length()
-            total: ir.IntegerValue = alphabet.find(_sub(v, 0, 1)) * pyval.USCC_WEIGHTS[0]
-            for i, weight in enumerate(pyval.USCC_WEIGHTS[1:], start=1):
-                total = total + alphabet.find(_sub(v, i, 1)) * weight
-            given, authority, area = _sub(v, 17, 1), _sub(v, 0, 1), _sub(v, 2, 6)
+            # the area join brings positions 3–8's share of the sum (null for an unknown area code)
+            area_sum = ibis.ifelse(_sub(v, 2, 6) == pyval.NATIONAL_AREA_CODE, national_sum, j[area.uscc_sum])
+            total = area_sum + weighted(v, [0, 1, *range(8, 17)])
             # the check character's value makes the weighted sum a multiple of 31
-            check_ok = (total + alphabet.find(given)) % 31 == 0
-            expected = _sub(alphabet, (31 - total % 31) % 31, 1)
-            p = _lit(prefix)
-            return _first(
-                (v.isnull(), _null()),
-                (n != 18, p.concat("应为 18 位，实为 ", _text(n), " 位")),
-                (~v.re_search(_USCC_CHARS), prefix + "含不允许的字符（只用数字和除 I、O、Z、S、V 外的大写字母）"),
-                (~area.re_search(_DIGITS), p.concat("第 3—8 位（登记管理机关行政区划码）必须是数字，实为 ", area)),
-                (~check_ok, p.concat("校验码错误：应为 ", expected, "，实为 ", given)),
-                (~authority.isin(authorities), p.concat("登记管理部门代码“", authority, "”不在 GB 32100 代码表中")),
-                (~_sub(v, 0, 2).isin(categories),
-                 p.concat("机构类别代码“", _sub(v, 1, 1), "”不属于登记管理部门“", authority, "”")),
-                (~area_known(j), p.concat("登记管理机关行政区划码 ", area, " 不是已知的行政区划代码")),
-            )
+            check_ok = (total + alphabet.find(_sub(v, 17, 1))) % 31 == 0
+            return ~v.re_search(_USCC_CHARS) | ~check_ok.fill_null(False) | ~_sub(v, 0, 2).isin(categories)
 
-        return reason
-
-    def _plan_division(self, rule: Rule, t: ir.Table) -> Reason:
-        def six(x: ir.Table) -> ir.StringValue:
-            return _sub(x[rule.field], 0, 6)
-
-        known, current, county = self._areas(t, six)
-
-        def historical(j: ir.Table) -> ir.BooleanValue:
-            return known(j) & ~current(j)
-
-        prefix = f"{_title(rule)}："
-
-        def reason(j: ir.Table) -> ir.StringValue:
+        def branches(j: ir.Table) -> list[tuple[ir.BooleanValue, ir.StringValue | str]]:
             v = j[rule.field]
+            given, area_code, authority, n = _sub(v, 17, 1), _sub(v, 2, 6), _sub(v, 0, 1), v.length()
+            total = weighted(v, range(17))
+            expected = _sub(alphabet, (31 - total % 31) % 31, 1)
+            head = _lit(prefix)
+            return [
+                (n != 18, head.concat("应为 18 位，实为 ", _text(n), " 位")),
+                (~v.re_search(_USCC_CHARS), prefix + "含不允许的字符（只用数字和除 I、O、Z、S、V 外的大写字母）"),
+                (~area_code.re_search(_DIGITS),
+                 head.concat("第 3—8 位（登记管理机关行政区划码）必须是数字，实为 ", area_code)),
+                ((total + alphabet.find(given)) % 31 != 0, head.concat("校验码错误：应为 ", expected, "，实为 ", given)),
+                (~authority.isin(authorities), head.concat("登记管理部门代码“", authority, "”不在 GB 32100 代码表中")),
+                (~_sub(v, 0, 2).isin(categories),
+                 head.concat("机构类别代码“", _sub(v, 1, 1), "”不属于登记管理部门“", authority, "”")),
+                (~(area.known(j) | (area_code == pyval.NATIONAL_AREA_CODE)),
+                 head.concat("登记管理机关行政区划码 ", area_code, " 不是已知的行政区划代码")),
+            ]
+
+        return _chain(branches, fails)
+
+    def _plan_division(self, rule: Rule, t: ir.Table) -> _Check:
+        area = self._areas(t, lambda x: _sub(x[rule.field], 0, 6))
+        known, current, county = area.known, area.is_current, area.is_county
+        prefix, f = f"{_title(rule)}：", rule.field
+
+        def shape(j: ir.Table) -> tuple[ir.StringValue, ir.IntegerValue, ir.BooleanValue]:
+            v = j[f]
             n = v.length()
-            # a 12-digit code padded with 000000 (or 000) stands for the 6-digit (9-digit) code
-            level6 = (n == 6) | ((n == 12) & (_sub(v, 6, 6) == "000000"))
+            # a 12-digit code padded with 000000 stands for the 6-digit code (and 000 for the 9-digit)
+            return v, n, (n == 6) | ((n == 12) & (_sub(v, 6, 6) == "000000"))
+
+        def fails(j: ir.Table) -> ir.BooleanValue:
+            v, n, level6 = shape(j)
+            lower = ((n == 9) | (n == 12)) & county(j) & (_sub(v, 6, 3) != "000")
+            return ~v.re_search(_DIGITS) | ~ibis.ifelse(level6, current(j), lower)
+
+        def branches(j: ir.Table) -> list[tuple[ir.BooleanValue, ir.StringValue | str]]:
+            v, n, level6 = shape(j)
             short = ibis.ifelse(
                 level6, _sub(v, 0, 6), ibis.ifelse((n == 12) & (_sub(v, 9, 3) == "000"), _sub(v, 0, 9), v)
             )
-            p = _lit(prefix)
-            return _first(
-                (v.isnull(), _null()),
+            head = _lit(prefix)
+            return [
                 (~v.re_search(_DIGITS), prefix + "只能包含数字"),
-                (level6 & ~current(j) & historical(j), p.concat("行政区划代码 ", short, " 已撤销或变更，不是现行代码")),
-                (level6 & ~current(j), p.concat("行政区划代码 ", short, " 不是已知的行政区划代码")),
-                (level6, _null()),
-                (~((n == 9) | (n == 12)),
-                 p.concat("应为 6 位（县级及以上）或 9 位、12 位（乡级、村级统计用代码），实为 ", _text(n), " 位")),
-                (~county(j), p.concat("行政区划代码 ", short, " 的前 6 位不是现行的县级行政区划代码")),
-                (_sub(v, 6, 3) == "000", p.concat("行政区划代码 ", short, " 的乡级部分（第 7—9 位）不能是 000")),
-            )
+                (level6 & known(j) & ~current(j), head.concat("行政区划代码 ", short, " 已撤销或变更，不是现行代码")),
+                (level6 & ~current(j), head.concat("行政区划代码 ", short, " 不是已知的行政区划代码")),
+                (~level6 & ~((n == 9) | (n == 12)),
+                 head.concat("应为 6 位（县级及以上）或 9 位、12 位（乡级、村级统计用代码），实为 ", _text(n), " 位")),
+                (~level6 & ~county(j), head.concat("行政区划代码 ", short, " 的前 6 位不是现行的县级行政区划代码")),
+                (~level6 & (_sub(v, 6, 3) == "000"),
+                 head.concat("行政区划代码 ", short, " 的乡级部分（第 7—9 位）不能是 000")),
+            ]
 
-        return reason
+        return _chain(branches, fails)
 
-    def _plan_unique(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_unique(self, rule: Rule, t: ir.Table) -> _Check:
         keys = list(rule.fields)
         index = len(self._lookups)
         hit = f"_lk{index}_hit"
@@ -709,28 +797,31 @@ class Checker:
             t.filter(filled).group_by(keys).aggregate(**{hit: ibis._.count()}).filter(ibis._[hit] > 1).rename(names)
         )
         self._lookups.append(_Lookup(hit, duplicated, [(t[k], name) for name, k in names.items()]))
-        return lambda j: _first((j[hit].notnull(), _lit("主键重复：本批次有 ").concat(_text(j[hit]), " 行主键相同")))
+        return _Check(
+            lambda j: j[hit].notnull(),
+            lambda j: _lit("主键重复：本批次有 ").concat(_text(j[hit]), " 行主键相同"),
+        )
 
-    def _plan_pattern(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_pattern(self, rule: Rule, t: ir.Table) -> _Check:
         pattern = f"^(?:{rule.params['pattern']})$"
-        return lambda j: _first((j[rule.field].notnull() & ~j[rule.field].re_search(pattern), rule.message))
+        return _Check(lambda j: ~j[rule.field].re_search(pattern), lambda j: _lit(rule.message))
 
-    def _plan_id_birthdate(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_id_birthdate(self, rule: Rule, t: ir.Table) -> _Check:
         id_field = rule.params["id_field"]
 
-        def reason(j: ir.Table) -> ir.StringValue:
+        def fails(j: ir.Table) -> ir.BooleanValue:
             v, ident = j[rule.field], j[id_field]
             # only when both can be read; their own rules report unreadable values
-            comparable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & ident.re_search(r"^[0-9]{17}[0-9X]$")
+            comparable = v.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & ident.re_search(_RESIDENT_ID_SHAPE)
             day = _sub(v, 0, 4).concat(_sub(v, 5, 2), _sub(v, 8, 2))
-            return _first((v.notnull() & ident.notnull() & comparable & (day != _sub(ident, 6, 8)), rule.message))
+            return comparable & (day != _sub(ident, 6, 8))
 
-        return reason
+        return _Check(fails, lambda j: _lit(rule.message))
 
-    def _plan_compare(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_compare(self, rule: Rule, t: ir.Table) -> _Check:
         op, other, data_type = rule.params["op"], rule.params["other"], rule.params.get("data_type", "")
 
-        def reason(j: ir.Table) -> ir.StringValue:
+        def fails(j: ir.Table) -> ir.BooleanValue:
             a, b = j[rule.field], j[other]
             x: ir.Value
             y: ir.Value
@@ -746,20 +837,18 @@ class Checker:
             else:
                 readable, x, y = ibis.literal(True), a, b
             holds = {"<": x < y, "<=": x <= y, "=": x == y, "!=": x != y, ">=": x >= y, ">": x > y}[op]
-            return _first((a.notnull() & b.notnull() & readable & ~holds.fill_null(True), rule.message))
+            return readable & ~holds.fill_null(True)
 
-        return reason
+        return _Check(fails, lambda j: _lit(rule.message))
 
-    def _plan_reference(self, rule: Rule, t: ir.Table) -> Reason:
+    def _plan_reference(self, rule: Rule, t: ir.Table) -> _Check:
         resource_code, key = rule.params["resource_code"], rule.params["key"]
         if resource_code not in self.references:
             raise DomainError(f"引用规则“{rule.label}”需要资源 {resource_code} 的当前数据，但调用时没有提供", rule.field)
         target = self.references[resource_code]
         if target is None:
-            empty = rule.message if rule.params.get("custom_message") else (
-                f"{_title(rule)}：被引用的资源 {resource_code} 还没有任何数据，无法核对"
-            )
-            return lambda j: _first((j[rule.field].notnull(), empty))
+            empty = f"{_title(rule)}：被引用的资源 {resource_code} 还没有任何数据，无法核对"
+            return _Check(lambda j: j[rule.field].notnull(), lambda j: _lit(empty))
         if key not in target.columns:
             raise DomainError(f"引用规则“{rule.label}”：资源 {resource_code} 的数据没有字段 {key}", rule.field)
         index = len(self._lookups)
@@ -771,4 +860,4 @@ class Checker:
             .mutate(**{hit: ibis.literal(True)})
         )
         self._lookups.append(_Lookup(hit, right, [(value, code)]))
-        return lambda j: _first((j[rule.field].notnull() & j[hit].isnull(), rule.message))
+        return _Check(lambda j: j[rule.field].notnull() & j[hit].isnull(), lambda j: _lit(rule.message))
