@@ -240,6 +240,9 @@ if ENGINE not in {"duckdb", "spark"}:
 SPARK_MASTER = os.environ.get("ZHENGWU_SPARK_MASTER", "local[*]")
 # DuckDB memory limit for one batch (spills to disk beyond it).
 DUCKDB_MEMORY_LIMIT = os.environ.get("ZHENGWU_DUCKDB_MEMORY_LIMIT", "1GB")
+# Largest request body Django reads into memory: a push of 10,000 records of a wide resource is
+# about 5 MB (uploads stream to disk and are limited by INGEST_MAX_FILE_MB instead).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ZHENGWU_MAX_REQUEST_MB", 16) * 1024 * 1024
 # Largest file accepted for one batch, in MiB (console, API and command line alike).
 INGEST_MAX_FILE_MB = env_int("ZHENGWU_INGEST_MAX_FILE_MB", 1024)
 # Scratch space for batches being processed (staged Parquet, uploads).

@@ -132,3 +132,14 @@ def test_quarantine_is_kept_per_batch_in_row_order(tmp_path: Path) -> None:
 def test_resource_codes_become_folder_names(settings: Any) -> None:
     settings.LAKE_URL = "s3://lake/zhengwu/"
     assert lake.data_uri("1/01/001/000001") == "s3://lake/zhengwu/resources/1-01-001-000001/data"
+
+
+@pytest.mark.usefixtures("lake_dir")
+def test_a_page_of_rows_is_read_from_its_offset_across_record_batches(tmp_path: Path) -> None:
+    rows = [(f"{i:06d}", "甲", float(i)) for i in range(20_000)]
+    lake.commit_batch(CODE, schema(), accepted(tmp_path, "a", rows, 1), mode="full", batch_id=1)
+    _, page, total = lake.read_rows(CODE, offset=8190, limit=5)
+    assert total == 20_000
+    assert [r["id_no"] for r in page] == [f"{i:06d}" for i in range(8190, 8195)]
+    assert lake.read_rows(CODE, offset=19_999, limit=50)[1][0]["id_no"] == "019999"
+    assert lake.read_rows(CODE, offset=20_000, limit=50)[1] == []

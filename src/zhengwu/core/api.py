@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -103,6 +105,13 @@ def create_api(**kwargs: Any) -> NinjaAPI:
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
         return api.create_response(request, error_body(exc.message, errors), status=exc.status)
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return api.create_response(
+            request, error_body(f"请求体超过 {limit} MB 上限，请分批提交（ZHENGWU_MAX_REQUEST_MB）"), status=413
+        )
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:

@@ -127,7 +127,18 @@ def read_rows(
         return columns, [], 0
     dataset = pads.dataset(files, format="parquet")
     total = int(dataset.count_rows())
-    rows = dataset.to_table().slice(offset, limit).to_pylist() if total else []
+    # Stream to the page: skip whole record batches before `offset`, never load the table.
+    rows: list[dict[str, Any]] = []
+    seen = 0
+    for batch in dataset.to_batches(batch_size=8192):
+        if seen + batch.num_rows <= offset:
+            seen += batch.num_rows
+            continue
+        start = max(0, offset - seen)
+        rows.extend(batch.slice(start, limit - len(rows)).to_pylist())
+        seen += batch.num_rows
+        if len(rows) >= limit:
+            break
     return columns, rows, total
 
 
