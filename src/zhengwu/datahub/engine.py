@@ -242,7 +242,7 @@ def check_batch(
         # 2. accepted rows, typed
         accepted = t.anti_join(failed.select(ROW_COLUMN), ROW_COLUMN).select(
             **{c.field_name: typed(t[c.field_name], c.data_type) for c in schema.columns},
-            **{BATCH_COLUMN: ibis.literal(batch_id, type="int64")},
+            **{BATCH_COLUMN: ibis.literal(batch_id).cast("int64")},
         )
         _write_parquet(con, engine, accepted, accepted_path)
 
@@ -302,9 +302,10 @@ def _report(
 
     bad: dict[str, ir.Value] = {"rows_refused": failed.count()}
     bad.update({f"rule_{i}": failed[r].count() for i, r in enumerate(reasons)})
-    bad.update({f"field_{i}": rows_failing(by_field[f]) for i, f in enumerate(fields)})
+    bad.update({f"field_{i}": rows_failing(by_field[f]) for i, f in enumerate(fields) if by_field[f]})
     bad.update({f"category_{c}": rows_failing(cols) for c, cols in by_category.items()})
     failures = {k: int(v or 0) for k, v in con.to_pyarrow(failed.aggregate(**bad)).to_pylist()[0].items()}
+    failures.update({f"field_{i}": 0 for i, f in enumerate(fields) if not by_field[f]})
 
     rows_in, structure = totals["rows_in"], totals["structure"]
     rows_refused = failures["rows_refused"]
