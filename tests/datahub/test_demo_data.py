@@ -342,11 +342,9 @@ def test_command_refuses_bad_options() -> None:
 
 
 def _ingest() -> Callable[..., Any]:
-    # TEMPORARY guard while the ingest pipeline (readers, engine, rules) is being written.
-    pytest.importorskip("zhengwu.datahub.engine")
-    pytest.importorskip("zhengwu.datahub.readers")
-    services = pytest.importorskip("zhengwu.datahub.services")
-    return services.ingest_file  # type: ignore[no-any-return]
+    from zhengwu.datahub.services import ingest_file
+
+    return ingest_file
 
 
 def test_corrupted_rows_end_up_in_quarantine(demo_city: dict[str, Any], tmp_path: Path) -> None:
