@@ -24,6 +24,7 @@ should open either with ``pyarrow.dataset.dataset(path)``.
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 import os
 import shutil
@@ -101,6 +102,7 @@ def _spark_session() -> Any:
     session.conf.set("spark.sql.timestampType", "TIMESTAMP_NTZ")
     session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     session.sparkContext.setLogLevel("ERROR")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # not one INFO line per gateway call
     return session
 
 
@@ -337,18 +339,19 @@ def _report(
 
     samples: dict[str, list[dict[str, Any]]] = {}
     if rows_refused and sample_size > 0:
+        # one window over the failures of every rule (a sort and limit per rule costs Spark a shuffle each)
         parts = [
-            failed.filter(failed[r].notnull())
-            .order_by(ROW_COLUMN)
-            .limit(sample_size)
-            .select(
-                _rule=ibis.literal(i, type="int64"), row=failed[ROW_COLUMN],
-                value=_sample_value(rule, failed), message=failed[r],
+            failed.filter(failed[r].notnull()).select(
+                _rule=ibis.literal(i).cast("int64"), row=failed[ROW_COLUMN],
+                value=_sample_value(rule, failed).cast("string"), message=failed[r],
             )
             for i, (r, rule) in enumerate(zip(reasons, rules, strict=True))
             if failures[f"rule_{i}"]
         ]
-        rows = con.to_pyarrow(ibis.union(*parts) if len(parts) > 1 else parts[0]).to_pylist()
+        every = ibis.union(*parts) if len(parts) > 1 else parts[0]
+        rank = ibis.row_number().over(group_by=every._rule, order_by=every.row)
+        lowest = every.mutate(_rank=rank).filter(ibis._._rank < sample_size).drop("_rank")
+        rows = con.to_pyarrow(lowest).to_pylist()
         for row in sorted(rows, key=lambda x: (x["_rule"], x["row"])):
             samples.setdefault(rules[row["_rule"]].code, []).append(
                 {"row": int(row["row"]), "value": row["value"], "message": row["message"]}
@@ -372,3 +375,12 @@ def _report(
             "consistency": share_passing(CONSISTENCY),
         },
     }
+
+
+def stop_spark() -> None:
+    """Stop this process's SparkSession (if one was started); the next connect("spark") starts anew."""
+    global _spark_backend
+    with _spark_lock:
+        if _spark_backend is not None:
+            _spark_backend._session.stop()
+            _spark_backend = None
