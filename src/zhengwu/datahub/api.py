@@ -10,20 +10,15 @@ the logged-in session.
 from __future__ import annotations
 
 import base64
-import codecs
 import csv
 import io
 import math
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 import pyarrow as pa
-from django.core.files import File as DjangoFile
 from django.db.models import Max, OuterRef, Subquery
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import register_converter, reverse
@@ -39,7 +34,8 @@ from zhengwu.core.masking import mask_value
 from zhengwu.directory.models import Unit
 
 from . import lake, queries, services
-from .constants import FILE_FORMATS, RuleKind, SourceKind, VersionOperation
+from .constants import RuleKind, SourceKind, VersionOperation
+from .corrections import REASON_HEADER, ROW_HEADER, without_quarantine_columns
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
 from .schema import schema_for
 from .schemas import (
@@ -93,8 +89,6 @@ register_converter(ResourceCodeConverter, "rescode")
 router = Router(tags=["datahub"])
 
 # Columns the quarantine CSV adds in front of the data; a correction upload drops them again.
-ROW_HEADER, REASON_HEADER = "行号", "错误原因"
-EXTRA_HEADERS = (ROW_HEADER, REASON_HEADER)
 ROW_COLUMN, ERRORS_COLUMN = "_row", "_errors"
 REASON_SEPARATOR = "；"
 
@@ -421,70 +415,6 @@ def batch_quarantine_csv(request: HttpRequest, batch_id: int = PathParam(..., ge
     return response
 
 
-def _csv_encoding(head: bytes) -> str | None:
-    """UTF-8 (with or without BOM) or GB18030 (which reads GBK), judged from the file's start."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        return "gb18030"
-    except UnicodeDecodeError:
-        return None
-
-
-@contextmanager
-def _without_extra_columns(upload: UploadedFile) -> Iterator[Any]:
-    """A correction CSV downloaded from quarantine.csv carries 行号 and 错误原因 in front of the
-    data; the readers accept only the resource's items, so those two columns are dropped (into a
-    UTF-8 copy) before the file is handed to the services. Other files pass unchanged."""
-    if FILE_FORMATS.get(Path(upload.name or "").suffix.lower()) != "csv":
-        yield upload
-        return
-    upload.seek(0)
-    head = upload.read(65536)
-    upload.seek(0)
-    encoding = _csv_encoding(head)
-    if encoding is None:
-        yield upload  # the readers explain the encoding problem
-        return
-    text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-    try:
-        header = next(csv.reader(io.StringIO(text)), [])
-    except csv.Error:
-        header = []
-    drop = {i for i, cell in enumerate(header) if cell.strip().lstrip("\ufeff").strip() in EXTRA_HEADERS}
-    if not drop:
-        yield upload
-        return
-    with tempfile.TemporaryDirectory(prefix="zhengwu-correction-") as tmp:
-        target = Path(tmp) / (Path(upload.name or "correction.csv").name or "correction.csv")
-        # newline="": only \r and \n end records (a value may hold U+2028 and the like).
-        text_in = io.TextIOWrapper(cast(BinaryIO, upload.file), encoding=encoding, errors="strict", newline="")
-        reader = csv.reader(text_in)
-        try:
-            with target.open("w", encoding="utf-8-sig", newline="") as out:
-                writer = csv.writer(out)
-                for row in reader:
-                    writer.writerow([cell for i, cell in enumerate(row) if i not in drop])
-        except UnicodeDecodeError as exc:
-            raise DomainError(
-                f"补正文件第 {reader.line_num + 1} 行附近的内容不是有效的 {encoding.removesuffix('-sig').upper()} 文本，"
-                "请用 UTF-8 或 GBK 保存后重新上传", "file",
-            ) from exc
-        except csv.Error as exc:
-            raise DomainError(
-                f"补正文件第 {reader.line_num} 行无法按 CSV 解析（可能含有空字符、引号不配对或单个值过长），请检查后重新上传",
-                "file",
-            ) from exc
-        finally:
-            text_in.detach()  # the upload stays open for Django to clean up
-        with target.open("rb") as fh:
-            yield DjangoFile(fh, name=upload.name)
-
-
 @router.post(
     "/batches/{batch_id}/corrections", response={202: BatchOut},
     summary="补正重报：上传改正后的隔离行（可直接用 quarantine.csv 改正后的文件）",
@@ -496,7 +426,7 @@ def upload_correction(
     parent = queries.get_batch(request.user, batch_id)
     queries.entry_for(request.user, parent.resource_code)
     file = _uploaded(file)
-    with _without_extra_columns(file) as upload:
+    with without_quarantine_columns(file) as upload:
         batch = services.do_submit_upload(request.user, parent.resource_code, upload, parent=parent, request=request)
     return Status(202, _batch(_fresh(batch)))
 

@@ -398,12 +398,11 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         correction = CorrectionForm(request.POST, request.FILES)
         if correction.is_valid():
-            # A quarantine CSV corrected in place carries 行号/错误原因 columns: the API's helper drops
-            # them (the readers accept only the resource's items), for the page as for the API.
-            from .api import _without_extra_columns
+            # A quarantine CSV corrected in place carries 行号/错误原因 columns; they are dropped.
+            from .corrections import without_quarantine_columns
 
             try:
-                with _without_extra_columns(correction.cleaned_data["file"]) as upload:
+                with without_quarantine_columns(correction.cleaned_data["file"]) as upload:
                     created = services.do_submit_upload(user, batch.resource_code, upload, parent=batch, request=request)
             except DomainError as exc:
                 add_domain_error(correction, exc, {"parent": "file"})
