@@ -18,7 +18,20 @@ value; float64 would turn 0.1 into a binary approximation and lose digits past t
 日期 → date; 日期时间/时间戳 → timestamp without time zone; 布尔 → boolean (true/是/1 → true).
 
 On DuckDB the outputs are single Parquet files, on Spark directories of part files; readers
-should open either with ``pyarrow.dataset.dataset(path)``.
+should open either with ``pyarrow.dataset.dataset(path)``. Row order is not part of the contract.
+
+The report (JSON-serialisable; the same on both engines, rules in derive order, fields in schema
+order; ratios in 0..1 rounded to 4 places):
+
+- ``rules[]``: ``checked`` is the number of rows the rule looked at — every row for the structure
+  rule, every row that could be split for ``required``, otherwise the rows whose columns for that
+  rule are all filled — and ``pass_rate`` = (checked − failed) / checked (1.0 when nothing was
+  checked);
+- ``fields[]``: ``filled``/``empty`` cells over all rows, ``failed`` = rows failing any rule of that
+  field, ``pass_rate`` over the rows that could be split;
+- ``samples``: per failing rule, the lowest ``_row`` first, at most ``sample_size``;
+- ``metrics``: completeness = filled cells / (rows × columns); validity, uniqueness, consistency =
+  share of rows failing no rule of that category (1.0 for an empty batch or no such rule).
 """
 
 from __future__ import annotations
@@ -132,13 +145,16 @@ def _local(uri: str) -> str:
     return uri.removeprefix("file://")
 
 
-def _read_parquet(con: Any, engine: str, paths: list[str]) -> ir.Table:
-    """One table over Parquet files or directories (as written by either engine)."""
+def _read_parquet(con: Any, engine: str, paths: list[str], views: list[str] | None = None) -> ir.Table:
+    """One table over Parquet files or directories (as written by either engine). On Spark the
+    temporary view's name is added to `views`, for dropping when the batch is done."""
     if engine == "duckdb":
         expanded = [f"{p}/**/*.parquet" if Path(p).is_dir() else p for p in map(_local, paths)]
         return con.read_parquet(expanded)
     name = ibis.util.gen_name("zhengwu_parquet")
     con._session.read.parquet(*paths).createOrReplaceTempView(name)
+    if views is not None:
+        views.append(name)
     return con.table(name)
 
 
@@ -224,14 +240,16 @@ def check_batch(
         out_dir / "failed-rows.parquet", out_dir / "accepted.parquet", out_dir / "refused.parquet"
     )
     con = connect(engine, work_dir=out_dir)
+    views: list[str] = []
     try:
-        t = _read_parquet(con, engine, [str(staged)])
+        t = _read_parquet(con, engine, [str(staged)], views)
         fields = schema.field_names
         missing = [c for c in (ROW_COLUMN, STRUCTURE_COLUMN, *fields) if c not in t.columns]
         if missing:
             raise DomainError(f"暂存数据缺少列：{'、'.join(missing)}", missing[0])
         tables = {
-            code: (_read_parquet(con, engine, list(uris)) if uris else None) for code, uris in (references or {}).items()
+            code: (_read_parquet(con, engine, list(uris), views) if uris else None)
+            for code, uris in (references or {}).items()
         }
         checker = Checker(rules, today=today or _today(), references=tables)
         reasons = checker.reason_columns
@@ -239,7 +257,7 @@ def check_batch(
         # 1. the rows that fail something, with their reasons and raw text, written once
         failing = checker.failures(t)
         _write_parquet(con, engine, failing.select(ROW_COLUMN, *fields, *reasons), failed_path)
-        failed = _read_parquet(con, engine, [str(failed_path)])
+        failed = _read_parquet(con, engine, [str(failed_path)], views)
 
         # 2. accepted rows, typed
         accepted = t.anti_join(failed.select(ROW_COLUMN), ROW_COLUMN).select(
@@ -266,6 +284,8 @@ def check_batch(
     finally:
         if engine == "duckdb":
             con.disconnect()
+        for view in views:
+            con._session.catalog.dropTempView(view)
         _remove(failed_path)
         _remove(out_dir / "duckdb-spill")
     return CheckResult(
