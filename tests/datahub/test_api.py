@@ -212,6 +212,10 @@ def test_push_with_tokens_is_idempotent_and_scoped(
     finished = api.get(first.json()["progress_url"]).json()
     assert finished["status"] == "succeeded" and finished["rows_accepted"] == 3
     assert versions(code) == 1
+    # The system follows its own batch with its token, and sees no other batch.
+    polled = system.get(first.json()["progress_url"], headers={"Authorization": f"Bearer {secret}"})
+    assert polled.status_code == 200 and polled.json()["rows_accepted"] == 3
+    assert system.get(first.json()["progress_url"]).status_code == 401
 
     with django_capture_on_commit_callbacks(execute=True):
         again = push({"records": records, "mode": "incremental"}, "2026-11-21-001")
@@ -227,6 +231,8 @@ def test_push_with_tokens_is_idempotent_and_scoped(
     foreign = other.post(f"{API}/tokens", {"name": "民政系统"}, content_type="application/json").json()["token"]
     refused = push({"records": [person(5)]}, "mz-1", token=foreign)
     assert refused.status_code == 403 and "市民政局" in refused.json()["detail"]
+    peek = system.get(first.json()["progress_url"], headers={"Authorization": f"Bearer {foreign}"})
+    assert peek.status_code == 404  # a token sees only the batches it pushed
 
     revoked = api.post(f"{API}/tokens/{created.json()['id']}/revoke")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]

@@ -77,6 +77,14 @@ def get_batch(actor: Any, batch_id: int) -> IngestBatch:
     return batch
 
 
+def get_pushed_batch(token: PushToken, batch_id: int) -> IngestBatch:
+    """A batch a unit's system pushed with this token (so the system can follow its progress)."""
+    batch = IngestBatch.objects.select_related("unit").filter(pk=batch_id, push_token=token).first()
+    if batch is None:
+        raise NotFound("批次不存在，或不是用该令牌推送的", "batch")
+    return batch
+
+
 def batches_for(actor: Any, resource_code: str) -> QuerySet[IngestBatch]:
     entry_for(actor, resource_code)
     return visible_batches(actor).filter(resource_code=resource_code)
