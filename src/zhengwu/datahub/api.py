@@ -346,8 +346,9 @@ def push_records(
             summary="批次详情（状态、阶段、进度、行数、质量报告；用于轮询进度）",
             description="登录用户看本单位（数据主管部门看全部）的批次；推送令牌只能看用该令牌推送的批次。")
 def get_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
-    if isinstance(request.auth, PushToken):
-        return _batch(_fresh(queries.get_pushed_batch(request.auth, batch_id)))
+    token = getattr(request, "auth", None)  # set by ninja: the PushToken, or the session user
+    if isinstance(token, PushToken):
+        return _batch(_fresh(queries.get_pushed_batch(token, batch_id)))
     return _batch(_fresh(queries.get_batch(request.user, batch_id)))
 
 
