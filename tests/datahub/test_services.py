@@ -232,6 +232,27 @@ def test_recovery_fails_a_dead_batch_and_undoes_its_unrecorded_commit(tmp_path: 
     assert services.do_recover_interrupted_batches() == []
 
 
+def test_recovery_removes_a_first_version_made_by_a_dead_batch(tmp_path: Path, publish: Any, data_admin: Any) -> None:
+    import socket
+
+    from deltalake import write_deltalake
+
+    from zhengwu.datahub.lake import _props, data_uri
+
+    entry = publish(data_admin)
+    batch = services.do_submit_file(data_admin, entry.resource_code, people_csv(tmp_path / "a.csv", [person(1)]), enqueue=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    IngestBatch.objects.filter(pk=batch.pk).update(status="running", worker_host=socket.gethostname(), worker_pid=dead.pid)
+    import pyarrow as pa
+
+    write_deltalake(data_uri(entry.resource_code), pa.table({"id_no": [person(1)["id_no"]]}), commit_properties=_props(batch.pk))
+    assert lake.current_version(entry.resource_code) == 0
+    assert services.do_recover_interrupted_batches() == [batch.pk]
+    assert lake.current_version(entry.resource_code) is None  # as before the batch: no data
+    assert not ResourceVersion.objects.exists()
+
+
 def _database_url() -> str:
     settings_dict = connection.settings_dict
     if connection.vendor == "sqlite":

@@ -347,6 +347,19 @@ def quarantine_rows(
     return columns, page.select(columns).to_pylist(), total
 
 
+def drop_unrecorded_table(resource_code: str) -> None:
+    """Remove a resource's data table whose only version was made by a batch that died before
+    recording it (the resource had no data before). Local lake only; on object storage the
+    table is left and the operator is told in the log (nothing reads an unrecorded version)."""
+    import logging
+    import shutil
+
+    if not _is_local():
+        logging.getLogger(__name__).warning("资源 %s 的首个版本来自中断的批次，请人工删除 %s", resource_code, data_uri(resource_code))
+        return
+    shutil.rmtree(Path(data_uri(resource_code).removeprefix("file://")), ignore_errors=True)
+
+
 def restore(resource_code: str, version: int, *, reason: str, batch_id: int | None = None) -> CommitResult:
     """Roll the resource back to an earlier version: a new commit whose content is that version."""
     from .constants import VersionOperation

@@ -551,8 +551,11 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
             continue
         latest = lake.current_version(batch.resource_code)
         undone = None
-        if latest is not None and lake.batch_of_commit(batch.resource_code, latest) == batch.pk and latest > 0:
-            undone = lake.restore(batch.resource_code, latest - 1, reason=f"批次 {batch.pk} 中断，撤销其提交", batch_id=batch.pk)
+        if latest is not None and lake.batch_of_commit(batch.resource_code, latest) == batch.pk:
+            if latest > 0:
+                undone = lake.restore(batch.resource_code, latest - 1, reason=f"批次 {batch.pk} 中断，撤销其提交", batch_id=batch.pk)
+            else:
+                lake.drop_unrecorded_table(batch.resource_code)  # the resource had no data before this batch
         with transaction.atomic():
             updated = IngestBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
                 status=BatchStatus.FAILED, finished_at=now,
