@@ -127,6 +127,8 @@ def test_quarantine_is_kept_per_batch_in_row_order(tmp_path: Path) -> None:
     assert [r["id_no"] for r in rows] == ["9", "8"]
     assert lake.quarantine_rows(CODE, 6)[2] == 1
     assert lake.quarantine_rows(CODE, 99)[2] == 0
+    _, page, total = lake.quarantine_rows(CODE, 5, offset=1, limit=1)
+    assert total == 2 and [(r["_row"], r["id_no"]) for r in page] == [(2, "8")]
 
 
 def test_resource_codes_become_folder_names(settings: Any) -> None:

@@ -335,16 +335,34 @@ def append_quarantine(resource_code: str, refused: Path, batch_id: int) -> int:
 def quarantine_rows(
     resource_code: str, batch_id: int, *, offset: int = 0, limit: int | None = 50
 ) -> tuple[list[str], list[dict[str, Any]], int]:
-    """A batch's refused rows in file order: (columns, rows, total)."""
+    """A batch's refused rows in file order: (columns, rows, total). DuckDB picks the page (top-N
+    by `_row`), so a batch with hundreds of thousands of refused rows is never loaded whole."""
     table = _open(quarantine_uri(resource_code))
     if table is None:
         return [], [], 0
-    dataset = pads.dataset(list(table.file_uris()), format="parquet")
-    filtered = dataset.to_table(filter=pads.field(BATCH_COLUMN) == batch_id).sort_by("_row")
-    columns = [n for n in filtered.column_names if n != BATCH_COLUMN]
-    total = filtered.num_rows
-    page = filtered.slice(offset, limit) if limit is not None else filtered
-    return columns, page.select(columns).to_pylist(), total
+    files = list(table.file_uris())
+    if not files:
+        return [], [], 0
+    columns = [f.name for f in pads.dataset(files, format="parquet").schema if f.name != BATCH_COLUMN]
+    source = "read_parquet([" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "], union_by_name=true)"
+    selected = ", ".join(_quote(c) for c in columns)
+    con = duckdb.connect()
+    try:
+        con.sql(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        counted = con.sql(f"SELECT count(*) FROM {source} WHERE {BATCH_COLUMN} = ?", params=[batch_id]).fetchall()  # noqa: S608
+        total = int(counted[0][0]) if counted else 0
+        query = f"SELECT {selected} FROM {source} WHERE {BATCH_COLUMN} = ? ORDER BY _row"  # noqa: S608
+        params: list[Any] = [batch_id]
+        if limit is not None:
+            query += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        elif offset:
+            query += " OFFSET ?"
+            params.append(offset)
+        page = con.sql(query, params=params).to_arrow_table()
+    finally:
+        con.close()
+    return columns, page.to_pylist(), total
 
 
 def drop_unrecorded_table(resource_code: str) -> None:
