@@ -41,3 +41,11 @@ def test_nul_in_a_form_field_is_refused_on_pages(client: Client) -> None:
     # (Multipart forms are left to Django's forms, whose text fields refuse NUL themselves.)
     response = client.post("/login/", "username=a%00b&password=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400 and "username" in response.content.decode()
+
+
+def test_superscript_digits_are_not_ids(client: Client, make_user: Any) -> None:
+    """'²'.isdigit() is True but int('²') fails: such a key is simply not found (it was a 500)."""
+    client.force_login(make_user())
+    for path in ("/api/v1/catalog/entries/%C2%B2/versions", "/api/v1/catalog/entries/%C2%B3"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.status_code)

@@ -318,9 +318,9 @@ def parse_workbook(content: bytes) -> tuple[list[ImportRecord], list[dict[str, s
             data["extra"] = {}
         cat = values["category"]
         data["category"] = cat[:1] if cat[:1] in Category.values else cat
-        if values["class_item"].isdigit():
+        if values["class_item"].isascii() and values["class_item"].isdigit():
             data["class_item"] = values["class_item"].zfill(2)
-        if values["class_sub"].isdigit():
+        if values["class_sub"].isascii() and values["class_sub"].isdigit():
             data["class_sub"] = values["class_sub"].zfill(3)
         data["items"] = []
         record = ImportRecord(f"{RESOURCE_SHEET} 第 {n} 行", data, problems)
@@ -340,7 +340,7 @@ def parse_workbook(content: bytes) -> tuple[list[ImportRecord], list[dict[str, s
         item: dict[str, Any] = {k: values[k] for k in ("name", "field_name", "data_type", "masking", "code_table")}
         index = len(owner.data["items"])
         length = values["length"]
-        if length and not length.isdigit():
+        if length and not (length.isascii() and length.isdigit()):
             owner.problems.append((f"items[{index}].length", f"长度：“{length}”不是正整数"))
             length = ""
         item["length"] = int(length) if length else None

@@ -49,7 +49,7 @@ def can_see_working_copy(actor: Any, entry: CatalogEntry) -> bool:
 def get_entry(actor: Any, key: int | str, *, request: HttpRequest | None = None, audit: bool = True) -> CatalogEntry:
     """An entry by id or resource code, if the actor may see it."""
     qs = visible_entries(actor)
-    entry = qs.filter(pk=key).first() if isinstance(key, int) or str(key).isdigit() else None
+    entry = qs.filter(pk=key).first() if isinstance(key, int) or (str(key).isascii() and str(key).isdigit()) else None
     if entry is None:
         code = str(key)
         entry = qs.filter(resource_code=code).first()

@@ -44,7 +44,7 @@ def index(request: HttpRequest) -> HttpResponse:
     """目录检索: full-text search with facets."""
     q = request.GET.get("q", "")[:100]
     filters = {k: request.GET.get(k, "")[:50] for k in FACET_TITLES}
-    if filters["provider"] and not filters["provider"].isdigit():
+    if filters["provider"] and not (filters["provider"].isascii() and filters["provider"].isdigit()):
         filters["provider"] = ""
     try:
         page_no = max(int(request.GET.get("page", "1")), 1)

@@ -66,7 +66,7 @@ class DivisionCodeField(forms.CharField):
     def clean(self, value: Any) -> str:
         value = super().clean(value)
         code = str(value or "").strip().split(" ", 1)[0]
-        if not (len(code) == 6 and code.isdigit()):
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise forms.ValidationError("行政区划代码必须是 6 位数字，请从列表中选择")
         if divisions.get(code) is None:
             raise forms.ValidationError(f"{code} 不在 GB/T 2260 行政区划表中")

@@ -79,7 +79,7 @@ def check_division_code(code: str, level: str, parent_division_code: str | None 
     code = (code or "").strip()
     if not code:
         raise DomainError("行政区划代码：必须填写", "division_code")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         raise DomainError("行政区划代码：必须是 6 位数字（GB/T 2260）", "division_code")
     division = divisions.get(code)
     if division is None:
@@ -113,7 +113,7 @@ def check_stat_division_code(
         raise DomainError(
             "统计用区划代码：仅乡镇街道（9 位）和村社区（12 位）单位可填写", "stat_division_code"
         )
-    if not stat_code.isdigit() or len(stat_code) != length:
+    if not (stat_code.isascii() and stat_code.isdigit()) or len(stat_code) != length:
         raise DomainError(
             f"统计用区划代码：{level_label(level)}单位应为 {length} 位数字", "stat_division_code"
         )
