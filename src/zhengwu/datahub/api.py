@@ -36,7 +36,9 @@ from zhengwu.directory.models import Unit
 from . import lake, queries, services
 from .constants import RuleKind, SourceKind, VersionOperation
 from .corrections import REASON_HEADER, ROW_HEADER, without_quarantine_columns
+from .engine import ERROR_SEPARATOR, ERRORS_COLUMN
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
+from .rules import ROW_COLUMN
 from .schema import schema_for
 from .schemas import (
     MAX_ID,
@@ -89,8 +91,8 @@ register_converter(ResourceCodeConverter, "rescode")
 router = Router(tags=["datahub"])
 
 # Columns the quarantine CSV adds in front of the data; a correction upload drops them again.
-ROW_COLUMN, ERRORS_COLUMN = "_row", "_errors"
-REASON_SEPARATOR = "；"
+# Column names and the reason separator of refused rows, as the engine writes them.
+REASON_SEPARATOR = ERROR_SEPARATOR
 
 
 class PushTokenRefused(DomainError):
