@@ -69,7 +69,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("ZHENGWU_DEBUG", ENV == "development")
+# Off unless asked for: `make run` behaves like production for errors (Chinese 404/500 pages, no
+# debug page listing every URL pattern). ZHENGWU_DEBUG=1 turns Django's debug pages on locally.
+DEBUG = env_bool("ZHENGWU_DEBUG", False)
 ALLOWED_HOSTS = env_list("ZHENGWU_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("ZHENGWU_CSRF_TRUSTED_ORIGINS", [])
 
@@ -82,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "csp",
     "zhengwu.core",
     "zhengwu.directory",
     "zhengwu.audit",
@@ -91,7 +94,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/ leaves as the JSON error body.
+    "zhengwu.core.errorpages.ApiErrorBodyMiddleware",
+    # Before anything reads the body: refuse what is declared too large (413 in Chinese).
+    "zhengwu.core.errorpages.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -162,6 +170,24 @@ CSRF_COOKIE_NAME = "zhengwu_csrf"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "zhengwu.core.errorpages.csrf_failure"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images only from the platform
+# itself; no inline script, no inline event handlers, no style attributes; nothing may frame us.
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    }
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -208,6 +234,23 @@ TASKS = {
 AUDIT_SIGNING_KEY_FILE = Path(os.environ.get("ZHENGWU_AUDIT_SIGNING_KEY_FILE", str(KEYS_DIR / "audit_sm2.pem")))
 # Months of audit history that can never be purged (Cybersecurity Law art. 21: ≥ 6 months).
 AUDIT_RETENTION_MONTHS = max(6, env_int("ZHENGWU_AUDIT_RETENTION_MONTHS", 6))
+# Optional: the PEM public key verification trusts (e.g. on an auditor's machine without the
+# private key). Default: derived from AUDIT_SIGNING_KEY_FILE. Never taken from the database.
+AUDIT_VERIFY_PUBLIC_KEY_FILE = os.environ.get("ZHENGWU_AUDIT_VERIFY_PUBLIC_KEY_FILE", "")
+# The worker signs a checkpoint this often while records arrive (none when nothing arrived).
+AUDIT_CHECKPOINT_SECONDS = max(1, env_int("ZHENGWU_AUDIT_CHECKPOINT_SECONDS", 60))
+# Append-only JSON Lines copy of every record, outside the database (production: a write-once
+# volume). Empty disables it (the test suite's default; `check --deploy` warns).
+AUDIT_SINK_FILE = os.environ.get(
+    "ZHENGWU_AUDIT_SINK_FILE", "" if ENV == "test" else str(DATA_DIR / "audit" / "audit.jsonl")
+)
+# fsync after every append ("always", default) or leave flushing to the OS ("never").
+AUDIT_SINK_FSYNC = os.environ.get("ZHENGWU_AUDIT_SINK_FSYNC", "always").strip().lower()
+if AUDIT_SINK_FSYNC not in {"always", "never"}:
+    raise ImproperlyConfigured("ZHENGWU_AUDIT_SINK_FSYNC 只能是 always 或 never")
+# RFC 5424 syslog over TCP (RFC 6587 octet counting) to a collector: "host:port"; empty = off.
+AUDIT_SYSLOG = os.environ.get("ZHENGWU_AUDIT_SYSLOG", "").strip()
+AUDIT_SYSLOG_TIMEOUT_SECONDS = max(1, env_int("ZHENGWU_AUDIT_SYSLOG_TIMEOUT_SECONDS", 3))
 
 # --- field encryption -----------------------------------------------------------------
 # SM4 key (32 hex characters) for secrets kept in the database (TOTP seeds, source credentials).
@@ -248,3 +291,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ZHENGWU_MAX_REQUEST_MB", 16) * 1024 * 102
 INGEST_MAX_FILE_MB = env_int("ZHENGWU_INGEST_MAX_FILE_MB", 1024)
 # Scratch space for batches being processed (staged Parquet, uploads).
 INGEST_WORK_DIR = Path(os.environ.get("ZHENGWU_INGEST_WORK_DIR", str(DATA_DIR / "ingest")))
+
+# --- outbound connections (core/egress.py; docs/security.md "出站连接（egress）策略") ----------------
+# Loopback/link-local destinations this deployment allows (address:port, comma separated), e.g.
+# "127.0.0.1:5432,127.0.0.1:3306" on a single-machine demo; they still need an allowlist row.
+EGRESS_ALLOW_LOCAL = env_list("ZHENGWU_EGRESS_ALLOW_LOCAL", [])
+# The platform's own web/worker ports on this machine: never reachable as a destination.
+EGRESS_OWN_PORTS = [int(p) for p in env_list("ZHENGWU_OWN_PORTS", ["8000"]) if p.isdigit()]
+# SQLite files as database sources: only in the test suite (no environment variable turns it on).
+DATAHUB_FILE_SOURCES = ENV == "test"
+# A database pull: connect timeout, statement timeout (each statement and each fetch), row cap.
+PULL_CONNECT_TIMEOUT_S = env_int("ZHENGWU_PULL_CONNECT_TIMEOUT_S", 10)
+PULL_STATEMENT_TIMEOUT_S = env_int("ZHENGWU_PULL_STATEMENT_TIMEOUT_S", 300)
+PULL_MAX_ROWS = env_int("ZHENGWU_PULL_MAX_ROWS", 10_000_000)

@@ -11,3 +11,8 @@ urlpatterns = [
     path("catalog/", include("zhengwu.catalog.urls")),
     path("datahub/", include("zhengwu.datahub.urls")),
 ]
+
+handler400 = "zhengwu.core.errorpages.bad_request"
+handler403 = "zhengwu.core.errorpages.permission_denied"
+handler404 = "zhengwu.core.errorpages.page_not_found"
+handler500 = "zhengwu.core.errorpages.server_error"

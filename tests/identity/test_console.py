@@ -25,7 +25,7 @@ def policy_form(**overrides: Any) -> dict[str, Any]:
         "account_lock_threshold": 5,
         "account_lock_window_minutes": 30,
         "account_lock_minutes": 30,
-        "address_lock_threshold": 5,
+        "address_lock_threshold": 30,
         "address_lock_window_minutes": 30,
         "address_lock_minutes": 30,
         "session_idle_minutes": 30,

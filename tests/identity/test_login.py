@@ -122,9 +122,23 @@ def test_unknown_usernames_lock_the_same_way(db: Any) -> None:
     assert LoginLock.objects.filter(kind=LockKind.ACCOUNT, key="ghost").exists()
 
 
-def test_source_address_locks_after_five_failures(make_user: Any, clock: Clock) -> None:
-    make_user("victim", full_name="受害者")
+def test_five_failures_from_one_address_do_not_lock_other_accounts(make_user: Any) -> None:
+    """The review: five failures from 127.0.0.1 locked every account under `make run`, the
+    administrators included. Per-account lockout stays at five; the address threshold is higher."""
+    make_user("operator", full_name="运维", admin_role="system_admin")
     for i in range(5):
+        post_login(Client(), f"typo{i}", "Wrong-Pass-1", ip="127.0.0.1")
+    assert not LoginLock.objects.filter(kind=LockKind.ADDRESS).exists()
+    assert post_login(Client(), "operator", STRONG_PASSWORD, ip="127.0.0.1").status_code == 302
+
+
+def test_source_address_locks_after_the_address_threshold(make_user: Any, clock: Clock) -> None:
+    from zhengwu.identity.models import SecurityPolicy
+
+    threshold = SecurityPolicy._meta.get_field("address_lock_threshold").default
+    assert threshold == 30
+    make_user("victim", full_name="受害者")
+    for i in range(threshold):
         response = post_login(Client(), f"guess{i}", "Wrong-Pass-1", ip="192.0.2.7")
     assert "您所在的网络地址因多次登录失败已被暂时锁定" in response.content.decode()
     assert LoginLock.objects.filter(kind=LockKind.ADDRESS, key="192.0.2.7").exists()
@@ -146,6 +160,49 @@ def test_address_threshold_is_a_separate_setting(make_user: Any) -> None:
     assert not LoginLock.objects.filter(kind=LockKind.ADDRESS).exists()
     post_login(Client(), "probe9", "Wrong-Pass-1", ip="192.0.2.50")
     assert LoginLock.objects.filter(kind=LockKind.ADDRESS, key="192.0.2.50").exists()
+
+
+def test_address_threshold_must_be_higher_than_the_account_threshold(make_user: Any) -> None:
+    from zhengwu.core.errors import DomainError
+    from zhengwu.identity.models import SecurityPolicy
+
+    admin = make_user(admin_role="security_admin")
+    with pytest.raises(DomainError) as refused:
+        services.do_update_policy(admin, {"account_lock_threshold": 12, "address_lock_threshold": 12})
+    assert refused.value.field == "address_lock_threshold"
+    assert "来源地址锁定阈值（失败次数）必须大于账号锁定阈值" in refused.value.message
+    assert not SecurityPolicy.objects.filter(account_lock_threshold=12).exists()  # nothing changed
+
+
+def test_operator_unlocks_an_address_and_an_account_from_the_command_line(make_user: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from zhengwu.identity.models import SecurityPolicy
+
+    SecurityPolicy.objects.create(pk=1, address_lock_threshold=10)
+    make_user("lockedout", full_name="被锁")
+    for i in range(10):
+        post_login(Client(), "lockedout" if i < 5 else f"other{i}", "Wrong-Pass-1", ip="198.51.100.9")
+    assert post_login(Client(), "lockedout", STRONG_PASSWORD, ip="198.51.100.10").status_code == 200
+    assert post_login(Client(), "someone", STRONG_PASSWORD, ip="198.51.100.9").status_code == 200
+
+    out = StringIO()
+    call_command("unlock", "--address", "198.51.100.9", stdout=out)
+    assert "已解除来源地址 198.51.100.9 的锁定" in out.getvalue()
+    call_command("unlock", "--account", "LockedOut", stdout=out)
+    assert "已解除账号 lockedout 的锁定" in out.getvalue()
+    assert post_login(Client(), "lockedout", STRONG_PASSWORD, ip="198.51.100.9").status_code == 302
+    records = audit_actions("identity.unlock")
+    assert [r.details["kind"] for r in records] == ["address", "account"]
+    assert all(r.details["via"] == "zhengwu unlock" and r.details["operator"] for r in records)
+
+    call_command("unlock", "--account", "lockedout", stdout=out)
+    assert "当前没有生效的锁定" in out.getvalue()
+    with pytest.raises(CommandError, match="不是合法的 IP 地址"):
+        call_command("unlock", "--address", "not-an-ip")
 
 
 def test_security_admin_unlocks_an_account(make_user: Any, admin_client: Any) -> None:

@@ -19,7 +19,7 @@ def bars(rows: list[tuple[str, int]], width: int = 640, bar_height: int = 22) ->
     height = len(rows) * (bar_height + 6) + 6
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="条形图" '
-        f'preserveAspectRatio="xMinYMin meet" style="max-width:100%;height:auto">'
+        f'preserveAspectRatio="xMinYMin meet">'
     ]
     for i, (label, n) in enumerate(rows):
         y = 6 + i * (bar_height + 6)

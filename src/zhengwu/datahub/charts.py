@@ -37,8 +37,8 @@ def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: 
     plot_w = width - label_w - 52
     height = len(rows) * (bar_height + 6) + 24
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="各单位数据质量评分条形图" '
-        f'preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:720px;height:auto">'
+        f'<svg class="chart wide" viewBox="0 0 {width} {height}" role="img" aria-label="各单位数据质量评分条形图" '
+        f'preserveAspectRatio="xMinYMin meet">'
     ]
     for tick in (0, 60, 80, 100):
         x = label_w + plot_w * tick / 100
@@ -78,8 +78,8 @@ def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 420
         return top + plot_h * (1 - max(0.0, min(1.0, value)))
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="最近批次的数据质量趋势" '
-        f'preserveAspectRatio="xMinYMin meet" style="width:100%;max-width:720px;height:auto">'
+        f'<svg class="chart wide" viewBox="0 0 {width} {height}" role="img" aria-label="最近批次的数据质量趋势" '
+        f'preserveAspectRatio="xMinYMin meet">'
     ]
     for pct in (0, 25, 50, 75, 100):
         y = y_at(pct / 100)

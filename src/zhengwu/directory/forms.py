@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 
 from zhengwu.core import divisions
 
@@ -58,7 +59,12 @@ class DivisionCodeField(forms.CharField):
         kwargs.setdefault(
             "widget",
             forms.TextInput(
-                attrs={"list": "division-options", "autocomplete": "off", "data-division-search": "1"}
+                attrs={
+                    "list": "division-options",
+                    "autocomplete": "off",
+                    "data-division-search": "1",
+                    "data-division-url": reverse_lazy("directory:division_search"),
+                }
             ),
         )
         super().__init__(**kwargs)

@@ -23,7 +23,7 @@ POLICY_RANGES: dict[str, tuple[int, int]] = {
     "account_lock_threshold": (3, 20),
     "account_lock_window_minutes": (1, 1440),
     "account_lock_minutes": (1, 1440),
-    "address_lock_threshold": (3, 100),
+    "address_lock_threshold": (10, 1000),
     "address_lock_window_minutes": (1, 1440),
     "address_lock_minutes": (1, 1440),
     "session_idle_minutes": (5, 240),
@@ -100,9 +100,11 @@ class SecurityPolicy(models.Model):
         default=30,
         validators=_range_validators("account_lock_minutes"),
     )
+    # Higher than the account threshold: one office (or the single-machine demo) shares an address,
+    # and a few mistyped passwords there must not lock every account, the administrators' included.
     address_lock_threshold = models.PositiveSmallIntegerField(
         POLICY_LABELS["address_lock_threshold"],
-        default=5,
+        default=30,
         validators=_range_validators("address_lock_threshold"),
     )
     address_lock_window_minutes = models.PositiveSmallIntegerField(
@@ -145,6 +147,20 @@ class SecurityPolicy(models.Model):
     def clean(self) -> None:
         if self.pk != self.SINGLETON_ID:
             raise ValidationError("安全策略只能有一份")
+        if (
+            self.address_lock_threshold is not None
+            and self.account_lock_threshold is not None
+            and self.address_lock_threshold <= self.account_lock_threshold
+        ):
+            raise ValidationError(
+                {
+                    "address_lock_threshold": (
+                        f"{POLICY_LABELS['address_lock_threshold']}必须大于{POLICY_LABELS['account_lock_threshold']}"
+                        f"（当前 {self.account_lock_threshold}）：同一地址常有多人登录，按地址锁定只用于拦截"
+                        "跨账号的批量猜测"
+                    )
+                }
+            )
 
 
 class PasswordHistory(models.Model):

@@ -683,6 +683,45 @@ def do_unlock(
     return lock
 
 
+def do_unlock_by_operator(
+    kind: str, key: str, *, operator: str, now: datetime | None = None
+) -> list[LoginLock]:
+    """Lift every lock in force on an account name or a source address from the server's command
+    line (`zhengwu unlock`), for when no 安全管理员 can log in — e.g. their own account or the only
+    address they use is locked. Whoever can run the command already controls the server; the
+    action is still audited, with the operating-system account that ran it."""
+    now = _now(now)
+    if kind not in LockKind.values:
+        raise DomainError(f"锁定类型只能是 {'、'.join(LockKind.values)}", field="kind")
+    key = queries.normalise_username(key) if kind == LockKind.ACCOUNT else key.strip()
+    if not key:
+        raise DomainError("请给出要解锁的账号或地址", field="key")
+    with transaction.atomic():
+        locks = list(
+            LoginLock.objects.select_for_update().filter(
+                kind=kind, key=key, unlocked_at__isnull=True, locked_until__gt=now
+            )
+        )
+        for lock in locks:
+            lock.unlocked_at = now
+            lock.save(update_fields=["unlocked_at"])
+            record_event(
+                None,
+                "identity.unlock",
+                object_type=f"identity.lock.{lock.kind}",
+                object_id=lock.pk,
+                details={
+                    "kind": lock.kind,
+                    "key": lock.key,
+                    "locked_until": lock.locked_until.isoformat(),
+                    "via": "zhengwu unlock",
+                    "operator": operator,
+                },
+                actor_username=f"operator:{operator}",
+            )
+    return locks
+
+
 def do_purge_login_history(*, now: datetime | None = None, keep_days: int | None = None) -> dict[str, int]:
     """Delete login attempts and ended locks older than `keep_days` (setting IDENTITY_LOGIN_HISTORY_DAYS,
     default 190: longer than any lock window; the audit log keeps the events themselves)."""

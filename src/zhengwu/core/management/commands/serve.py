@@ -6,14 +6,34 @@ This is what `make run` uses on the embedded default. In production run them sep
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import sys
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from zhengwu.core.periodic import describe_schedule
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the worker child (Linux): receive SIGTERM when the server process dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the server's own shutdown still stops the worker
+        pass
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    # uvicorn re-raises the signal that stopped it once it has shut down; with the default
+    # SIGTERM disposition that killed this process before the worker was stopped.
+    raise SystemExit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -29,7 +49,10 @@ class Command(BaseCommand):
 
         worker: subprocess.Popen[bytes] | None = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "zhengwu.cli", "run_worker"])
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "zhengwu.cli", "run_worker"],
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         url = f"http://{host}:{port}/"
         self.stdout.write(
             "\n".join(
@@ -44,12 +67,21 @@ class Command(BaseCommand):
                 ]
             )
         )
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        signal.signal(signal.SIGHUP, _exit_on_signal)
         try:
             uvicorn.run("zhengwu.asgi:application", host=host, port=port, log_level="info", lifespan="off")
         finally:
             if worker is not None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+                self._stop_worker(worker)
+
+    def _stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
+        if worker.poll() is not None:
+            return
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=5)
+        self.stdout.write("后台任务进程已停止。")
