@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
+from .errorpages import CSRF_API_MESSAGE
 from .errors import DomainError
 
 _LOCATION_PARTS = {"body", "query", "path", "header", "cookie", "form", "payload", "data", "file"}
@@ -123,6 +124,8 @@ def create_api(**kwargs: Any) -> NinjaAPI:
         message = str(exc) if any("\u4e00" <= ch <= "\u9fff" for ch in str(exc)) else messages.get(
             exc.status_code, "请求有误"
         )
+        if exc.status_code == 403 and "csrf" in str(exc).lower():
+            message = CSRF_API_MESSAGE
         return api.create_response(request, error_body(message), status=exc.status_code)
 
     return api

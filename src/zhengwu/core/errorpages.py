@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 API_PREFIX = "/api/"
+CSRF_API_MESSAGE = "安全校验（CSRF）未通过：请先获取 CSRF 令牌并在 X-CSRFToken 请求头中提交"
 
 STATUS_MESSAGES = {
     400: "请求有误",
@@ -236,5 +237,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(403, "安全校验（CSRF）未通过：请先获取 CSRF 令牌并在 X-CSRFToken 请求头中提交")
+        return json_error(403, CSRF_API_MESSAGE)
     return render(request, "403_csrf.html", status=403)
