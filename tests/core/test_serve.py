@@ -6,6 +6,7 @@ signal after shutting down, which killed the server before it stopped the worker
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -99,10 +100,8 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         yield proc, port
     finally:
         for pid in [*_children(proc.pid), proc.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait(timeout=10)
 
 
@@ -147,7 +146,6 @@ def test_the_real_server_refuses_oversized_bodies_before_reading_them(
     conn.putheader("Content-Type", "application/json")
     conn.putheader("Transfer-Encoding", "chunked")
     conn.endheaders()
-    status = None
     try:
         for _ in range(40):  # 40 MiB offered
             conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
@@ -155,8 +153,7 @@ def test_the_real_server_refuses_oversized_bodies_before_reading_them(
     except OSError:
         pass  # the server may close the connection as soon as it has answered
     response = conn.getresponse()
-    status = response.status
-    assert status == 413
+    assert response.status == 413
     assert "请求体超过 16 MB 上限" in json.loads(response.read())["detail"]
 
     # Unknown pages are the Chinese 404, not Django's debug page.
