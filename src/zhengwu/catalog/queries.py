@@ -7,6 +7,7 @@ also see its drafts and working copies; catalog reviewers see what is waiting fo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from zhengwu.audit.services import record_event
 from zhengwu.core.errors import NotFound, PermissionDenied
+from zhengwu.core.masking import ENCRYPT, FULL, GENERALISE, HASH, NONE, PARTIAL, MaskedItem
 
 from . import search
 from .constants import UPDATE_CYCLE_PERIOD, Category, EntryStatus, OpenType, ShareType, class_item_name
@@ -70,6 +72,58 @@ def published_snapshot(entry: CatalogEntry, version: int | None = None) -> dict[
         return None
     found = CatalogEntryVersion.objects.filter(entry=entry, version=number).first()
     return found.snapshot if found else None
+
+
+# --- who sees which values clear (脱敏) ---------------------------------------------------------------
+
+# From the least to the most hiding: where the published version and the working copy differ,
+# the stricter method wins (a change that is not yet published never shows more).
+_STRICTNESS = (NONE, PARTIAL, GENERALISE, HASH, FULL, ENCRYPT)
+
+
+def _stricter(a: str, b: str) -> str:
+    rank = {m: i for i, m in enumerate(_STRICTNESS)}
+    return a if rank.get(a, len(_STRICTNESS)) >= rank.get(b, len(_STRICTNESS)) else b
+
+
+def masked_items(entry: CatalogEntry) -> dict[str, MaskedItem]:
+    """{field name: its 个人/敏感信息 flag and 脱敏方式} for every information item of the entry, from
+    its latest published version and its working copy together: an item is sensitive if either
+    says so, with the stricter method."""
+    found: dict[str, MaskedItem] = {}
+    published = published_snapshot(entry) or {}
+    working = [
+        {"field_name": i.field_name, "is_sensitive": i.is_sensitive, "masking": i.masking} for i in entry.items.all()
+    ]
+    for item in [*(published.get("items") or []), *working]:
+        name = str(item.get("field_name") or "")
+        if not name:
+            continue
+        sensitive = bool(item.get("is_sensitive"))
+        method = str(item.get("masking") or NONE)
+        before = found.get(name)
+        if before is not None:
+            sensitive = sensitive or before.is_sensitive
+            method = _stricter(method, before.masking)
+        found[name] = MaskedItem(name, sensitive, method)
+    return found
+
+
+def clear_items_for(actor: Any, entry: CatalogEntry, *, granted_clear: Collection[str] = ()) -> frozenset[str]:
+    """The field names of the entry's information items whose values `actor` may see clear.
+
+    Raw values go only to the data managers (数据管理员) of the provider unit: they collected the
+    data and correct it. Everyone else — other units, the data authority (大数据管理局) that
+    collects on their behalf, the administrators — sees personal/sensitive items masked by their
+    脱敏方式 (`core.masking.display_method`), non-sensitive items as they are.
+
+    `granted_clear` is where a later right to clear values plugs in: the sharing app, which sits
+    above the catalog, passes the fields its approved grant allows clear for this actor (it is
+    never filled from a request). Fields it names that the entry does not have are ignored."""
+    items = masked_items(entry)
+    if is_data_admin(actor, entry.provider):
+        return frozenset(items)
+    return frozenset(name for name in granted_clear if name in items)
 
 
 def entry_view(actor: Any, entry: CatalogEntry) -> dict[str, Any]:
