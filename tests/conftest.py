@@ -54,3 +54,15 @@ def make_user(db: Any, make_unit: Callable[..., Any]) -> Callable[..., Any]:
         return user
 
     return make
+
+
+@pytest.fixture
+def local_databases(db: Any, settings: Any) -> None:
+    """Let database sources reach this machine's PostgreSQL (5432) and MariaDB (3306), as a
+    single-machine deployment would: the environment allows the local addresses
+    (ZHENGWU_EGRESS_ALLOW_LOCAL) and the 安全管理员's allowlist lists them (core/egress.py)."""
+    from zhengwu.core.models import EgressDestination
+
+    settings.EGRESS_ALLOW_LOCAL = ["127.0.0.1:5432", "127.0.0.1:3306"]
+    for port in (5432, 3306):
+        EgressDestination.objects.get_or_create(host="127.0.0.1/32", port_min=port, port_max=port)

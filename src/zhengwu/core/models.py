@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.db import models
 
 
@@ -12,3 +14,43 @@ class PeriodicJobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_enqueued_at:%Y-%m-%d %H:%M}"
+
+
+class EgressDestination(models.Model):
+    """One allowed outbound destination (the 安全管理员's allowlist, see core/egress.py): a host
+    name, or an IP network in CIDR notation (a single address is stored as /32 or /128), and a
+    port range. Rows are changed only through identity.services (permission check + audit)."""
+
+    host = models.CharField("主机或网段", max_length=255, help_text="主机名（如 db.gaj.example.gov.cn）或网段（如 10.12.0.0/16）")
+    port_min = models.PositiveIntegerField("起始端口")
+    port_max = models.PositiveIntegerField("结束端口")
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("添加时间", auto_now_add=True)
+    created_by_username = models.CharField("添加人", max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = "出站白名单条目"
+        ordering = ["host", "port_min"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "port_min", "port_max"], name="core_egress_destination_unique"),
+            models.CheckConstraint(
+                condition=models.Q(port_min__gte=1, port_max__lte=65535, port_min__lte=models.F("port_max")),
+                name="core_egress_destination_ports",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.ports}"
+
+    @property
+    def ports(self) -> str:
+        return str(self.port_min) if self.port_min == self.port_max else f"{self.port_min}-{self.port_max}"
+
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        """The IP network of a network row; None for a host-name row."""
+        if not any(ch in self.host for ch in "/:") and not self.host.replace(".", "").isdigit():
+            return None
+        try:
+            return ipaddress.ip_network(self.host, strict=False)
+        except ValueError:
+            return None
