@@ -1,9 +1,13 @@
-"""Fixtures for the audit tests: a temporary signing key, administrators, raw-SQL tampering helpers."""
+"""Fixtures for the audit tests: a temporary signing key, administrators, raw-SQL tampering helpers,
+the external JSON Lines copy and a real TCP syslog collector."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -164,3 +168,79 @@ def rewrite_chain_from(seq: int) -> None:
             record.hash = new_hash
         prev = record.hash
     AuditChainHead.objects.filter(id=1).update(hash=prev)
+
+
+# --- external copies: the JSON Lines file and a real syslog collector ----------------------------
+@pytest.fixture
+def sink_file(settings: Any, tmp_path: Any) -> Any:
+    """Turn the JSON Lines sink on (a fresh file, like a mounted write-once volume)."""
+    from zhengwu.audit import sink
+
+    path = tmp_path / "worm" / "audit.jsonl"
+    settings.AUDIT_SINK_FILE = str(path)
+    sink._syslog_retry_after = 0.0
+    return path
+
+
+def sink_lines(path: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+class SyslogCollector(socketserver.ThreadingTCPServer):
+    """A real TCP syslog collector on 127.0.0.1: RFC 6587 octet-counted frames, kept in order."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _FrameHandler)
+        self.messages: list[bytes] = []
+        self.connections = 0
+        self.lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class _FrameHandler(socketserver.StreamRequestHandler):
+    server: SyslogCollector
+
+    def handle(self) -> None:
+        with self.server.lock:
+            self.server.connections += 1
+        while True:
+            digits = b""
+            while True:
+                char = self.rfile.read(1)
+                if not char:
+                    assert digits == b"", "连接在帧中途关闭"
+                    return  # the sender's end of stream: closing is our acknowledgement
+                if char == b" ":
+                    break
+                assert char.isdigit(), f"帧长度不是数字：{digits + char!r}"
+                digits += char
+            message = self.rfile.read(int(digits))
+            assert len(message) == int(digits)
+            with self.server.lock:
+                self.server.messages.append(message)
+
+
+@pytest.fixture
+def collector() -> Iterator[SyslogCollector]:
+    server = SyslogCollector()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    """A port with nobody listening on it (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

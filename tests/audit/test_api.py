@@ -77,7 +77,12 @@ def test_verify(api: Any, make_records: Any) -> None:
     raw_delete(2)
     body = api.post(f"{BASE}/verify").json()
     assert body["ok"] is False
-    assert body["problem"] == {"seq": 2, "kind": "removed", "message": "记录 #3 之前缺少记录 #2（已被删除）"}
+    assert body["problem"] == {
+        "seq": 2,
+        "kind": "removed",
+        "message": "记录 #3 之前缺少记录 #2（已被删除）",
+        "field": None,
+    }
 
 
 @pytest.mark.parametrize("role", ["system_admin", "security_admin", ""])

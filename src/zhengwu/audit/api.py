@@ -53,7 +53,7 @@ def get_record(request: HttpRequest, seq: int) -> Any:
 @router.post("/verify", response=VerifyOut, summary="核验审计哈希链")
 def verify(request: HttpRequest) -> dict[str, Any]:
     ensure_admin(request.user, AdminRole.AUDIT)
-    result = queries.verify_chain()
+    result = queries.verify_audit_log()
     problem = result.problem
     record_event(
         request.user,
@@ -65,6 +65,7 @@ def verify(request: HttpRequest) -> dict[str, Any]:
             "ok": result.ok,
             "checked": result.checked,
             "problem": problem.message if problem else "",
+            "compared_with_sink": result.sink.compared if result.sink else 0,
             "via": "api",
         },
     )
@@ -75,7 +76,9 @@ def verify(request: HttpRequest) -> dict[str, Any]:
         "last_seq": result.last_seq,
         "checkpoints": result.checkpoints,
         "message": result.message,
-        "problem": {"seq": problem.seq, "kind": problem.kind, "message": problem.message}
+        "notes": result.notes,
+        "compared_with_sink": result.sink.compared if result.sink else 0,
+        "problem": {"seq": problem.seq, "kind": problem.kind, "message": problem.message, "field": problem.field}
         if problem
         else None,
     }

@@ -9,13 +9,14 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
+        from django.conf import settings
         from django.db.backends.signals import connection_created
 
         from zhengwu.core import periodic
         from zhengwu.core.consoles import ConsoleEntry, register
 
         from . import db_guards
-        from .tasks import create_periodic_checkpoint
+        from .tasks import create_periodic_checkpoint, ship_audit_records
 
         connection_created.connect(db_guards.on_connection_created, dispatch_uid="zhengwu_audit_guards")
         register(
@@ -32,6 +33,12 @@ class AuditConfig(AppConfig):
         periodic.register(
             "audit.checkpoint",
             create_periodic_checkpoint,
-            timedelta(days=1),
-            "审计链签名检查点",
+            timedelta(seconds=settings.AUDIT_CHECKPOINT_SECONDS),
+            "审计链签名检查点（有新记录时）",
+        )
+        periodic.register(
+            "audit.ship",
+            ship_audit_records,
+            timedelta(minutes=1),
+            "审计记录补写外部副本（文件、syslog）",
         )

@@ -76,3 +76,23 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}检查点 #{self.seq}"
+
+
+class AuditSinkCursor(models.Model):
+    """How far an external copy that cannot be read back (the syslog collector) has received.
+
+    `seq` only moves forward, and only after the collector acknowledged a batch by closing the
+    connection; delivery failures leave it where it is, so the next attempt resends from there.
+    """
+
+    name = models.CharField("外部副本", max_length=32, primary_key=True)
+    seq = models.BigIntegerField("已送达至序号", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    last_error = models.TextField("最近一次失败原因", blank=True)
+    failing_since = models.DateTimeField("持续失败起始时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "审计外部副本进度"
+
+    def __str__(self) -> str:
+        return f"{self.name} 已送达至 #{self.seq}"

@@ -14,6 +14,16 @@ table in memory) and reports the first problem it finds, naming the record:
 - checkpoint — a checkpoint's SM2 signature is invalid or made with a foreign key, or the chain
               does not pass through a signed checkpoint's (seq, hash): the records before it were
               rewritten wholesale by someone who recomputed every hash but cannot sign.
+
+The chain alone cannot see a rewrite of the records after the newest checkpoint (hashes and head
+recomputed), nor the tail deleted with the head moved back. `verify_audit_log()` — what
+`zhengwu audit verify`, the console and the API run — therefore also compares the database,
+record by record and field by field, with the append-only external copy (sink.py) and names the
+first record that differs or is missing there:
+
+- sink      — the external copy itself is wrong: absent, a line repeated or out of order (lines
+              appended by hand), an entry whose hash does not match its content, or records left
+              uncopied for longer than SINK_LAG_TOLERANCE.
 """
 
 from __future__ import annotations
@@ -32,15 +42,26 @@ from zhengwu.directory.permissions import ensure_admin
 
 from . import signing
 from .models import AuditChainHead, AuditCheckpoint, AuditRecord, AuditResult
-from .services import GENESIS_HASH, compute_hash, record_values
+from .services import GENESIS_HASH, HASHED_FIELDS, compute_hash, record_values
 
 ALTERED = "altered"
 REMOVED = "removed"
 INSERTED = "inserted"
 CHECKPOINT = "checkpoint"
-PROBLEM_KINDS = {ALTERED: "篡改", REMOVED: "删除", INSERTED: "插入", CHECKPOINT: "检查点不符"}
+SINK = "sink"
+PROBLEM_KINDS = {
+    ALTERED: "篡改",
+    REMOVED: "删除",
+    INSERTED: "插入",
+    CHECKPOINT: "检查点不符",
+    SINK: "外部副本异常",
+}
+# Records not yet in the external copy after this long are a failure (the worker's `audit.ship`
+# job copies them every minute); younger ones are only noted (shipping follows the commit).
+SINK_LAG_TOLERANCE = dt.timedelta(minutes=5)
 
 VERIFY_BATCH_SIZE = 2000
+ENTRY_FIELDS = (*HASHED_FIELDS, "hash")  # what every external copy holds per record (sink.py)
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,7 @@ class ChainProblem:
     seq: int | None
     kind: str
     message: str
+    field: str | None = None  # the record's field that differs from the external copy
 
     @property
     def kind_label(self) -> str:
@@ -63,6 +85,7 @@ class ChainVerification:
     checkpoints: int
     problem: ChainProblem | None = None
     notes: list[str] = field(default_factory=list)
+    sink: SinkComparison | None = None
 
     @property
     def message(self) -> str:
@@ -73,7 +96,10 @@ class ChainVerification:
         else:
             span = f"已核验 {self.checked} 条记录（#{self.start_seq} 至 #{self.last_seq}）"
         signed = f"{self.checkpoints} 个已签名检查点均有效" if self.checkpoints else "尚无已签名检查点"
-        return f"审计链完整：{span}，{signed}。"
+        compared = ""
+        if self.sink is not None and self.sink.configured:
+            compared = f"，与外部副本 {self.sink.path} 逐条比对 {self.sink.compared} 条一致"
+        return f"审计链完整：{span}，{signed}{compared}。"
 
 
 def _local(value: dt.datetime) -> str:
@@ -84,7 +110,13 @@ def _checkpoint_label(cp: AuditCheckpoint) -> str:
     return f"{_local(cp.created_at)} 签署的{cp.get_kind_display()}检查点（链位置 #{cp.seq}）"
 
 
-def checkpoint_signature_valid(cp: AuditCheckpoint) -> bool:
+def checkpoint_signature_valid(cp: AuditCheckpoint, trusted_public_key: str | None = None) -> bool:
+    """Whether the checkpoint's signature verifies with the trusted key (default: from the key file)."""
+    if trusted_public_key is None:
+        try:
+            trusted_public_key = signing.trusted_public_key_pem()
+        except signing.TrustedKeyMissing:
+            return False
     message = signing.checkpoint_message(
         seq=cp.seq,
         hash=cp.hash,
@@ -94,7 +126,7 @@ def checkpoint_signature_valid(cp: AuditCheckpoint) -> bool:
         purged_count=cp.purged_count,
         public_key=cp.public_key,
     )
-    return signing.verify(cp.public_key, cp.signature, message)
+    return signing.verify(trusted_public_key, cp.signature, message)
 
 
 def _read_head() -> tuple[int, str] | None:
@@ -105,20 +137,19 @@ def _read_head() -> tuple[int, str] | None:
 def _check_checkpoint_signatures(checkpoints: list[AuditCheckpoint]) -> ChainProblem | None:
     if not checkpoints:
         return None
-    trusted = signing.public_key_pem(create=False)
-    if trusted is None:
-        return ChainProblem(
-            None,
-            CHECKPOINT,
-            f"审计签名密钥文件 {signing.key_path()} 不存在，无法核验 {len(checkpoints)} 个检查点的签名",
-        )
+    try:
+        trusted = signing.trusted_public_key_pem()
+    except signing.TrustedKeyMissing as exc:
+        return ChainProblem(None, CHECKPOINT, f"{exc}，无法核验 {len(checkpoints)} 个检查点的签名")
+    # Each checkpoint must be signed by the key from the file; the public key stored in its row
+    # is only compared with it, never used to decide what is trusted.
     trusted_norm = signing.normalise_pem(trusted)
     for cp in checkpoints:
         if signing.normalise_pem(cp.public_key) != trusted_norm:
             return ChainProblem(
                 cp.seq, CHECKPOINT, f"{_checkpoint_label(cp)}不是用本平台的审计签名密钥签署的（检查点被伪造）"
             )
-        if not checkpoint_signature_valid(cp):
+        if not checkpoint_signature_valid(cp, trusted):
             return ChainProblem(
                 cp.seq, CHECKPOINT, f"{_checkpoint_label(cp)}的 SM2 签名无效（检查点被篡改或伪造）"
             )
@@ -279,6 +310,210 @@ def verify_chain(
             )
         )
     result.ok = True
+    return result
+
+
+# --- comparison with the external copy --------------------------------------------------------
+@dataclass
+class SinkComparison:
+    configured: bool
+    path: str = ""
+    compared: int = 0
+    sink_last_seq: int = 0
+    problem: ChainProblem | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _field_label(name: str) -> str:
+    if name == "hash":
+        return "本记录哈希（hash）"
+    verbose = getattr(AuditRecord._meta.get_field(name), "verbose_name", name)
+    return f"{verbose}（{name}）"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = "（空）" if text == "" else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _entry_values(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry's hashed values as record_values() gives them, or None when a field is missing."""
+    from .sink import parse_time
+
+    if any(name not in entry for name in ENTRY_FIELDS):
+        return None
+    values = {name: entry[name] for name in HASHED_FIELDS}
+    try:
+        values["occurred_at"] = parse_time(str(entry["occurred_at"]))
+    except ValueError:
+        return None
+    return values
+
+
+def _sink_entries(path: Any, comparison: SinkComparison) -> Iterator[dict[str, Any]]:
+    """The file's entries in order; a problem with the file itself stops the stream (set on comparison)."""
+    from .sink import iter_file_entries
+
+    previous: int | None = None
+    skipped = 0
+    for line_number, entry in iter_file_entries(path):
+        if entry is None:
+            skipped += 1
+            continue
+        seq = int(entry["seq"])
+        if previous is not None and seq <= previous:
+            comparison.problem = ChainProblem(
+                seq,
+                SINK,
+                f"外部副本第 {line_number} 行的记录 #{seq} 重复或顺序错乱（在 #{previous} 之后）："
+                "副本被追加了伪造的行，或属于另一个数据库",
+            )
+            return
+        values = _entry_values(entry)
+        if values is None or compute_hash(values) != entry["hash"]:
+            comparison.problem = ChainProblem(
+                seq, SINK, f"外部副本第 {line_number} 行的记录 #{seq} 内容与其哈希不符（副本损坏或被改写）"
+            )
+            return
+        previous = seq
+        comparison.sink_last_seq = seq
+        yield entry
+    if skipped:
+        comparison.notes.append(
+            f"外部副本有 {skipped} 行不是完整的审计记录（例如写入中断留下的半行），已跳过"
+        )
+
+
+def compare_with_sink(
+    path: Any = None, *, start_seq: int = 1, now: dt.datetime | None = None
+) -> SinkComparison:
+    """Compare the records from `start_seq` on with the external JSON Lines copy, field by field.
+
+    `path` defaults to settings.AUDIT_SINK_FILE (another copy, e.g. one exported from the syslog
+    collector, can be named). Reports the first record, in sequence order, that is missing from
+    the database, missing from the copy, or differs — naming the field. Entries before
+    `start_seq` (purged from the database, kept in the copy) are not compared.
+    """
+    from pathlib import Path
+
+    from .sink import entry_for, sink_path
+
+    target = Path(path) if path else sink_path()
+    if target is None:
+        return SinkComparison(
+            configured=False,
+            notes=[
+                "未配置外部副本文件（ZHENGWU_AUDIT_SINK_FILE），只核验了数据库中的链，无法发现检查点之后的改写"
+            ],
+        )
+    comparison = SinkComparison(configured=True, path=str(target))
+    records = iter_records_ascending(AuditRecord.objects.filter(seq__gte=start_seq))
+    if not target.exists():
+        first = next(records, None)
+        if first is not None:
+            comparison.problem = ChainProblem(
+                first.seq, SINK, f"外部副本文件 {target} 不存在，无法与数据库中的审计记录比对"
+            )
+        return comparison
+
+    entries = (e for e in _sink_entries(target, comparison) if int(e["seq"]) >= start_seq)
+    record = next(records, None)
+    entry = next(entries, None)
+    while record is not None or entry is not None:
+        if comparison.problem is not None:
+            return comparison
+        if entry is None:
+            assert record is not None
+            unshipped = [record, *records]
+            oldest = unshipped[0]
+            span = f"#{oldest.seq}" if len(unshipped) == 1 else f"#{oldest.seq} 至 #{unshipped[-1].seq}"
+            if oldest.occurred_at < (now or timezone.now()) - SINK_LAG_TOLERANCE:
+                comparison.problem = ChainProblem(
+                    oldest.seq,
+                    SINK,
+                    f"记录 {span} 未写入外部副本（最早一条写于 {_local(oldest.occurred_at)}，"
+                    f"超过 {int(SINK_LAG_TOLERANCE.total_seconds() // 60)} 分钟）：外部副本写入中断，"
+                    "这些记录只受数据库中的链保护",
+                )
+            else:
+                comparison.notes.append(f"记录 {span} 刚写入，尚未写入外部副本")
+            return comparison
+        seq = int(entry["seq"])
+        if record is None or seq < record.seq:
+            what = (
+                f"{entry.get('occurred_at', '')} {entry.get('actor', '') or '系统'} {entry.get('action', '')}"
+            )
+            comparison.problem = ChainProblem(
+                seq, REMOVED, f"数据库中缺少记录 #{seq}（外部副本中有：{what.strip()}）：记录已被删除"
+            )
+            return comparison
+        if record.seq < seq:
+            comparison.problem = ChainProblem(
+                record.seq,
+                INSERTED,
+                f"记录 #{record.seq} 不在外部副本中（副本中在它之后的记录 #{seq} 存在）：记录被插入数据库",
+            )
+            return comparison
+        ours = entry_for(record)
+        for name in ENTRY_FIELDS:
+            if ours[name] != entry[name]:
+                comparison.problem = ChainProblem(
+                    seq,
+                    ALTERED,
+                    f"记录 #{seq} 的字段 {_field_label(name)} 与外部副本不符：数据库中为 {_shown(ours[name])}，"
+                    f"外部副本中为 {_shown(entry[name])}（记录被篡改）",
+                    field=name,
+                )
+                return comparison
+        comparison.compared += 1
+        record = next(records, None)
+        entry = next(entries, None)
+    return comparison
+
+
+def _syslog_notes() -> list[str]:
+    from django.conf import settings
+
+    from .models import AuditSinkCursor
+    from .sink import SYSLOG_CURSOR
+
+    if not settings.AUDIT_SYSLOG:
+        return []
+    cursor = AuditSinkCursor.objects.filter(name=SYSLOG_CURSOR).first()
+    head = _read_head()
+    head_seq = head[0] if head else 0
+    sent = cursor.seq if cursor else 0
+    notes = [f"syslog 收集端 {settings.AUDIT_SYSLOG} 已确认收到至 #{sent}（链头 #{head_seq}）"]
+    if cursor is not None and cursor.failing_since is not None:
+        notes.append(
+            f"syslog 自 {_local(cursor.failing_since)} 起发送失败：{cursor.last_error}；定期任务每分钟重发"
+        )
+    return notes
+
+
+def _problem_order(problem: ChainProblem) -> tuple[int, int]:
+    # The lowest record first; at the same record the copy's answer names the field.
+    return (problem.seq if problem.seq is not None else 2**62, 0 if problem.field else 1)
+
+
+def verify_audit_log(*, sink_file: Any = None) -> ChainVerification:
+    """The whole check: the database chain and checkpoints, then the comparison with the external copy.
+
+    The reported problem is the one at the lowest record; the other, if any, is added to `notes`.
+    """
+    result = verify_chain()
+    comparison = compare_with_sink(sink_file, start_seq=result.start_seq)
+    result.sink = comparison
+    problems = [p for p in (result.problem, comparison.problem) if p is not None]
+    if problems:
+        problems.sort(key=_problem_order)
+        result.problem, result.ok = problems[0], False
+        result.notes.extend(f"另：{p.message}" for p in problems[1:])
+    result.notes.extend(comparison.notes)
+    result.notes.extend(_syslog_notes())
     return result
 
 

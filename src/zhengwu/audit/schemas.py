@@ -47,8 +47,9 @@ class RecordPage(Schema):
 
 class ProblemOut(Schema):
     seq: int | None
-    kind: Literal["altered", "removed", "inserted", "checkpoint"]
+    kind: Literal["altered", "removed", "inserted", "checkpoint", "sink"]
     message: str
+    field: str | None = Field(None, description="与外部副本不符的字段名")
 
 
 class VerifyOut(Schema):
@@ -58,4 +59,6 @@ class VerifyOut(Schema):
     last_seq: int | None
     checkpoints: int
     message: str
+    notes: list[str] = Field(default_factory=list, description="补充说明：外部副本、syslog 送达情况")
+    compared_with_sink: int = Field(0, description="与外部副本逐条比对一致的记录数")
     problem: ProblemOut | None

@@ -119,6 +119,10 @@ def record_event(
         record = AuditRecord.objects.create(**values)
         head.seq, head.hash = record.seq, record.hash
         head.save(update_fields=["seq", "hash"])
+        # Copied to the external sinks once the outermost transaction commits (see sink.py).
+        from .sink import schedule_shipping
+
+        schedule_shipping()
     return record
 
 
@@ -166,17 +170,29 @@ def _write_checkpoint(
     )
 
 
-def do_create_checkpoint(actor: Any = None, kind: str = AuditCheckpoint.KIND_PERIODIC) -> AuditCheckpoint:
+def do_create_checkpoint(
+    actor: Any = None, kind: str = AuditCheckpoint.KIND_PERIODIC, *, automatic: bool = False
+) -> AuditCheckpoint | None:
     """Sign the current chain head (seq, hash) after checking the chain since the last checkpoint.
 
     A periodic checkpoint means a later wholesale rewrite of the records before it (every hash
     recomputed) is detected by `verify_chain`, because the rewriter cannot sign.
+
+    `automatic` is the worker's run every AUDIT_CHECKPOINT_SECONDS: it returns None without
+    signing when no record arrived since the latest checkpoint, and a successful run writes no
+    audit record of its own (the checkpoint row is the evidence; a record per run would itself
+    be a new record every minute, so the chain would never be idle). A refusal is always audited.
     """
     from .queries import verify_chain
 
     _ensure_audit_admin_or_system(actor)
     if kind not in (AuditCheckpoint.KIND_PERIODIC,):
         raise DomainError("只能手动创建定期检查点；清理检查点由清理流程生成", field="kind")
+    if automatic:
+        latest = AuditCheckpoint.objects.order_by("-seq", "-id").values_list("seq", flat=True).first()
+        head_seq = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+        if head_seq == 0 or (latest is not None and latest >= head_seq):
+            return None
     verification = verify_chain(from_latest_checkpoint=True)
     if not verification.ok:
         assert verification.problem is not None
@@ -185,7 +201,7 @@ def do_create_checkpoint(actor: Any = None, kind: str = AuditCheckpoint.KIND_PER
             AUDIT_ACTION_CHECKPOINT,
             object_type="audit_checkpoint",
             result=AuditResult.FAILURE,
-            details={"reason": verification.problem.message},
+            details={"reason": verification.problem.message, "automatic": automatic},
         )
         raise DomainError(f"审计链校验未通过，拒绝签署检查点：{verification.problem.message}")
     with transaction.atomic():
@@ -193,13 +209,14 @@ def do_create_checkpoint(actor: Any = None, kind: str = AuditCheckpoint.KIND_PER
             id=1, defaults={"seq": 0, "hash": GENESIS_HASH}
         )
         checkpoint = _write_checkpoint(kind=kind, seq=head.seq, hash=head.hash)
-        record_event(
-            actor,
-            AUDIT_ACTION_CHECKPOINT,
-            object_type="audit_checkpoint",
-            object_id=checkpoint.pk,
-            details={"kind": kind, "seq": checkpoint.seq, "hash": checkpoint.hash},
-        )
+        if not automatic:
+            record_event(
+                actor,
+                AUDIT_ACTION_CHECKPOINT,
+                object_type="audit_checkpoint",
+                object_id=checkpoint.pk,
+                details={"kind": kind, "seq": checkpoint.seq, "hash": checkpoint.hash},
+            )
     return checkpoint
 
 

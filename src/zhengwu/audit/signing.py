@@ -3,7 +3,11 @@
 The private key lives in a PEM file (settings.AUDIT_SIGNING_KEY_FILE), outside the database, so
 someone who can rewrite the audit tables still cannot forge a checkpoint. It is generated on
 first use (mode 0600, parent directory created). Each checkpoint stores the public key it was
-signed with; verification accepts only checkpoints signed by this platform's key.
+signed with, but that copy is only informative: verification trusts `trusted_public_key_pem()`,
+which comes from a file — the configured public key (settings.AUDIT_VERIFY_PUBLIC_KEY_FILE, e.g.
+on an auditor's machine that has no private key) or else the one derived from the private key
+file — never from a database row. A checkpoint forged with another key pair, its public key
+stored beside it, is therefore refused.
 """
 
 from __future__ import annotations
@@ -55,6 +59,28 @@ def public_key_pem(create: bool = True) -> str | None:
     except SigningKeyMissing:
         return None
     return sm2_public_key_pem(private).decode("ascii")
+
+
+class TrustedKeyMissing(Exception):
+    """Neither the configured public key file nor the private key file exists."""
+
+
+def trusted_public_key_pem() -> str:
+    """The public key that verification trusts, read from a file outside the database.
+
+    settings.AUDIT_VERIFY_PUBLIC_KEY_FILE when set, else derived from the signing key file
+    (never generated here). Raises TrustedKeyMissing naming the file when it is absent.
+    """
+    configured = str(settings.AUDIT_VERIFY_PUBLIC_KEY_FILE or "").strip()
+    if configured:
+        path = Path(configured)
+        if not path.exists():
+            raise TrustedKeyMissing(f"审计核验公钥文件 {path} 不存在")
+        return path.read_text(encoding="ascii")
+    public = public_key_pem(create=False)
+    if public is None:
+        raise TrustedKeyMissing(f"审计签名密钥文件 {key_path()} 不存在")
+    return public
 
 
 def normalise_pem(pem: str) -> str:

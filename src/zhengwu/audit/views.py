@@ -186,7 +186,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST":
-        result = queries.verify_chain()
+        result = queries.verify_audit_log()
         record_event(
             request.user,
             "audit.verify",
@@ -197,6 +197,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                 "ok": result.ok,
                 "checked": result.checked,
                 "problem": result.problem.message if result.problem else "",
+                "compared_with_sink": result.sink.compared if result.sink else 0,
                 "via": "console",
             },
         )

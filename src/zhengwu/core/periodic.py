@@ -42,6 +42,8 @@ def _format(delta: timedelta) -> str:
         return f"{seconds // 86400} 天"
     if seconds % 3600 == 0:
         return f"{seconds // 3600} 小时"
+    if seconds % 60:
+        return f"{seconds} 秒"
     return f"{seconds // 60} 分钟"
 
 
