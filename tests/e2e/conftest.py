@@ -54,8 +54,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh context. Every browser test is also a Content-Security-Policy test: a
+    violation (an inline script or style the policy blocked) fails the test that caused it."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     pg.set_default_timeout(15000)
+    violations: list[str] = []
+    pg.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield pg
     context.close()
+    assert violations == [], f"页面违反了内容安全策略（CSP）：{violations[:3]}"

@@ -10,6 +10,7 @@ the logged-in session.
 from __future__ import annotations
 
 import base64
+import logging
 import csv
 import io
 import math
@@ -19,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db.models import Max, OuterRef, Subquery
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import register_converter, reverse
@@ -471,6 +473,9 @@ def _version(v: ResourceVersion) -> dict[str, Any]:
         "created_by": _name(v.created_by),
         "created_at": v.created_at,
         "lineage": lineage,
+        "undone": v.undone,
+        "undoes": v.undoes,
+        "state_label": "已撤销" if v.undone else (f"撤销 v{v.undoes}" if v.undoes is not None else ""),
     }
 
 
@@ -552,14 +557,18 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
     except DomainError:
         raise
     except Exception as exc:
+        logging.getLogger(__name__).exception("changes of %s v%s..v%s", resource_code, start, end)
         raise DomainError(
-            f"无法读取版本 {start} 到 {end} 的变更明细（{type(exc).__name__}），请缩小版本范围后重试",
+            f"无法读取版本 {start} 到 {end} 的变更明细（数据湖读取失败，详细信息已记入服务器日志），请缩小版本范围后重试",
             "from_version",
         ) from exc
     # The change feed comes as string_view columns, which Arrow cannot sort or take: plain strings.
     table = table.cast(pa.schema([
         pa.field(f.name, pa.string()) if pa.types.is_string_view(f.type) else f for f in table.schema
     ]))
+    hidden = queries.hidden_versions(resource_code)
+    if hidden and table.num_rows:  # an undone commit and the commit undoing it: no change at all
+        table = table.filter(pc.invert(pc.is_in(table["_commit_version"], pa.array(sorted(hidden), pa.int64()))))
     if table.num_rows:
         table = table.sort_by([("_commit_version", "ascending")])
     fields = [n for n in table.column_names if n not in CHANGE_COLUMNS]

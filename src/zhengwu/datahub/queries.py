@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.audit.services import record_event
 from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, EntryStatus, UpdateCycle
 from zhengwu.catalog.models import CatalogEntry
-from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
+from zhengwu.core.errors import DomainError, Gone, NotFound, PermissionDenied
 from zhengwu.core.masking import mask_value
 from zhengwu.directory.models import Unit
 
@@ -134,6 +134,43 @@ def _masker(resource_code: str) -> dict[str, str]:
     return {c.field_name: c.masking for c in schema.columns if c.is_sensitive and c.masking}
 
 
+def hidden_versions(resource_code: str) -> set[int]:
+    """Lake versions that are not data: commits undone after their batch failed or died, and the
+    commits that undid them (together they change nothing). The change feed skips both."""
+    hidden: set[int] = set()
+    for number, undoes in ResourceVersion.objects.filter(resource_code=resource_code).filter(
+        Q(undone=True) | Q(undoes__isnull=False)
+    ).values_list("lake_version", "undoes"):
+        hidden.add(number)
+        if undoes is not None:
+            hidden.add(undoes)
+    return hidden
+
+
+def served_version(resource_code: str, version: int | None) -> int:
+    """The lake version whose rows may be served: the latest recorded version that was not undone
+    (None), or `version` if it is such a version. An undone version, or a commit no batch ever
+    recorded (its process died), is refused (410) — it never was the resource's data."""
+    recorded = ResourceVersion.objects.filter(resource_code=resource_code)
+    if version is None:
+        latest = recorded.filter(undone=False).order_by("-lake_version").first()
+        if latest is None:
+            raise DomainError("该资源还没有任何数据版本", "version")
+        return latest.lake_version
+    row = recorded.filter(lake_version=version).first()
+    if row is not None and row.undone:
+        who = f"批次 {row.batch_id} " if row.batch_id else ""
+        raise Gone(f"版本 {version} 由{who}写入，该批次失败或中断后已撤销，不提供其数据；请查看当前版本", "version")
+    if row is None:
+        latest = lake.current_version(resource_code)
+        if latest is None:
+            raise DomainError("该资源还没有任何数据版本", "version")
+        if version < 0 or version > latest:
+            raise DomainError(f"版本 {version} 不存在（现有 0 到 {latest}）", "version")
+        raise Gone(f"版本 {version} 未登记（写入它的批次处理中断，提交已撤销），不提供其数据；请查看当前版本", "version")
+    return version
+
+
 def version_rows(
     actor: Any, resource_code: str, version: int | None = None, *, offset: int = 0, limit: int = 50,
     request: HttpRequest | None = None,
@@ -144,6 +181,7 @@ def version_rows(
         raise DomainError("每页行数必须在 1 到 500 之间", "limit")
     if offset < 0:
         raise DomainError("起始行不能为负数", "offset")
+    version = served_version(resource_code, version)
     columns, rows, total = lake.read_rows(resource_code, version, offset=offset, limit=limit)
     masks = _masker(resource_code)
     shown = [{k: mask_value(v, masks.get(k, "")) for k, v in row.items()} for row in rows]

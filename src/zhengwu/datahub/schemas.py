@@ -216,6 +216,9 @@ class VersionOut(Schema):
     created_by: str
     created_at: datetime
     lineage: LineageOut | None
+    undone: bool = Field(False, description="已撤销：写入它的批次失败或中断后被撤销，不提供其数据，变更流中也不出现")
+    undoes: int | None = Field(None, description="本版本撤销的版本（失败或中断批次的提交）")
+    state_label: str = Field("", description="“已撤销”“撤销 v…”或空")
 
 
 class VersionPage(Schema):

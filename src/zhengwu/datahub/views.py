@@ -283,7 +283,7 @@ def resource(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     entry = queries.entry_for(user, code)
     versions = list(queries.versions_for(user, code).select_related("batch__push_token"))
-    current = versions[0] if versions else None
+    current = next((v for v in versions if not v.undone), None)  # an undone version is never current
     schema_error = ""
     columns: list[tuple[str, str]] = []
     derived: list[Any] = []
@@ -299,7 +299,7 @@ def resource(request: HttpRequest, code: str) -> HttpResponse:
         schema_error = exc.message
     forms: dict[str, Any] = {
         "upload": UploadForm(),
-        "rollback_versions": [v.lake_version for v in versions[1:]],
+        "rollback_versions": [v.lake_version for v in versions if not v.undone and v is not current],
         "columns": columns,
     }
     forms["rollback"] = RollbackForm(versions=forms["rollback_versions"])
