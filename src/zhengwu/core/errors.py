@@ -30,3 +30,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Gone(DomainError):
+    """The object existed but was withdrawn (e.g. a data version undone after its batch failed)."""
+
+    status = 410

@@ -43,6 +43,7 @@ class CommitResult:
     inserted: int
     updated: int
     deleted: int
+    changed: bool = True  # False: the batch changed nothing, no new version was committed
 
 
 def _root() -> str:
@@ -244,6 +245,8 @@ def commit_batch(
 
     if not keys:
         before = count_rows(resource_code)
+        if mode == LoadMode.FULL and _same_rows(resource_code, schema, accepted):
+            return CommitResult(existing.version(), VersionOperation.REPLACE, before, 0, 0, 0, changed=False)
         write_deltalake(
             uri, source, mode="overwrite" if mode == LoadMode.FULL else "append", schema_mode="merge",
             storage_options=storage_options(), commit_properties=_props(batch_id),
@@ -269,8 +272,14 @@ def commit_batch(
     ).when_matched_update_all(predicate=changed).when_not_matched_insert_all()
     if mode == LoadMode.FULL:
         merger = merger.when_not_matched_by_source_delete()
+    before_version = existing.version()
     metrics = merger.execute()
     table = DeltaTable(uri, storage_options=storage_options())
+    if table.version() == before_version:  # nothing inserted, updated or deleted: no commit
+        return CommitResult(
+            before_version, VersionOperation.REPLACE if mode == LoadMode.FULL else VersionOperation.UPSERT,
+            count_rows(resource_code), 0, 0, 0, changed=False,
+        )
     return CommitResult(
         version=table.version(),
         operation=VersionOperation.REPLACE if mode == LoadMode.FULL else VersionOperation.UPSERT,
@@ -279,6 +288,36 @@ def commit_batch(
         updated=int(metrics.get("num_target_rows_updated", 0)),
         deleted=int(metrics.get("num_target_rows_deleted", 0)),
     )
+
+
+def _same_rows(resource_code: str, schema: ResourceSchema, accepted: Path) -> bool:
+    """Whether a batch for a resource without a key holds exactly the current rows (as a
+    multiset, `_batch` aside): a full replace by the same rows changes nothing."""
+    files = data_files(resource_code)
+    if not files:
+        return False
+    columns = ", ".join(_quote(c.field_name) for c in schema.columns)
+    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    accepted_files = f"{accepted}/**/*.parquet" if accepted.is_dir() else str(accepted)
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        found = con.execute(
+            f"""
+            SELECT count(*) FROM (
+              (SELECT {columns} FROM read_parquet([{file_list}], union_by_name=true)
+               EXCEPT ALL SELECT {columns} FROM read_parquet('{accepted_files}'))
+              UNION ALL
+              (SELECT {columns} FROM read_parquet('{accepted_files}')
+               EXCEPT ALL SELECT {columns} FROM read_parquet([{file_list}], union_by_name=true))
+            )
+            """  # noqa: S608 (identifiers are quoted catalog field names, paths are the platform's own)
+        ).fetchone()
+    except duckdb.Error:
+        return False  # e.g. the catalog gained a column: not the same rows
+    finally:
+        con.close()
+    return found is not None and int(found[0]) == 0
 
 
 def _create_in_place(resource_code: str, accepted: Path, batch_id: int) -> CommitResult:
@@ -310,23 +349,47 @@ def _create_in_place(resource_code: str, accepted: Path, batch_id: int) -> Commi
     return CommitResult(0, VersionOperation.CREATE, rows, rows, 0, 0)
 
 
+def quarantine_arrow_schema(names: list[str]) -> pa.Schema:
+    """The quarantine table's columns: `_batch` and `_row` (int64), then `_errors`, `_rules` and
+    the raw text of every item — all nullable (a refused row may leave any optional cell empty)."""
+    fields = [pa.field(BATCH_COLUMN, pa.int64(), nullable=True)]
+    for name in names:
+        kind = pa.int64() if name == "_row" else pa.string()
+        fields.append(pa.field(name, kind, nullable=True))
+    return pa.schema(fields)
+
+
+def _relax_not_null(uri: str) -> None:
+    """Quarantine tables created before the schema above took NOT NULL from the Parquet of their
+    first batch: drop those constraints (a metadata-only commit), once per column."""
+    table = _open(uri)
+    if table is None:
+        return
+    for item in table.schema().fields:
+        if not item.nullable:
+            table.alter.drop_column_not_null(item.name)
+
+
 def append_quarantine(resource_code: str, refused: Path, batch_id: int) -> int:
     """Keep a batch's refused rows (raw text, reasons) in the resource's quarantine table."""
     dataset = pads.dataset(str(refused), format="parquet")
     count = int(dataset.count_rows())
     if not count:
         return 0
-    fields = [pa.field(BATCH_COLUMN, pa.int64()), *dataset.schema]
+    names = list(dataset.schema.names)
+    target = quarantine_arrow_schema(names)
 
     def batches() -> Any:
         for b in dataset.to_batches(batch_size=65536):
             column = pa.array([batch_id] * b.num_rows, type=pa.int64())
-            yield pa.RecordBatch.from_arrays([column, *b.columns], schema=pa.schema(fields))
+            arrays = [column] + [b.column(i).cast(target.field(i + 1).type) for i in range(len(names))]
+            yield pa.RecordBatch.from_arrays(arrays, schema=target)
 
     uri = quarantine_uri(resource_code)
     _ensure_parent(uri)
+    _relax_not_null(uri)
     write_deltalake(
-        uri, pa.RecordBatchReader.from_batches(pa.schema(fields), batches()), mode="append", schema_mode="merge",
+        uri, pa.RecordBatchReader.from_batches(target, batches()), mode="append", schema_mode="merge",
         storage_options=storage_options(), commit_properties=_props(batch_id),
     )
     return count

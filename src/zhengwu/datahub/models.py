@@ -115,6 +115,7 @@ class IngestBatch(models.Model):
     heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
     worker_host = models.CharField("处理主机", max_length=100, blank=True)
     worker_pid = models.IntegerField("处理进程", null=True, blank=True)
+    input_purged_at = models.DateTimeField("原始输入清除时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "归集批次"
@@ -149,6 +150,10 @@ class ResourceVersion(models.Model):
     rows_updated = models.BigIntegerField("更新", default=0)
     rows_deleted = models.BigIntegerField("删除", default=0)
     reason = models.TextField("说明", blank=True)
+    # A commit made by a batch that then failed or died, undone by the commit `undoes` names:
+    # kept for the record (lineage), never served as data, skipped by the change feed.
+    undone = models.BooleanField("已撤销", default=False)
+    undoes = models.IntegerField("撤销的版本", null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

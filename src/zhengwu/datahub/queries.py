@@ -162,11 +162,11 @@ def served_version(resource_code: str, version: int | None) -> int:
         who = f"批次 {row.batch_id} " if row.batch_id else ""
         raise Gone(f"版本 {version} 由{who}写入，该批次失败或中断后已撤销，不提供其数据；请查看当前版本", "version")
     if row is None:
-        latest = lake.current_version(resource_code)
-        if latest is None:
+        newest = lake.current_version(resource_code)
+        if newest is None:
             raise DomainError("该资源还没有任何数据版本", "version")
-        if version < 0 or version > latest:
-            raise DomainError(f"版本 {version} 不存在（现有 0 到 {latest}）", "version")
+        if version < 0 or version > newest:
+            raise DomainError(f"版本 {version} 不存在（现有 0 到 {newest}）", "version")
         raise Gone(f"版本 {version} 未登记（写入它的批次处理中断，提交已撤销），不提供其数据；请查看当前版本", "version")
     return version
 

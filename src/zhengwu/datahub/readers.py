@@ -31,6 +31,7 @@ import errno
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import queue
@@ -54,6 +55,8 @@ from zhengwu.core.errors import DomainError
 
 from .constants import FILE_FORMATS
 from .schema import ResourceSchema
+
+_log = logging.getLogger(__name__)
 
 ROW_COLUMN = "_row"
 STRUCTURE_COLUMN = "_structure"
@@ -127,7 +130,7 @@ def stage_file(
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise DomainError(f"无法读取上传的文件：{exc.strerror or exc}", "file") from exc
+        raise DomainError("无法读取上传的文件：文件不存在或没有读取权限", "file") from exc
     if max_bytes is not None and size > max_bytes:
         raise DomainError(f"文件大小 {_size_text(size)}，超过上限 {_limit_text(max_bytes)}", "file")
     if size == 0:
@@ -862,6 +865,7 @@ def _stage_csv(
         raise _encoding_error(path, encoding, exc.offset) from None
     except pa.ArrowInvalid as exc:
         message = str(exc)
+        _log.info("CSV %s: Arrow refused it: %s", path, message)
         if "UTF8" in message or "UTF-8" in message:
             offset = _first_utf8_error(path)
             if offset is not None:
@@ -875,10 +879,13 @@ def _stage_csv(
 
 
 def _csv_error_text(message: str) -> str:
+    """A Chinese reason for an error of Arrow's CSV parser (its English text goes to the log)."""
     detail = message.split("\n")[0]
     if "straddling" in detail or "block" in detail:
-        return f"CSV 文件格式有误：可能有未闭合的双引号，使一条记录跨越了大段内容（{detail}）"
-    return f"CSV 文件格式有误：{detail}"
+        return "CSV 文件格式有误：可能有未闭合的双引号，使一条记录跨越了大段内容；请检查引号是否成对"
+    if "column" in detail.lower():
+        return "CSV 文件格式有误：某一行的字段数与表头不符且无法逐行分开；请检查分隔符和引号"
+    return "CSV 文件格式有误，无法解析：请检查分隔符、引号和换行，或另存为 UTF-8 编码的 CSV 后重新上传"
 
 
 def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -1103,8 +1110,9 @@ def _stage_xlsx(
                 raise _not_workbook("缺少工作簿内容")
             try:
                 workbook = load_workbook(fh, read_only=True, data_only=True)
-            except Exception as exc:
-                raise _not_workbook(type(exc).__name__) from None
+            except Exception:
+                _log.warning("openpyxl could not open %s", path, exc_info=True)
+                raise _not_workbook("工作簿的内容无法解析") from None
             try:
                 sheets = workbook.sheetnames
                 if len(sheets) != 1:

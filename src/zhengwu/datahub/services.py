@@ -40,11 +40,13 @@ from zhengwu.directory.models import Unit
 
 from . import lake
 from .constants import FILE_FORMATS, BatchStage, BatchStatus, LoadMode, RuleKind, SourceKind, VersionOperation
+from .failures import failure_reason
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
 from .schema import ResourceSchema, RuleSpec, schema_for
 
 log = logging.getLogger(__name__)
 
+NO_CHANGE_NOTE = "无变化，未产生新版本"
 PUSH_MAX_RECORDS = 10_000
 HEARTBEAT_EVERY = timedelta(seconds=2)
 STALE_AFTER = timedelta(minutes=2)
@@ -91,6 +93,9 @@ def _attempt(
     except DomainError as exc:
         failure = dict(details or {})
         failure.update({"reason": exc.message, "field": exc.field or ""})
+        detail = getattr(exc, "detail", "")  # an egress refusal or a source read error: what really happened
+        if detail:
+            failure["detail"] = str(detail)[:1000]
         record_event(
             actor, action, object_type=object_type, object_id=object_id,
             result=AuditResult.FAILURE, details=failure, request=request,
@@ -169,6 +174,7 @@ def do_submit_upload(
         check_file_size(int(getattr(upload, "size", 0) or 0))
         if parent is not None:
             _check_parent(parent, resource_code)
+            _ensure_corrector(actor, entry)
         batch = _new_batch(
             actor, entry, schema, source_kind=SourceKind.CORRECTION if parent else SourceKind.UPLOAD,
             mode=LoadMode.INCREMENTAL if parent else mode, parent=parent, file_name=name, file_format=file_format,
@@ -231,6 +237,26 @@ def ingest_file(
     """Submit a file and process it right here (command line, demo loader, benchmark)."""
     batch = do_submit_file(actor, resource_code, path, file_name=file_name, mode=mode, enqueue=False)
     return run_batch(batch.pk, progress=progress)
+
+
+def _ensure_corrector(actor: Any, entry: CatalogEntry) -> None:
+    """A correction overwrites data with what is uploaded, and the quarantine download shows the
+    personal/sensitive items masked to everyone but the provider's data managers: only someone who
+    sees every item clear may correct, so a masked file never comes back as data."""
+    from zhengwu.catalog.queries import clear_items_for, masked_items
+    from zhengwu.core.masking import reveals_clear
+
+    clear = clear_items_for(actor, entry)
+    labels = {i.field_name: i.name for i in entry.items.all()}
+    hidden = [
+        f"{labels.get(name, name)}({name})" for name, item in masked_items(entry).items()
+        if not reveals_clear(item, actor_may_see_clear=name in clear)
+    ]
+    if hidden:
+        raise PermissionDenied(
+            f"补正重报只能由{entry.provider.name}的数据管理员办理：隔离行中的个人/敏感信息项（{'、'.join(hidden)}）"
+            "对您按脱敏方式遮盖显示，用脱敏后的文件补正会把遮盖后的值写入数据", "parent",
+        )
 
 
 def _check_parent(parent: IngestBatch, resource_code: str) -> None:
@@ -373,11 +399,20 @@ def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _
             raise DomainError("该批次的数据库来源已被删除", "source")
         url = decrypt_field(source.url_encrypted, f"datahub.source.{source.pk}")
         since = source.watermark_value if source.mode == LoadMode.INCREMENTAL else ""
-        result, watermark = pull.stage_database(
-            url, schema, staged, table=source.table, query=source.query,
-            watermark_column=source.watermark_column if source.mode == LoadMode.INCREMENTAL else "",
-            since=since, progress=lambda rows: progress.update(rows_in=rows),
-        )
+        try:
+            result, watermark = pull.stage_database(
+                url, schema, staged, table=source.table, query=source.query,
+                watermark_column=source.watermark_column if source.mode == LoadMode.INCREMENTAL else "",
+                since=since, progress=lambda rows: progress.update(rows_in=rows),
+            )
+        except DomainError as exc:
+            detail = getattr(exc, "detail", "")  # the user sees a reference number; the audit keeps the cause
+            if detail:
+                record_event(
+                    batch.created_by, "datahub.source.pull", object_type="data_source", object_id=source.pk,
+                    result=AuditResult.FAILURE, details={"batch": batch.pk, "reason": exc.message, "detail": str(detail)[:1000]},
+                )
+            raise
         batch.report = {**(batch.report or {}), "watermark_from": since, "watermark_to": watermark}
     else:
         path = Path(batch.file_path)
@@ -433,11 +468,9 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
         else:
             notes.append("没有可入库的行，数据版本未变")
         _finish(batch, checked, committed, notes)
-    except DomainError as exc:
-        _fail(batch, exc.message, exc.field or "", committed, previous_version)
-    except Exception as exc:
-        log.exception("batch %s failed", batch.pk)
-        _fail(batch, f"处理出错：{type(exc).__name__}: {exc}"[:1000], "", committed, previous_version)
+    except Exception as exc:  # every failure ends the batch, with a Chinese reason (failures.py)
+        message, field = failure_reason(exc, batch)
+        _fail(batch, message, field, committed, previous_version)
     finally:
         _clean(space, batch)
     batch.refresh_from_db()
@@ -465,7 +498,10 @@ def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | Non
         batch.uniqueness = metrics.get("uniqueness")
         batch.consistency = metrics.get("consistency")
         batch.finished_at = batch.heartbeat_at = now
-        if committed is not None:
+        if committed is not None and not committed.changed:
+            notes.append(NO_CHANGE_NOTE)
+            batch.notes = notes
+        elif committed is not None:
             batch.lake_version = committed.version
             batch.rows_inserted, batch.rows_updated, batch.rows_deleted = (
                 committed.inserted, committed.updated, committed.deleted
@@ -478,7 +514,7 @@ def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | Non
         batch.save()
         if batch.source_kind == SourceKind.DATABASE and batch.source_id and report.get("watermark_to"):
             DataSource.objects.filter(pk=batch.source_id).update(watermark_value=str(report["watermark_to"]))
-        if batch.parent_id and committed is not None:
+        if batch.parent_id and committed is not None and committed.changed:
             _mark_resolved(batch, checked)
         if checked.rows_accepted:
             do_record_data_arrival(batch.resource_code, now, actor=batch.created_by)
@@ -510,29 +546,89 @@ def _mark_resolved(batch: IngestBatch, checked: Any) -> None:
 def _fail(
     batch: IngestBatch, message: str, field: str, committed: lake.CommitResult | None, previous_version: int | None
 ) -> None:
-    if committed is not None and previous_version is not None:
-        # The commit landed but recording it did not: undo it so the lake and the records agree.
-        lake.restore(batch.resource_code, previous_version, reason=f"批次 {batch.pk} 失败，撤销其提交", batch_id=batch.pk)
+    """End a batch as failed. Never raises: whatever goes wrong here is logged and the batch is
+    still marked failed (a second error must not leave it 处理中 for recovery to find later)."""
+    try:
+        if committed is not None and committed.changed:
+            # The commit landed but recording it did not: undo it so the lake and the records agree.
+            _undo_commit(batch, committed.version, previous_version, f"批次 {batch.pk} 失败，撤销其提交", committed.operation)
+    except Exception:
+        log.exception("batch %s: undoing its lake commit v%s failed", batch.pk, committed.version if committed else None)
+        message = f"{message}；撤销本批次写入的数据版本时出错，请联系系统管理员检查该资源的数据版本"
+    try:
+        with transaction.atomic():
+            IngestBatch.objects.filter(pk=batch.pk).update(
+                status=BatchStatus.FAILED, stage=batch.stage, error_message=message[:1000], error_field=field[:100],
+                finished_at=timezone.now(), rows_in=batch.rows_in, encoding=batch.encoding[:20],
+            )
+            record_event(
+                batch.created_by, "datahub.batch.finish", object_type="resource", object_id=batch.resource_code,
+                result=AuditResult.FAILURE, details={"batch": batch.pk, "reason": message[:500], "field": field},
+            )
+    except Exception:
+        log.exception("batch %s: recording its failure failed", batch.pk)
+        try:
+            IngestBatch.objects.filter(pk=batch.pk).update(
+                status=BatchStatus.FAILED, error_message=message[:1000], finished_at=timezone.now()
+            )
+        except Exception:
+            log.exception("batch %s: could not be marked failed; recovery will mark it", batch.pk)
+
+
+def _undo_commit(
+    batch: IngestBatch, version: int, previous_version: int | None, reason: str, operation: str | None = None
+) -> int | None:
+    """Undo the lake commit `version` a failed or dead batch made: restore the version before it
+    (a new commit) and record both — the undone one marked 已撤销 (never served, skipped by the
+    change feed) and the restoring one as `undoes` it. A first version is removed instead (the
+    resource had no data). Returns the restoring commit's version (None when the table was
+    dropped or the commit is not this batch's)."""
+    if lake.batch_of_commit(batch.resource_code, version) != batch.pk:
+        return None
+    if previous_version is None or version == 0:
+        lake.drop_unrecorded_table(batch.resource_code)
+        ResourceVersion.objects.filter(resource_code=batch.resource_code, lake_version=version).delete()
+        return None
+    result = lake.restore(batch.resource_code, previous_version, reason=reason, batch_id=batch.pk)
     with transaction.atomic():
-        IngestBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_message=message, error_field=field, finished_at=timezone.now(),
-            rows_in=batch.rows_in, encoding=batch.encoding,
+        ResourceVersion.objects.update_or_create(
+            resource_code=batch.resource_code, lake_version=version,
+            defaults={
+                "operation": operation or (VersionOperation.REPLACE if batch.mode == LoadMode.FULL else VersionOperation.UPSERT),
+                "batch": batch, "undone": True, "reason": reason, "created_by": batch.created_by,
+            },
         )
-        record_event(
-            batch.created_by, "datahub.batch.finish", object_type="resource", object_id=batch.resource_code,
-            result=AuditResult.FAILURE, details={"batch": batch.pk, "reason": message[:500], "field": field},
+        ResourceVersion.objects.update_or_create(
+            resource_code=batch.resource_code, lake_version=result.version,
+            defaults={
+                "operation": VersionOperation.ROLLBACK, "restored_from": previous_version, "undoes": version,
+                "rows_total": result.rows_total, "reason": reason,
+            },
         )
+    return result.version
 
 
-def _clean(space: Path, batch: IngestBatch) -> None:
-    """Remove the batch's scratch files; an uploaded input file is kept only while it may still be
-    needed (a failed batch keeps it for diagnosis until the clean-up job removes it)."""
-    for name in ("staged.parquet", "checked"):
-        target = space / name
-        if target.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
-        elif target.exists():
-            target.unlink()
+def _is_input(path: Path) -> bool:
+    return path.name == "records.json" or (path.stem == "input" and path.suffix.lower() in FILE_FORMATS)
+
+
+def _clean(space: Path, batch: IngestBatch | None = None) -> None:
+    """Remove a batch's intermediates — everything in its work space except the delivered input
+    (`input.<ext>`, `records.json`): staged.parquet, checked/ (accepted, refused, kept rows, DuckDB
+    spill) and half-written temporary files. Called when a batch ends, when recovery finds a dead
+    batch and by housekeeping; never raises."""
+    if not space.is_dir():
+        return
+    for target in space.iterdir():
+        if _is_input(target):
+            continue
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        except OSError:
+            log.warning("batch work space %s: could not remove %s", space, target.name, exc_info=True)
 
 
 def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
@@ -550,23 +646,20 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
         if not dead:
             continue
         latest = lake.current_version(batch.resource_code)
-        undone = None
-        if latest is not None and lake.batch_of_commit(batch.resource_code, latest) == batch.pk:
-            if latest > 0:
-                undone = lake.restore(batch.resource_code, latest - 1, reason=f"批次 {batch.pk} 中断，撤销其提交", batch_id=batch.pk)
-            else:
-                lake.drop_unrecorded_table(batch.resource_code)  # the resource had no data before this batch
+        undone = False
+        reason = f"批次 {batch.pk} 中断，撤销其提交"
+        try:
+            if latest is not None and lake.batch_of_commit(batch.resource_code, latest) == batch.pk:
+                _undo_commit(batch, latest, latest - 1 if latest > 0 else None, reason)
+                undone = True
+        except Exception:
+            log.exception("recovery of batch %s: undoing lake commit v%s failed", batch.pk, latest)
+        _clean(work_dir(batch.pk), batch)  # the dead process left its intermediates
         with transaction.atomic():
             updated = IngestBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
                 status=BatchStatus.FAILED, finished_at=now,
                 error_message="处理进程中断（进程被终止或服务器重启），本批次未生效，之前的数据版本保持不变；请重新提交",
             )
-            if undone is not None:
-                ResourceVersion.objects.create(
-                    resource_code=batch.resource_code, lake_version=undone.version, operation=VersionOperation.ROLLBACK,
-                    restored_from=latest - 1 if latest is not None else None, rows_total=undone.rows_total,
-                    reason=f"批次 {batch.pk} 中断，撤销其提交",
-                )
             if updated:
                 record_event(
                     None, "datahub.batch.recover", object_type="resource", object_id=batch.resource_code,
@@ -606,6 +699,8 @@ def do_rollback(
             raise DomainError("请填写回滚原因", "reason")
         if resource_busy(resource_code):
             raise Conflict("该资源有批次正在处理，请待其完成后再回滚", "version")
+        if ResourceVersion.objects.filter(resource_code=resource_code, lake_version=version, undone=True).exists():
+            raise DomainError(f"版本 {version} 已撤销（写入它的批次失败或中断），不能回滚到该版本", "version")
         result = lake.restore(resource_code, version, reason=reason.strip())
         created = ResourceVersion.objects.create(
             resource_code=resource_code, lake_version=result.version, operation=VersionOperation.ROLLBACK,

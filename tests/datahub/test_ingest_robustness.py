@@ -1,0 +1,195 @@
+"""Ingest failures found by the security review (issue 8): a batch that changes nothing, refused
+rows with empty optional cells, undone versions, Chinese failure reasons, retention."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from django.test import Client
+
+from zhengwu.audit.models import AuditRecord
+from zhengwu.core.errors import DomainError, Gone
+from zhengwu.datahub import lake, queries, services
+from zhengwu.datahub.models import IngestBatch, ResourceVersion
+
+from .conftest import people_csv, person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_reuploading_unchanged_data_succeeds_without_a_new_version(tmp_path: Path, publish: Any, data_admin: Any) -> None:
+    entry = publish(data_admin)
+    rows = [person(i) for i in range(1, 6)]
+    first = services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "a.csv", rows))
+    assert first.status == "succeeded" and first.lake_version == 0
+    again = services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "b.csv", rows))
+    assert again.status == "succeeded", again.error_message
+    assert "无变化，未产生新版本" in again.notes
+    assert again.lake_version is None and again.report["rows_in"] == 5
+    assert ResourceVersion.objects.filter(resource_code=entry.resource_code).count() == 1
+    assert lake.current_version(entry.resource_code) == 0
+    assert not services.resource_busy(entry.resource_code)
+    third = services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "c.csv", rows), mode="incremental")
+    assert third.status == "succeeded" and "无变化，未产生新版本" in third.notes
+
+
+def test_a_refused_row_with_an_empty_optional_cell_after_a_full_one(tmp_path: Path, publish: Any, data_admin: Any) -> None:
+    entry = publish(data_admin)
+    full = [person(1), person(2, gender="5")]  # refused, every optional cell filled
+    first = services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "a.csv", full))
+    assert (first.status, first.rows_refused) == ("succeeded", 1), first.error_message
+    empty = [person(3), person(4, gender="5", household_address="", birth_date="")]
+    second = services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "b.csv", empty))
+    assert (second.status, second.rows_refused) == ("succeeded", 1), second.error_message
+
+
+# --- undone versions ---------------------------------------------------------------------------------
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _url(code: str, tail: str = "") -> str:
+    return f"/api/v1/datahub/resources/{code.replace('/', '%2F')}{tail}"
+
+
+def _die_after_commit(entry: Any, data_admin: Any, tmp_path: Path) -> IngestBatch:
+    """A batch whose process committed v1 to the lake and died before recording it."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from zhengwu.datahub.lake import _props, data_uri
+
+    batch = services.do_submit_file(data_admin, entry.resource_code, people_csv(tmp_path / "b.csv", [person(2)]), enqueue=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    IngestBatch.objects.filter(pk=batch.pk).update(status="running", worker_host=socket.gethostname(), worker_pid=dead.pid)
+    current = DeltaTable(data_uri(entry.resource_code)).to_pyarrow_table()
+    row = current.set_column(current.schema.get_field_index("id_no"), "id_no", pa.array([person(2)["id_no"]]))
+    write_deltalake(data_uri(entry.resource_code), row, mode="append", commit_properties=_props(batch.pk))
+    return batch
+
+
+def test_an_undone_version_is_marked_and_never_served(tmp_path: Path, publish: Any, data_admin: Any) -> None:
+    entry = publish(data_admin)
+    code = entry.resource_code
+    services.ingest_file(data_admin, code, people_csv(tmp_path / "a.csv", [person(1)]))
+    batch = _die_after_commit(entry, data_admin, tmp_path)
+    api = _client(data_admin)
+    # Before recovery the unrecorded commit is not served either: current data is still v0.
+    assert [r["id_no"] for r in api.get(_url(code, "/rows")).json()["items"]] == [person(1)["id_no"]]
+    assert services.do_recover_interrupted_batches() == [batch.pk]
+
+    undone = ResourceVersion.objects.get(resource_code=code, lake_version=1)
+    assert undone.undone and undone.batch_id == batch.pk
+    undoing = ResourceVersion.objects.get(resource_code=code, lake_version=2)
+    assert (undoing.operation, undoing.undoes, undoing.restored_from) == ("rollback", 1, 0)
+
+    listed = {v["version"]: v for v in api.get(_url(code, "/versions")).json()["items"]}
+    assert listed[1]["undone"] and listed[1]["state_label"] == "已撤销"
+    assert listed[2]["undoes"] == 1 and not listed[2]["undone"]
+
+    refused = api.get(_url(code, "/versions/1/rows"))
+    assert refused.status_code == 410, refused.content
+    assert "已撤销" in refused.json()["detail"] and refused.json()["errors"][0]["field"] == "version"
+    with pytest.raises(Gone):
+        queries.version_rows(data_admin, code, 1)
+    current = api.get(_url(code, "/rows")).json()
+    assert current["version"] == 2 and [r["id_no"] for r in current["items"]] == [person(1)["id_no"]]
+
+    feed = api.get(_url(code, "/changes"), {"from_version": 0}).json()
+    ids = [item["values"]["id_no"] for item in feed["items"]]
+    assert feed["count"] == 1 and len(ids) == 1  # v0's insert only: v1 and its undoing v2 change nothing
+    assert {item["commit_version"] for item in feed["items"]} == {0}
+
+    with pytest.raises(DomainError, match="已撤销"):
+        services.do_rollback(data_admin, code, 1, reason="试图恢复被撤销的版本")
+    page = api.get(f"/datahub/resources/{code}/")
+    assert page.status_code == 200 and "已撤销" in page.content.decode()
+
+
+def test_a_batch_that_fails_after_its_commit_records_the_undone_version(
+    tmp_path: Path, publish: Any, data_admin: Any, monkeypatch: Any
+) -> None:
+    entry = publish(data_admin)
+    code = entry.resource_code
+    services.ingest_file(data_admin, code, people_csv(tmp_path / "a.csv", [person(1)]))
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(services, "do_record_data_arrival", disk_full)  # fails after the lake commit
+    batch = services.ingest_file(data_admin, code, people_csv(tmp_path / "b.csv", [person(1), person(2)]))
+    assert batch.status == "failed" and "磁盘空间不足" in batch.error_message
+    assert "No space" not in batch.error_message
+    assert lake.current_version(code) == 2
+    assert ResourceVersion.objects.get(resource_code=code, lake_version=1).undone
+    assert ResourceVersion.objects.get(resource_code=code, lake_version=2).undoes == 1
+    assert queries.version_rows(data_admin, code)["total"] == 1
+    assert not services.resource_busy(code)
+
+
+# --- Chinese failure reasons -------------------------------------------------------------------------
+
+ALLOWED_LATIN = re.compile(r"XLSX|ZIP|CSV|JSON|Lines|Excel|WPS|UTF-8|GBK|GB18030|ZHENGWU_[A-Z_]+|SHA-256|MB|GB|KB|xlsx|xls|csv|v\d+")
+
+
+def english_left(message: str) -> list[str]:
+    return re.findall(r"[A-Za-z]{3,}", ALLOWED_LATIN.sub("", message))
+
+
+def test_library_errors_become_chinese_reasons_naming_the_cause(
+    tmp_path: Path, publish: Any, data_admin: Any, settings: Any, caplog: Any
+) -> None:
+    entry = publish(data_admin)
+    code = entry.resource_code
+    # 1. the quarantine table's log is damaged: deltalake refuses to open it (DeltaError)
+    log_dir = Path(lake.quarantine_uri(code)) / "_delta_log"
+    log_dir.mkdir(parents=True)
+    (log_dir / "00000000000000000000.json").write_text("{not json\n", encoding="utf-8")
+    bad = services.ingest_file(data_admin, code, people_csv(tmp_path / "a.csv", [person(1), person(2, gender="5")]))
+    assert bad.status == "failed"
+    assert "写入数据湖失败" in bad.error_message and f"批次 {bad.pk}" in bad.error_message
+    assert not english_left(bad.error_message), bad.error_message
+    assert "Delta" in caplog.text or "Schema" in caplog.text or "schema" in caplog.text  # the original is logged
+
+    # 2. DuckDB refuses its configuration (an English InvalidInputException)
+    settings.DUCKDB_MEMORY_LIMIT = "lots"
+    failed = services.ingest_file(data_admin, code, people_csv(tmp_path / "b.csv", [person(3)]))
+    assert failed.status == "failed" and "校验引擎执行失败" in failed.error_message
+    assert not english_left(failed.error_message), failed.error_message
+    settings.DUCKDB_MEMORY_LIMIT = "1GB"
+
+    # 3. an XLSX whose workbook part is not XML (openpyxl raises)
+    import zipfile
+
+    broken = tmp_path / "坏.xlsx"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "not xml at all <")
+    xlsx = services.ingest_file(data_admin, code, broken)
+    assert xlsx.status == "failed" and "XLSX" in xlsx.error_message
+    assert not english_left(xlsx.error_message), xlsx.error_message
+
+    # 4. a CSV Arrow cannot parse (an unterminated quote over a block)
+    quoted = tmp_path / "引号.csv"
+    header = "公民身份号码,姓名,性别,出生日期,行政区划代码,户籍地址\n"
+    quoted.write_text(header + '"' + "张三," * 400_000 + "\n", encoding="utf-8")
+    csv_batch = services.ingest_file(data_admin, code, quoted)
+    assert csv_batch.status == "failed"
+    assert not english_left(csv_batch.error_message), csv_batch.error_message
+
+    for batch in IngestBatch.objects.filter(status="failed"):
+        assert not english_left(batch.error_message), batch.error_message
+        assert not services.resource_busy(code)
+    reasons = [r.details.get("reason", "") for r in AuditRecord.objects.filter(action="datahub.batch.finish", result="failure")]
+    assert reasons and all(not english_left(r) for r in reasons)
