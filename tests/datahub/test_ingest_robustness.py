@@ -12,6 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.test import Client
 
 from zhengwu.audit.models import AuditRecord
@@ -193,3 +195,108 @@ def test_library_errors_become_chinese_reasons_naming_the_cause(
         assert not services.resource_busy(code)
     reasons = [r.details.get("reason", "") for r in AuditRecord.objects.filter(action="datahub.batch.finish", result="failure")]
     assert reasons and all(not english_left(r) for r in reasons)
+
+
+# --- nullable quarantine: an old table, and a property over every source ----------------------------
+
+
+def test_a_quarantine_table_created_the_old_way_with_not_null_columns_takes_empty_cells(
+    tmp_path: Path, publish: Any, data_admin: Any
+) -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    entry = publish(data_admin)
+    code = entry.resource_code
+    names = ["_row", "_errors", "_rules", "id_no", "person_name", "gender", "birth_date", "division_code", "household_address"]
+    old = pa.schema([pa.field("_batch", pa.int64())] + [pa.field(n, pa.int64() if n == "_row" else pa.string(), nullable=False) for n in names])
+    write_deltalake(lake.quarantine_uri(code), pa.table({n: [999 if n in ("_batch", "_row") else "x"] for n in old.names}, schema=old))
+    assert not any(f.nullable for f in DeltaTable(lake.quarantine_uri(code)).schema().fields if f.name != "_batch")
+    rows = [person(1), person(2, gender="5", household_address="", birth_date="")]
+    batch = services.ingest_file(data_admin, code, people_csv(tmp_path / "a.csv", rows))
+    assert (batch.status, batch.rows_refused) == ("succeeded", 1), batch.error_message
+    refused = queries.quarantine(data_admin, batch)["rows"]
+    assert refused[0]["household_address"] is None and refused[0]["birth_date"] is None
+    assert all(f.nullable for f in DeltaTable(lake.quarantine_uri(code)).schema().fields)
+
+
+FIELDS = ["id_no", "person_name", "gender", "birth_date", "division_code", "household_address"]
+_TEXT = st.text(alphabet=st.sampled_from("0123456789abcxX张三江南路-/ .,;:\"'#"), min_size=1, max_size=12)
+
+
+def _cell(field: str, seq: int) -> st.SearchStrategy[str]:
+    valid = person(seq)[field]
+    return st.one_of(st.just(""), st.just(valid), _TEXT)
+
+
+@st.composite
+def _rows(draw: Any) -> list[dict[str, str]]:
+    count = draw(st.integers(min_value=1, max_value=8))
+    rows = []
+    for seq in range(1, count + 1):
+        row = {f: draw(_cell(f, seq)) for f in FIELDS}
+        if not any(v.strip() for v in row.values()):
+            row["household_address"] = "梅江区"
+        rows.append(row)
+    return rows
+
+
+def _write_source(kind: str, rows: list[dict[str, str]], folder: Path, n: int) -> Path:
+    import json
+    import sqlite3
+
+    from openpyxl import Workbook
+
+    from .conftest import PEOPLE_ITEMS
+
+    labels = [item["name"] for item in PEOPLE_ITEMS]
+    if kind == "csv":
+        return people_csv(folder / f"{n}.csv", rows)
+    if kind == "xlsx":
+        book = Workbook()
+        sheet = book.active
+        sheet.append(labels)
+        for row in rows:
+            sheet.append([row[f] if row[f] != "" else None for f in FIELDS])
+        path = folder / f"{n}.xlsx"
+        book.save(path)
+        return path
+    if kind == "jsonl":
+        path = folder / f"{n}.jsonl"
+        path.write_text("".join(json.dumps({f: (row[f] or None) for f in FIELDS}, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        return path
+    path = folder / f"{n}.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE hj ({', '.join(f + ' TEXT' for f in FIELDS)})")
+        db.executemany(f"INSERT INTO hj VALUES ({', '.join('?' for _ in FIELDS)})", [[row[f] or None for f in FIELDS] for row in rows])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "jsonl", "push", "database"])
+def test_random_rows_with_random_empty_cells_finish_through_every_source(
+    kind: str, tmp_path: Path, publish: Any, data_admin: Any
+) -> None:
+    entry = publish(data_admin)
+    code = entry.resource_code
+    counter = iter(range(1, 10_000))
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(rows=_rows(), mode=st.sampled_from(["full", "incremental"]))
+    def run(rows: list[dict[str, str]], mode: str) -> None:
+        n = next(counter)
+        if kind == "push":
+            records = [{f: (row[f] or None) for f in FIELDS} for row in rows]
+            batch, _ = services.do_push_records(data_admin, code, records, idempotency_key=f"k{n}", mode=mode)
+            batch = services.run_batch(batch.pk)
+        elif kind == "database":
+            path = _write_source(kind, rows, tmp_path, n)
+            source = services.do_create_source(data_admin, code, name=f"库{n}", url=f"sqlite:///{path}", table="hj", mode=mode,
+                                               watermark_column="id_no" if mode == "incremental" else "", scheduled=False)
+            batch = services.run_batch(services.do_run_source(data_admin, source).pk)
+        else:
+            batch = services.ingest_file(data_admin, code, _write_source(kind, rows, tmp_path, n), mode=mode)
+        assert batch.status == "succeeded", (batch.error_message, rows)
+        assert batch.rows_in == len(rows)
+        assert batch.rows_accepted + batch.rows_refused == len(rows), rows
+        assert not services.resource_busy(code)
+
+    run()
