@@ -12,9 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from django.test import Client
 
 from zhengwu.audit.models import AuditRecord
 from zhengwu.core.errors import DomainError, Gone
