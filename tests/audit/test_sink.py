@@ -222,3 +222,16 @@ def test_a_malformed_syslog_setting_is_reported_in_chinese(settings: Any, make_r
     make_records(1)
     outcome = sink.ship_pending()
     assert outcome.errors == ["ZHENGWU_AUDIT_SYSLOG 应为 主机:端口，当前为 'collector.example'"]
+
+
+def test_system_checks_warn_without_an_external_copy_and_refuse_a_bad_syslog_setting(settings: Any) -> None:
+    from zhengwu.audit.checks import check_external_copy, check_syslog_setting
+
+    settings.AUDIT_SINK_FILE, settings.AUDIT_SYSLOG = "", ""
+    assert [w.id for w in check_external_copy()] == ["zhengwu.audit.W001"]
+    settings.AUDIT_SINK_FILE = "/mnt/audit-worm/audit.jsonl"
+    assert check_external_copy() == []
+    settings.AUDIT_SYSLOG = "10.0.8.20:99999"
+    assert [e.id for e in check_syslog_setting()] == ["zhengwu.audit.E001"]
+    settings.AUDIT_SYSLOG = "10.0.8.20:6514"
+    assert check_syslog_setting() == []

@@ -15,7 +15,7 @@ class AuditConfig(AppConfig):
         from zhengwu.core import periodic
         from zhengwu.core.consoles import ConsoleEntry, register
 
-        from . import db_guards
+        from . import checks, db_guards  # noqa: F401 - checks registers the system checks
         from .tasks import create_periodic_checkpoint, ship_audit_records
 
         connection_created.connect(db_guards.on_connection_created, dispatch_uid="zhengwu_audit_guards")

@@ -463,7 +463,7 @@ def compare_with_sink(
                 comparison.problem = ChainProblem(
                     seq,
                     ALTERED,
-                    f"记录 #{seq} 的字段 {_field_label(name)} 与外部副本不符：数据库中为 {_shown(ours[name])}，"
+                    f"记录 #{seq} 的字段 {_field_label(name)}与外部副本不符：数据库中为 {_shown(ours[name])}，"
                     f"外部副本中为 {_shown(entry[name])}（记录被篡改）",
                     field=name,
                 )
