@@ -291,6 +291,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ZHENGWU_MAX_REQUEST_MB", 16) * 1024 * 102
 INGEST_MAX_FILE_MB = env_int("ZHENGWU_INGEST_MAX_FILE_MB", 1024)
 # Scratch space for batches being processed (staged Parquet, uploads).
 INGEST_WORK_DIR = Path(os.environ.get("ZHENGWU_INGEST_WORK_DIR", str(DATA_DIR / "ingest")))
+# Days an uploaded/pushed input (personal data) is kept after its batch ends, for re-processing;
+# then the datahub housekeeping job deletes it (audited). Intermediates are always removed at once.
+INGEST_KEEP_INPUT_DAYS = env_int("ZHENGWU_INGEST_KEEP_INPUT_DAYS", 7)
+# XLSX uploads are inspected before they are expanded (docs/datahub.md「上传文件」): total uncompressed
+# size of the workbook's parts, largest compression ratio of a part, rows of the sheet.
+INGEST_XLSX_MAX_UNCOMPRESSED_MB = env_int("ZHENGWU_INGEST_XLSX_MAX_UNCOMPRESSED_MB", 2048)
+INGEST_XLSX_MAX_RATIO = env_int("ZHENGWU_INGEST_XLSX_MAX_RATIO", 200)
+INGEST_XLSX_MAX_ROWS = env_int("ZHENGWU_INGEST_XLSX_MAX_ROWS", 1_048_576)
 
 # --- outbound connections (core/egress.py; docs/security.md "出站连接（egress）策略") ----------------
 # Loopback/link-local destinations this deployment allows (address:port, comma separated), e.g.

@@ -300,3 +300,94 @@ def test_random_rows_with_random_empty_cells_finish_through_every_source(
         assert not services.resource_busy(code)
 
     run()
+
+
+# --- retention ---------------------------------------------------------------------------------------
+
+
+class _Upload:
+    def __init__(self, path: Path):
+        self.path, self.name, self.size = path, path.name, path.stat().st_size
+
+    def chunks(self) -> Any:
+        yield self.path.read_bytes()
+
+
+def test_inputs_are_kept_for_the_retention_period_then_purged_and_audited(
+    tmp_path: Path, publish: Any, data_admin: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from zhengwu.datahub.tasks import datahub_housekeeping
+
+    settings.INGEST_KEEP_INPUT_DAYS = 7
+    entry = publish(data_admin)
+    code = entry.resource_code
+    uploaded = services.do_submit_upload(data_admin, code, _Upload(people_csv(tmp_path / "a.csv", [person(1)])), enqueue=False)
+    uploaded = services.run_batch(uploaded.pk)
+    pushed, _ = services.do_push_records(data_admin, code, [person(2)], idempotency_key="r1")
+    pushed = services.run_batch(pushed.pk)
+    in_place = services.ingest_file(data_admin, code, people_csv(tmp_path / "own.csv", [person(3)]))  # command line
+    work = Path(settings.INGEST_WORK_DIR)
+    upload_input = Path(uploaded.file_path)
+    push_input = Path(pushed.file_path)
+    assert upload_input.is_file() and push_input.is_file() and upload_input.parent == work / f"batch-{uploaded.pk}"
+    assert sorted(p.name for p in upload_input.parent.iterdir()) == ["input.csv"]  # no intermediates
+
+    assert services.do_purge_expired_inputs(timezone.now() + timedelta(days=6)) == []  # still kept
+    assert upload_input.is_file()
+    later = timezone.now() + timedelta(days=7, minutes=1)
+    assert sorted(services.do_purge_expired_inputs(later)) == sorted([uploaded.pk, pushed.pk])
+    assert not upload_input.exists() and not push_input.exists() and not upload_input.parent.exists()
+    assert (tmp_path / "own.csv").is_file()  # a server file read in place is never deleted
+    uploaded.refresh_from_db()
+    assert uploaded.input_purged_at is not None and uploaded.file_path == "" and uploaded.file_sha256
+    audits = AuditRecord.objects.filter(action="datahub.input.purge").order_by("id")
+    assert [a.details["batch"] for a in audits] == [uploaded.pk, pushed.pk]
+    assert audits[0].details["keep_days"] == 7 and audits[0].details["sha256"] == uploaded.file_sha256
+    assert services.do_purge_expired_inputs(later) == []  # once
+    in_place.refresh_from_db()
+    assert in_place.input_purged_at is None
+    # the periodic job runs the purge
+    assert datahub_housekeeping.call()["purged_inputs"] == []
+
+
+def test_a_killed_workers_intermediates_are_removed_by_recovery_and_housekeeping(
+    tmp_path: Path, publish: Any, data_admin: Any, settings: Any
+) -> None:
+    entry = publish(data_admin)
+    code = entry.resource_code
+    batch = services.do_submit_upload(data_admin, code, _Upload(people_csv(tmp_path / "a.csv", [person(1)])), enqueue=False)
+    space = Path(batch.file_path).parent
+    # What a process killed mid-batch leaves: the staged file, checked/ with its spill, a half-written file.
+    (space / "staged.parquet").write_bytes(b"PAR1")
+    (space / "checked" / "duckdb-spill").mkdir(parents=True)
+    (space / "checked" / "accepted.parquet").write_bytes(b"PAR1")
+    (space / ".staged.parquet.0123.part").write_bytes(b"x")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    IngestBatch.objects.filter(pk=batch.pk).update(status="running", worker_host=socket.gethostname(), worker_pid=dead.pid)
+    assert services.do_recover_interrupted_batches() == [batch.pk]
+    assert sorted(p.name for p in space.iterdir()) == ["input.csv"]
+
+    # A batch that died before this fix (already marked failed, intermediates still there).
+    other = services.do_submit_upload(data_admin, code, _Upload(people_csv(tmp_path / "b.csv", [person(2)])), enqueue=False)
+    other_space = Path(other.file_path).parent
+    (other_space / "staged.parquet").write_bytes(b"PAR1")
+    (other_space / "checked").mkdir()
+    IngestBatch.objects.filter(pk=other.pk).update(status="failed")
+    # A work space whose submission was rolled back (no batch row), an hour old.
+    import os
+    import time
+
+    orphan = Path(settings.INGEST_WORK_DIR) / "batch-9999"
+    orphan.mkdir()
+    (orphan / "input.csv").write_text("x", encoding="utf-8")
+    old = time.time() - 7200
+    os.utime(orphan, (old, old))
+    services.do_purge_expired_inputs()
+    assert sorted(p.name for p in other_space.iterdir()) == ["input.csv"]
+    assert not orphan.exists()
+    assert AuditRecord.objects.filter(action="datahub.input.purge", object_id="batch-9999").exists()

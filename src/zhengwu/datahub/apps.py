@@ -37,5 +37,5 @@ class DatahubConfig(AppConfig):
 
         periodic.register(
             "datahub.housekeeping", datahub_housekeeping, timedelta(minutes=1),
-            "数据归集：恢复中断的批次、按更新周期抽取数据库来源",
+            "数据归集：恢复中断的批次、按更新周期抽取数据库来源、清除过了保留期的原始输入和残留的中间文件",
         )

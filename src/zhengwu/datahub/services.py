@@ -10,6 +10,7 @@ Nothing is half-applied: the lake commit is atomic, and a batch whose process di
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -668,6 +669,92 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
                 )
                 recovered.append(batch.pk)
     return recovered
+
+
+# --- retention: inputs kept INGEST_KEEP_INPUT_DAYS, intermediates never ----------------------------------
+
+ORPHAN_AFTER = timedelta(hours=1)  # a work space without a batch row (its transaction was rolled back)
+
+
+def _work_root() -> Path:
+    return Path(settings.INGEST_WORK_DIR)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def do_purge_expired_inputs(now: datetime | None = None) -> list[int]:
+    """Housekeeping of the batch work spaces (`INGEST_WORK_DIR/batch-<n>/`):
+
+    - the input of a finished batch (uploaded file, pushed records — personal data) is deleted
+      once INGEST_KEEP_INPUT_DAYS have passed since the batch ended; each purge is audited
+      (`datahub.input.purge`) and the batch keeps its name, size and SHA-256;
+    - intermediates of finished batches (staged.parquet, checked/, temporary files) left by a
+      process that was killed are removed, and so are empty work spaces;
+    - a work space without a batch (its submission was rolled back) is removed after an hour.
+    Files the command line submitted in place (outside the work directory) are never touched.
+    Returns the batches whose input was purged."""
+    now = now or timezone.now()
+    root = _work_root()
+    purged: list[int] = []
+    cutoff = now - timedelta(days=int(settings.INGEST_KEEP_INPUT_DAYS))
+    expired = IngestBatch.objects.filter(
+        status__in=[BatchStatus.SUCCEEDED, BatchStatus.FAILED], finished_at__lt=cutoff, input_purged_at__isnull=True,
+    ).exclude(file_path="")
+    for batch in expired.order_by("finished_at", "id"):
+        space = root / f"batch-{batch.pk}"
+        if not _inside(Path(batch.file_path), space):
+            continue  # read in place from the server's own file system (command line)
+        try:
+            if space.exists():
+                shutil.rmtree(space)
+        except OSError:
+            log.warning("retention: could not remove the work space of batch %s", batch.pk, exc_info=True)
+            continue
+        with transaction.atomic():
+            IngestBatch.objects.filter(pk=batch.pk).update(input_purged_at=now, file_path="")
+            record_event(
+                None, "datahub.input.purge", object_type="resource", object_id=batch.resource_code,
+                details={"batch": batch.pk, "file": batch.file_name, "size": batch.file_size,
+                         "sha256": batch.file_sha256, "finished_at": batch.finished_at.isoformat() if batch.finished_at else "",
+                         "keep_days": int(settings.INGEST_KEEP_INPUT_DAYS)},
+            )
+        purged.append(batch.pk)
+    _sweep_work_spaces(root, now)
+    return purged
+
+
+def _sweep_work_spaces(root: Path, now: datetime) -> None:
+    if not root.is_dir():
+        return
+    spaces: dict[int, Path] = {}
+    for path in root.iterdir():
+        digits = path.name.removeprefix("batch-")
+        if path.is_dir() and path.name.startswith("batch-") and digits.isascii() and digits.isdigit():
+            spaces[int(digits)] = path
+    if not spaces:
+        return
+    states = dict(IngestBatch.objects.filter(pk__in=list(spaces)).values_list("pk", "status"))
+    for number, space in spaces.items():
+        status = states.get(number)
+        if status is None:
+            age = now.timestamp() - space.stat().st_mtime
+            if age > ORPHAN_AFTER.total_seconds():
+                shutil.rmtree(space, ignore_errors=True)
+                record_event(
+                    None, "datahub.input.purge", object_type="work_space", object_id=space.name,
+                    details={"batch": number, "reason": "没有对应批次（提交未完成）的工作目录"},
+                )
+            continue
+        if status in (BatchStatus.SUCCEEDED, BatchStatus.FAILED):
+            _clean(space)
+            with contextlib.suppress(OSError):
+                space.rmdir()  # only when empty (nothing to keep)
 
 
 def _pid_alive(pid: int) -> bool:
