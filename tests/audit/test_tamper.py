@@ -167,7 +167,8 @@ def test_wholesale_rewrite_fails_on_the_signed_checkpoint(make_records: Any) -> 
 
 
 def test_rewrite_after_the_last_checkpoint_is_not_caught_by_it(make_records: Any) -> None:
-    # Documented limit: records after the newest checkpoint are protected by the chain only.
+    # The database chain alone cannot see this (records after the newest checkpoint); the
+    # external copy does — see test_attacks_after_checkpoint.py.
     make_records(3)
     do_create_checkpoint(None)
     make_records(3)
