@@ -292,3 +292,53 @@ def test_verification_trusts_the_configured_public_key_file_not_the_database(
     result = verify_chain()
     assert result.problem is not None
     assert f"审计核验公钥文件 {public} 不存在" in result.problem.message
+
+
+def test_the_api_and_the_console_name_the_record_and_field(
+    written: Any, client: Any, audit_admin: Any
+) -> None:
+    written(6)
+    disable_guards()
+    raw_update_details(5, {"i": "改写"})
+    rewrite_chain_from(5)
+    client.force_login(audit_admin)
+    body = client.post("/api/v1/audit/verify").json()
+    assert body["ok"] is False
+    assert (body["problem"]["seq"], body["problem"]["kind"], body["problem"]["field"]) == (
+        5,
+        "altered",
+        "details",
+    )
+    page = client.post("/audit/verify/").content.decode()
+    assert "记录 #5 的字段 详情（details）与外部副本不符" in page
+    assert "<code>details</code>" in page
+
+
+def test_concurrent_writers_keep_the_copy_complete_and_in_order(written: Any, sink_file: Any) -> None:
+    import threading
+
+    from django.db import connection
+
+    from zhengwu.audit.services import record_event
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                record_event(None, "test.concurrent", details={"writer": n, "i": i})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    from .conftest import sink_lines
+
+    assert [line["seq"] for line in sink_lines(sink_file)] == list(range(1, 61))
+    assert verify_audit_log().ok
