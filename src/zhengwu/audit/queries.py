@@ -442,6 +442,10 @@ def compare_with_sink(
                 comparison.notes.append(f"记录 {span} 刚写入，尚未写入外部副本")
             return comparison
         seq = int(entry["seq"])
+        if record is None:
+            # Committed and shipped while we were reading? Look once more before calling it deleted.
+            records = iter_records_ascending(AuditRecord.objects.filter(seq__gte=seq))
+            record = next(records, None)
         if record is None or seq < record.seq:
             what = (
                 f"{entry.get('occurred_at', '')} {entry.get('actor', '') or '系统'} {entry.get('action', '')}"
