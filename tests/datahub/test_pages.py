@@ -250,7 +250,8 @@ def test_failed_batch_shows_the_reason_in_chinese(tmp_path: Path, entry: Any, da
 
 
 def test_resource_page_versions_lineage_preview_and_rollback(
-    tmp_path: Path, uploaded: IngestBatch, entry: Any, data_admin: Any, run_on_commit: Callable[..., Any]
+    tmp_path: Path, uploaded: IngestBatch, entry: Any, data_admin: Any, authority_admin: Any,
+    run_on_commit: Callable[..., Any],
 ) -> None:
     code = entry.resource_code
     client = login(data_admin)
@@ -268,13 +269,18 @@ def test_resource_page_versions_lineage_preview_and_rollback(
     assert 'id="current-version">v1<' in page
     # Derived rules and the quality trend chart.
     assert "公民身份号码(id_no) 是有效的公民身份号码" in page and "<svg" in page[page.index('id="trend"'):]
-    # Time travel: v0 has the 9 first accepted rows; sensitive values are masked; the read is audited.
+    # Time travel: v0 has the 9 first accepted rows; the provider's data manager sees them clear,
+    # the data authority masked; the read is audited.
     preview = text(client.get(url, {"version": "0"}))
     table = preview[preview.index('id="preview-table"'):]
     first = person(1)
     assert "共 9 行" in preview
+    assert first["id_no"] in table and 'id="preview-masked"' not in preview
+    preview = text(login(authority_admin).get(url, {"version": "0"}))
+    table = preview[preview.index('id="preview-table"'):]
     assert first["id_no"] not in table and mask_text(first["id_no"]) in table
     assert first["household_address"] in table  # not sensitive
+    assert "公民身份号码、姓名 已按目录的脱敏方式遮盖" in preview
     assert AuditRecord.objects.filter(action="datahub.version.read").exists()
     assert "共 11 行" in text(client.get(url, {"version": "1"}))
     assert "版本 7 不存在" in text(client.get(url, {"version": "7"}))

@@ -6,16 +6,16 @@ recorded in the audit log.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from zhengwu.core import exports
 from zhengwu.core.errors import NotFound
 from zhengwu.directory.models import AdminRole
 from zhengwu.directory.permissions import require_admin_role
@@ -106,49 +106,27 @@ def record_detail(request: HttpRequest, seq: int) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """Text for one CSV cell; a leading formula character is neutralised so Excel shows it as text."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def _csv_rows(records: Iterator[Any], limit: int) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+def _csv_rows(records: Iterator[Any], limit: int) -> Iterator[list[Any]]:
+    """The export's rows; the one export writer (`core.exports`) neutralises formulas in them."""
     for count, record in enumerate(records):
         if count >= limit:
-            yield writer.writerow([f"（已达导出上限 {limit} 条，其余记录未导出，请缩小筛选范围）"])
+            yield [f"（已达导出上限 {limit} 条，其余记录未导出，请缩小筛选范围）"]
             return
-        yield writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    record.seq,
-                    timezone.localtime(record.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-                    record.actor,
-                    record.actor_name,
-                    record.actor_unit,
-                    record.source_ip,
-                    record.action,
-                    record.object_type,
-                    record.object_id,
-                    record.get_result_display(),
-                    json.dumps(record.details, ensure_ascii=False, sort_keys=True),
-                    record.prev_hash,
-                    record.hash,
-                )
-            ]
-        )
+        yield [
+            record.seq,
+            timezone.localtime(record.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+            record.actor,
+            record.actor_name,
+            record.actor_unit,
+            record.source_ip,
+            record.action,
+            record.object_type,
+            record.object_id,
+            record.get_result_display(),
+            json.dumps(record.details, ensure_ascii=False, sort_keys=True),
+            record.prev_hash,
+            record.hash,
+        ]
 
 
 @require_GET
@@ -171,12 +149,10 @@ def export_csv(request: HttpRequest) -> HttpResponse:
         request=request,
         details={"filters": queries.filters_for_log(filters), "format": "csv", "max_rows": EXPORT_MAX_ROWS},
     )
-    response = StreamingHttpResponse(
-        _csv_rows(queries.iter_records_ascending(records), EXPORT_MAX_ROWS),
-        content_type="text/csv; charset=utf-8",
-    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="audit-records-{stamp}.csv"'
+    response = exports.csv_response(
+        f"audit-records-{stamp}.csv", EXPORT_COLUMNS, _csv_rows(queries.iter_records_ascending(records), EXPORT_MAX_ROWS)
+    )
     # require_admin_role is typed for HttpResponse views; a streaming response serves the same role.
     return cast(HttpResponse, response)
 

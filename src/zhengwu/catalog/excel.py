@@ -6,6 +6,10 @@ Workbook layout (the template, the export and the import are the same file):
 - sheet 「信息项」: one row per information item; column 资源编号 names its resource's 编号.
 - sheet 「填写说明」: value lists and class codes (ignored on import).
 Export then import gives back the same catalog (unchanged entries are reported as unchanged).
+
+Every cell is written through `core.exports.xlsx_value` (a text that starts like a formula gets
+a leading apostrophe and stays text) and read back through `core.exports.restore`, so the round
+trip is exact and no exported workbook runs a formula.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from zhengwu.audit.services import record_event
 from zhengwu.core.errors import DomainError
+from zhengwu.core.exports import XLSX_TYPE as XLSX_TYPE
+from zhengwu.core.exports import restore, xlsx_rows, xlsx_value
 
 from .constants import (
     CLASS_ITEMS,
@@ -100,7 +106,6 @@ CHOICE_COLUMNS = {
     "is_sensitive": ["是", "否"],
 }
 HEADER_FILL = PatternFill("solid", fgColor="F5D5D0")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportFileError(DomainError):
@@ -114,7 +119,7 @@ def _sheet(wb: Workbook, title: str, columns: list[tuple[str, str, int]], first:
     ws = wb.active if first else wb.create_sheet()
     ws.title = title
     for col, (header, key, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=col, value=header)
+        cell = ws.cell(row=1, column=col, value=xlsx_value(header))
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         ws.column_dimensions[cell.column_letter].width = width
@@ -147,8 +152,7 @@ def _help_sheet(wb: Workbook) -> None:
     rows.append([])
     for key, values in CHOICE_COLUMNS.items():
         rows.append([key, "、".join(values)])
-    for row in rows:
-        ws.append(row)
+    xlsx_rows(ws, rows)
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["C"].width = 40
 
@@ -166,10 +170,11 @@ def build_workbook(records: list[dict[str, Any]]) -> bytes:
             elif key == "extra":
                 value = json.dumps(value, ensure_ascii=False) if value else ""
             row.append(value if value is not None else "")
-        res.append(row)
+        xlsx_rows(res, [row])
         for item in rec.get("items") or []:
-            items.append(
-                [
+            xlsx_rows(
+                items,
+                [[
                     rec.get("resource_code"),
                     item["name"],
                     item["field_name"],
@@ -180,7 +185,7 @@ def build_workbook(records: list[dict[str, Any]]) -> bytes:
                     "是" if item.get("is_sensitive") else "否",
                     item.get("masking") or Masking.NONE.value,
                     item.get("code_table") or "",
-                ]
+                ]],
             )
     _help_sheet(wb)
     out = io.BytesIO()
@@ -252,7 +257,7 @@ def _cell_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return restore(str(value).strip())
 
 
 def _bool(value: str) -> bool | None:

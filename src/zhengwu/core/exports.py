@@ -119,8 +119,8 @@ def xlsx_value(value: Any) -> Any:
     from openpyxl.utils.escape import escape
 
     text = neutralise(str(value))
-    if ILLEGAL_CHARACTERS_RE.search(text):
-        text = escape(text)
+    if "\r" in text or ILLEGAL_CHARACTERS_RE.search(text):
+        text = escape(text)  # XML would turn \r into \n and cannot hold other control characters
     return text
 
 

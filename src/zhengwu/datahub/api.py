@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import csv
-import io
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
@@ -22,17 +20,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db.models import Max, OuterRef, Subquery
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.urls import register_converter, reverse
-from django.utils.http import content_disposition_header
 from ninja import File, Form, Header, Query, Router, Status, UploadedFile
 from ninja import Path as PathParam
 from ninja.security import HttpBearer, SessionAuth
 
 from zhengwu.audit.services import record_event
 from zhengwu.catalog.models import CatalogEntry
+from zhengwu.core import exports
 from zhengwu.core.errors import DomainError, NotFound
-from zhengwu.core.masking import mask_value
 from zhengwu.directory.models import Unit
 
 from . import lake, queries, services
@@ -40,6 +37,7 @@ from .constants import RuleKind, SourceKind, VersionOperation
 from .corrections import REASON_HEADER, ROW_HEADER, without_quarantine_columns
 from .engine import ERROR_SEPARATOR, ERRORS_COLUMN
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
+from .presenters import RowPresenter
 from .rules import ROW_COLUMN
 from .schema import schema_for
 from .schemas import (
@@ -151,7 +149,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _batch(batch: IngestBatch) -> dict[str, Any]:
+def _batch(batch: IngestBatch, actor: Any, shown: RowPresenter | None = None) -> dict[str, Any]:
+    """A batch as `actor` (None: a push token) may read it: the report's samples and the failure
+    message quote values, so they pass through the masking presenter."""
+    shown = shown or queries.batch_presenter(actor, batch)
     return {
         "id": batch.pk,
         "resource_code": batch.resource_code,
@@ -188,9 +189,9 @@ def _batch(batch: IngestBatch) -> dict[str, Any]:
             "uniqueness": batch.uniqueness,
             "consistency": batch.consistency,
         },
-        "report": _plain(batch.report or {}),
+        "report": _plain(shown.report(batch.report or {})),
         "notes": _plain(batch.notes or []),
-        "error_message": batch.error_message,
+        "error_message": shown.error(batch.error_message),
         "error_field": batch.error_field,
         "created_by": _name(batch.created_by),
         "created_at": batch.created_at,
@@ -218,14 +219,6 @@ def _labels(resource_code: str) -> dict[str, str]:
 def _columns(names: list[str], labels: dict[str, str]) -> list[dict[str, str]]:
     meta = {lake.BATCH_COLUMN: "批次"}
     return [{"field": n, "label": labels.get(n) or meta.get(n, n)} for n in names]
-
-
-def _masks(resource_code: str) -> dict[str, str]:
-    try:
-        schema = schema_for(resource_code)
-    except DomainError:
-        return {}
-    return {c.field_name: c.masking for c in schema.columns if c.is_sensitive and c.masking}
 
 
 def _reasons(value: Any) -> list[str]:
@@ -310,14 +303,16 @@ def upload_batch(
     queries.entry_for(request.user, resource_code)
     file = _uploaded(file)
     batch = services.do_submit_upload(request.user, resource_code, file, mode=mode, request=request)
-    return Status(202, _batch(_fresh(batch)))
+    return Status(202, _batch(_fresh(batch), request.user))
 
 
 @router.get("/resources/{rescode:code}/batches", response=BatchPage, summary="资源的归集批次（分页，新的在前）")
 def list_batches(request: HttpRequest, code: str, page: Query[PageQuery]) -> dict[str, Any]:
-    batches = queries.batches_for(request.user, _code(code)).select_related("push_token")
+    resource_code = _code(code)
+    batches = queries.batches_for(request.user, resource_code).select_related("push_token")
     count = batches.count()
-    items = [_batch(b) for b in batches[page.offset : page.offset + page.limit]]
+    shown = queries.presenter(request.user, resource_code)
+    items = [_batch(b, request.user, shown) for b in batches[page.offset : page.offset + page.limit]]
     return {"count": count, "limit": page.limit, "offset": page.offset, "items": items}
 
 
@@ -343,7 +338,7 @@ def push_records(
         actor, _code(code), payload.records, idempotency_key=idempotency_key, mode=payload.mode, token=token,
         request=request,
     )
-    return Status(202 if created else 200, _batch(_fresh(batch)))
+    return Status(202 if created else 200, _batch(_fresh(batch), actor))
 
 
 @router.get("/batches/{batch_id}", response=BatchOut, url_name="datahub_batch", auth=[PushTokenAuth(), SessionAuth()],
@@ -352,8 +347,8 @@ def push_records(
 def get_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     token = getattr(request, "auth", None)  # set by ninja: the PushToken, or the session user
     if isinstance(token, PushToken):
-        return _batch(_fresh(queries.get_pushed_batch(token, batch_id)))
-    return _batch(_fresh(queries.get_batch(request.user, batch_id)))
+        return _batch(_fresh(queries.get_pushed_batch(token, batch_id)), None)
+    return _batch(_fresh(queries.get_batch(request.user, batch_id)), request.user)
 
 
 # --- quarantine and corrections ----------------------------------------------------------------------------
@@ -378,7 +373,7 @@ def batch_quarantine(
     ]
     return {
         "batch": batch.pk, "count": data["total"], "limit": page.limit, "offset": page.offset,
-        "columns": _columns(fields, labels), "items": items,
+        "columns": _columns(fields, labels), "items": items, "masked_fields": data["masked_fields"],
     }
 
 
@@ -390,37 +385,48 @@ def _data_fields(columns: list[str], labels: dict[str, str]) -> list[str]:
     return [c for c in columns if not c.startswith("_")]
 
 
+def _quarantine_table(request: HttpRequest, batch_id: int) -> tuple[IngestBatch, list[str], Iterator[list[Any]]]:
+    """(batch, header, rows) of a quarantine download: 行号, 错误原因 and every item under its
+    name, values as `queries.quarantine` presents them to this actor (masked unless clear)."""
+    batch = queries.get_batch(request.user, batch_id)
+    data = queries.quarantine(request.user, batch, offset=0, limit=None, request=request, purpose="export")
+    labels = _labels(batch.resource_code)
+    fields = _data_fields(data["columns"], labels)
+
+    def rows() -> Iterator[list[Any]]:
+        for row in data["rows"]:
+            number = _row_number(row.get(ROW_COLUMN))
+            values = ["" if row.get(f) is None else str(_plain(row.get(f))) for f in fields]
+            yield ["" if number is None else number, REASON_SEPARATOR.join(_reasons(row.get(ERRORS_COLUMN))), *values]
+
+    return batch, [ROW_HEADER, REASON_HEADER, *[labels.get(f, f) for f in fields]], rows()
+
+
 @router.get(
     "/batches/{batch_id}/quarantine.csv", url_name="datahub_quarantine_csv",
     summary="下载批次的全部隔离行（CSV，UTF-8 带 BOM；改正后可原样作为补正文件上传）",
     description=(
         f"列为“{ROW_HEADER}”“{REASON_HEADER}”和各信息项（表头用信息项名称）。改正数据后，把文件原样提交到 "
         f"POST /batches/{{batch_id}}/corrections 即可：{ROW_HEADER}、{REASON_HEADER}两列在补正时自动去掉。"
+        "以 = + - @ 等开头的值前加一个单引号（防止电子表格把它当公式执行），补正时自动去掉。"
+        "个人/敏感信息项只有提供单位的数据管理员看到原值，其他人下载的是脱敏后的值（不能用于补正）。"
     ),
     openapi_extra={"responses": {200: {"description": "CSV 文件", "content": {"text/csv": {"schema": {"type": "string"}}}}}},
 )
 def batch_quarantine_csv(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> StreamingHttpResponse:
-    batch = queries.get_batch(request.user, batch_id)
-    data = queries.quarantine(request.user, batch, offset=0, limit=None, request=request, purpose="export")
-    labels = _labels(batch.resource_code)
-    fields = _data_fields(data["columns"], labels)
+    batch, header, rows = _quarantine_table(request, batch_id)
+    return exports.csv_response(f"隔离数据-批次{batch.pk}.csv", header, rows)
 
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([ROW_HEADER, REASON_HEADER, *[labels.get(f, f) for f in fields]])
-        yield "\ufeff" + buffer.getvalue()
-        for row in data["rows"]:
-            buffer.seek(0)
-            buffer.truncate()
-            values = ["" if row.get(f) is None else str(_plain(row.get(f))) for f in fields]
-            number = _row_number(row.get(ROW_COLUMN))
-            writer.writerow(["" if number is None else number, REASON_SEPARATOR.join(_reasons(row.get(ERRORS_COLUMN))), *values])
-            yield buffer.getvalue()
 
-    response = StreamingHttpResponse((line.encode("utf-8") for line in lines()), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = str(content_disposition_header(True, f"隔离数据-批次{batch.pk}.csv"))
-    return response
+@router.get(
+    "/batches/{batch_id}/quarantine.xlsx", url_name="datahub_quarantine_xlsx",
+    summary="下载批次的全部隔离行（Excel 工作簿，供查看；补正请用 CSV）",
+    description="列与 quarantine.csv 相同；以 = + - @ 等开头的值前加一个单引号，作为文本保存，不会被当作公式执行。",
+    openapi_extra={"responses": {200: {"description": "XLSX 文件", "content": {exports.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}},
+)
+def batch_quarantine_xlsx(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> FileResponse:
+    batch, header, rows = _quarantine_table(request, batch_id)
+    return exports.xlsx_response(f"隔离数据-批次{batch.pk}.xlsx", header, rows, sheet_title="隔离行")
 
 
 @router.post(
@@ -436,7 +442,7 @@ def upload_correction(
     file = _uploaded(file)
     with without_quarantine_columns(file) as upload:
         batch = services.do_submit_upload(request.user, parent.resource_code, upload, parent=parent, request=request)
-    return Status(202, _batch(_fresh(batch)))
+    return Status(202, _batch(_fresh(batch), request.user))
 
 
 # --- versions, rows, changes, rollback ----------------------------------------------------------------------
@@ -499,6 +505,7 @@ def _rows(request: HttpRequest, resource_code: str, version: int | None, params:
         "limit": params.limit,
         "offset": params.offset,
         "items": [_plain(row) for row in data["rows"]],
+        "masked_fields": data["masked_fields"],
     }
 
 
@@ -572,14 +579,14 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
     if table.num_rows:
         table = table.sort_by([("_commit_version", "ascending")])
     fields = [n for n in table.column_names if n not in CHANGE_COLUMNS]
-    masks = _masks(resource_code)
-    page = table.slice(params.offset, params.limit).to_pylist()
+    shown = queries.presenter(request.user, resource_code)
+    page = shown.rows(table.slice(params.offset, params.limit).to_pylist())
     items = [
         {
             "change_type": str(row.get("_change_type") or ""),
             "commit_version": int(row.get("_commit_version") or 0),
             "commit_timestamp": _timestamp(row.get("_commit_timestamp")),
-            "values": {f: _plain(mask_value(row.get(f), masks.get(f, ""))) for f in fields},
+            "values": {f: _plain(row.get(f)) for f in fields},
         }
         for row in page
     ]
@@ -590,6 +597,7 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
     return {
         "from_version": start, "to_version": end, "columns": _columns(fields, _labels(resource_code)),
         "count": table.num_rows, "limit": params.limit, "offset": params.offset, "items": items,
+        "masked_fields": shown.masked_fields,
     }
 
 
@@ -651,7 +659,7 @@ def delete_source(request: HttpRequest, source_id: int = PathParam(..., ge=1, le
 @router.post("/sources/{source_id}/run", response={202: BatchOut}, summary="立即从该来源抽取一次")
 def run_source(request: HttpRequest, source_id: int = PathParam(..., ge=1, le=MAX_ID)) -> Any:
     batch = services.do_run_source(request.user, _source_or_404(request, source_id), request=request)
-    return Status(202, _batch(_fresh(batch)))
+    return Status(202, _batch(_fresh(batch), request.user))
 
 
 # --- rules --------------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Correction files (补正重报): a quarantine CSV downloaded from the platform, corrected in place
-and uploaded back, carries 行号 and 错误原因 in front of the data. The readers accept only the
-resource's items, so those two columns are dropped (into a UTF-8 copy) before the file reaches
-the services. Used by the API and the batch page alike."""
+and uploaded back, carries 行号 and 错误原因 in front of the data, and the apostrophe the export
+writer put in front of values that start like a formula (`core.exports.neutralise`). The readers
+accept only the resource's items, so those two columns are dropped and each value restored
+(`core.exports.restore`: exactly the one apostrophe the writer added) into a UTF-8 copy before
+the file reaches the services. Used by the API and the batch page alike."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any, BinaryIO, cast
 from django.core.files import File as DjangoFile
 
 from zhengwu.core.errors import DomainError
+from zhengwu.core.exports import restore
 
 from .constants import FILE_FORMATS
 
@@ -40,9 +43,9 @@ def _csv_encoding(head: bytes) -> str | None:
 
 @contextmanager
 def without_quarantine_columns(upload: Any) -> Iterator[Any]:
-    """A correction CSV downloaded from quarantine.csv carries 行号 and 错误原因 in front of the
-    data; the readers accept only the resource's items, so those two columns are dropped (into a
-    UTF-8 copy) before the file is handed to the services. Other files pass unchanged."""
+    """A correction CSV is rewritten into a UTF-8 copy without the 行号 and 错误原因 columns of
+    quarantine.csv (if present), each value restored from the export's formula neutralisation
+    (`'=1+1` back to `=1+1`). Other files pass unchanged."""
     if FILE_FORMATS.get(Path(upload.name or "").suffix.lower()) != "csv":
         yield upload
         return
@@ -59,9 +62,6 @@ def without_quarantine_columns(upload: Any) -> Iterator[Any]:
     except csv.Error:
         header = []
     drop = {i for i, cell in enumerate(header) if cell.strip().lstrip("\ufeff").strip() in EXTRA_HEADERS}
-    if not drop:
-        yield upload
-        return
     with tempfile.TemporaryDirectory(prefix="zhengwu-correction-") as tmp:
         target = Path(tmp) / (Path(upload.name or "correction.csv").name or "correction.csv")
         # newline="": only \r and \n end records (a value may hold U+2028 and the like).
@@ -71,7 +71,7 @@ def without_quarantine_columns(upload: Any) -> Iterator[Any]:
             with target.open("w", encoding="utf-8-sig", newline="") as out:
                 writer = csv.writer(out)
                 for row in reader:
-                    writer.writerow([cell for i, cell in enumerate(row) if i not in drop])
+                    writer.writerow([restore(cell) for i, cell in enumerate(row) if i not in drop])
         except UnicodeDecodeError as exc:
             raise DomainError(
                 f"补正文件第 {reader.line_num + 1} 行附近的内容不是有效的 {encoding.removesuffix('-sig').upper()} 文本，"

@@ -1,7 +1,8 @@
 """Reads of data collection for pages and the API, scoped to what the actor may see. Reading
-government data (a version's rows, quarantined rows) is audited; values of sensitive items are
-masked by their catalog 脱敏方式 except for the provider's own collectors reading quarantine
-(they need the real values to correct them)."""
+government data (a version's rows, quarantined rows) is audited. Every row leaves here through
+`presenters` (the one masking decision): the provider unit's data managers see values clear
+(they collect and correct them), everyone else — the data authority included — sees the
+personal/sensitive items masked by their catalog 脱敏方式, reasons and report samples too."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from zhengwu.audit.services import record_event
 from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, EntryStatus, UpdateCycle
 from zhengwu.catalog.models import CatalogEntry
 from zhengwu.core.errors import DomainError, Gone, NotFound, PermissionDenied
-from zhengwu.core.masking import mask_value
 from zhengwu.directory.models import Unit
 
 from . import lake
 from .constants import BatchStatus
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
+from .presenters import RowPresenter, presenter_for
 from .schema import ResourceSchema, schema_for
 from .services import can_collect, is_authority_data_admin
 
@@ -126,12 +127,14 @@ def tokens_for(actor: Any) -> QuerySet[PushToken]:
     return PushToken.objects.filter(unit__in=data_admin_units(actor)).select_related("unit", "created_by")
 
 
-def _masker(resource_code: str) -> dict[str, str]:
-    try:
-        schema = schema_for(resource_code)
-    except DomainError:
-        return {}
-    return {c.field_name: c.masking for c in schema.columns if c.is_sensitive and c.masking}
+def presenter(actor: Any, resource_code: str, *, entry: CatalogEntry | None = None) -> RowPresenter:
+    """How `actor` sees the rows of a resource (values, reasons, report samples, errors)."""
+    return presenter_for(actor, resource_code, entry=entry)
+
+
+def batch_presenter(actor: Any, batch: IngestBatch) -> RowPresenter:
+    """How the reader of a batch (a staff member, or None for a push token) sees its rows."""
+    return presenter_for(actor, batch.resource_code)
 
 
 def hidden_versions(resource_code: str) -> set[int]:
@@ -175,39 +178,45 @@ def version_rows(
     actor: Any, resource_code: str, version: int | None = None, *, offset: int = 0, limit: int = 50,
     request: HttpRequest | None = None,
 ) -> dict[str, Any]:
-    """A page of a version's rows (time travel), sensitive values masked. Audited."""
-    entry_for(actor, resource_code)
+    """A page of a version's rows (time travel), sensitive values masked unless the actor may see
+    them clear. Audited."""
+    entry = entry_for(actor, resource_code)
     if limit < 1 or limit > 500:
         raise DomainError("每页行数必须在 1 到 500 之间", "limit")
     if offset < 0:
         raise DomainError("起始行不能为负数", "offset")
     version = served_version(resource_code, version)
     columns, rows, total = lake.read_rows(resource_code, version, offset=offset, limit=limit)
-    masks = _masker(resource_code)
-    shown = [{k: mask_value(v, masks.get(k, "")) for k, v in row.items()} for row in rows]
+    seen = presenter(actor, resource_code, entry=entry)
+    shown = seen.rows(rows)
     current = lake.current_version(resource_code)
     record_event(
         actor, "datahub.version.read", object_type="resource", object_id=resource_code, request=request,
         details={"version": version if version is not None else current, "offset": offset, "rows": len(rows)},
     )
-    return {"version": version if version is not None else current, "columns": columns, "rows": shown, "total": total}
+    return {
+        "version": version if version is not None else current, "columns": columns, "rows": shown, "total": total,
+        "masked_fields": seen.masked_fields,
+    }
 
 
 def quarantine(
     actor: Any, batch: IngestBatch, *, offset: int = 0, limit: int | None = 50, request: HttpRequest | None = None,
     purpose: str = "view",
 ) -> dict[str, Any]:
-    """A batch's refused rows with reasons, as read (the provider corrects them). Audited."""
-    entry_for(actor, batch.resource_code)
+    """A batch's refused rows with reasons: clear for the provider's data managers (they correct
+    them), masked (values and the reasons that quote them) for everyone else. Audited."""
+    entry = entry_for(actor, batch.resource_code)
     if batch.status != BatchStatus.SUCCEEDED:
-        return {"columns": [], "rows": [], "total": 0}
+        return {"columns": [], "rows": [], "total": 0, "masked_fields": []}
     columns, rows, total = lake.quarantine_rows(batch.resource_code, batch.pk, offset=offset, limit=limit)
     record_event(
         actor, "datahub.quarantine.read" if purpose == "view" else "datahub.quarantine.export",
         object_type="resource", object_id=batch.resource_code, request=request,
         details={"batch": batch.pk, "offset": offset, "rows": len(rows)},
     )
-    return {"columns": columns, "rows": rows, "total": total}
+    shown = presenter(actor, batch.resource_code, entry=entry)
+    return {"columns": columns, "rows": shown.rows(rows), "total": total, "masked_fields": shown.masked_fields}
 
 
 # --- quality scorecards ------------------------------------------------------------------------------------

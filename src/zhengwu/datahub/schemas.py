@@ -187,6 +187,9 @@ class QuarantinePage(Schema):
     offset: int
     columns: list[QuarantineColumn]
     items: list[QuarantineRow]
+    masked_fields: list[str] = Field(
+        default_factory=list, description="按目录脱敏方式遮盖显示的信息项（字段名）；只有提供单位的数据管理员看到原值（此时为空）"
+    )
 
 
 class LineageOut(Schema):
@@ -235,6 +238,9 @@ class RowsOut(Schema):
     limit: int
     offset: int
     items: list[dict[str, Any]]
+    masked_fields: list[str] = Field(
+        default_factory=list, description="按目录脱敏方式遮盖显示的信息项（字段名）；只有提供单位的数据管理员看到原值（此时为空）"
+    )
 
 
 class ChangeOut(Schema):
@@ -252,6 +258,9 @@ class ChangesOut(Schema):
     limit: int
     offset: int
     items: list[ChangeOut]
+    masked_fields: list[str] = Field(
+        default_factory=list, description="按目录脱敏方式遮盖显示的信息项（字段名）；只有提供单位的数据管理员看到原值（此时为空）"
+    )
 
 
 class SourceOut(Schema):

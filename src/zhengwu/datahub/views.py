@@ -332,6 +332,7 @@ def resource(request: HttpRequest, code: str) -> HttpResponse:
                 "first": (page_no - 1) * PREVIEW_ROWS + 1,
                 "columns": [(c, labels.get(c, "批次" if c == "_batch" else c)) for c in data["columns"]],
                 "rows": [[row.get(c) for c in data["columns"]] for row in data["rows"]],
+                "masked": [labels.get(c, c) for c in data["masked_fields"]],
             }
 
     batches = Paginator(queries.batches_for(user, code), BATCHES_PER_PAGE).get_page(request.GET.get("bpage"))
@@ -404,6 +405,8 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 with without_quarantine_columns(correction.cleaned_data["file"]) as upload:
                     created = services.do_submit_upload(user, batch.resource_code, upload, parent=batch, request=request)
+            except PermissionDenied:
+                raise  # e.g. a correction by someone who sees the values masked: the 403 page says why
             except DomainError as exc:
                 add_domain_error(correction, exc, {"parent": "file"})
             else:
@@ -429,7 +432,8 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": cols, "rows": [[row.get(c) for c, _ in cols] for row in data["rows"]],
             "total": data["total"], "page": page_no, "pages": pages,
         }
-    report = dict(batch.report or {})
+    shown = queries.batch_presenter(user, batch)  # samples and the failure message quote values
+    report = shown.report(batch.report or {})
     for key in ("rules", "fields"):
         report[key] = [
             {**r, "pct": _pct(r.get("pass_rate")), "category_label": CATEGORY_LABELS.get(r.get("category", ""), "")}
@@ -449,11 +453,16 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "samples": samples,
         "quarantine": quarantine,
         "correction_form": correction,
-        "can_correct": batch.status == BatchStatus.SUCCEEDED and batch.rows_refused > 0,
+        # Corrections replace data with what is uploaded: only for those who see the values clear
+        # (a masked download must never come back as data).
+        "can_correct": batch.status == BatchStatus.SUCCEEDED and batch.rows_refused > 0 and shown.all_clear,
+        "masked_fields": shown.masked_fields,
+        "error_message": shown.error(batch.error_message),
         "corrections": batch.corrections.order_by("id"),
         "live": not batch.finished,
         "api_url": f"/api/v1/datahub/batches/{batch.pk}",
         "quarantine_csv": f"/api/v1/datahub/batches/{batch.pk}/quarantine.csv",
+        "quarantine_xlsx": f"/api/v1/datahub/batches/{batch.pk}/quarantine.xlsx",
         **_common(request),
     }
     return render(request, "datahub/batch.html", context)
