@@ -74,6 +74,7 @@ SAMPLE_BYTES = 1 << 20  # encoding detection looks at the first MB (further only
 READ_BYTES = 1 << 20  # the CSV stream reads the source a MB at a time
 ROW_GROUP_ROWS = 65_536  # rows per Parquet row group
 PROGRESS_BYTES = 4 << 20  # progress is reported every few MB
+BUFFER_CHARS = 16 << 20  # a row buffer is written once its text reaches this many characters
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 _BOM = codecs.BOM_UTF8
@@ -254,6 +255,7 @@ class _RowBuffer:
         self.ordinals: list[int] = []
         self.structure: list[str | None] = []
         self.columns: list[list[str | None]] = [[] for _ in range(width)]
+        self.chars = 0
 
     def add(self, ordinal: int, structure: str | None, values: Sequence[str | None] | None) -> None:
         self.ordinals.append(ordinal)
@@ -264,7 +266,10 @@ class _RowBuffer:
         else:
             for col, value in zip(self.columns, values, strict=True):
                 col.append(value)
-        if len(self.ordinals) >= self.batch_rows:
+                if value is not None:
+                    self.chars += len(value)
+        # rows of long cells (up to 32,767 characters each) are written before they add up
+        if len(self.ordinals) >= self.batch_rows or self.chars >= BUFFER_CHARS:
             self.flush()
 
     def flush(self) -> None:
@@ -276,6 +281,7 @@ class _RowBuffer:
         self.ordinals = []
         self.structure = []
         self.columns = [[] for _ in range(self.width)]
+        self.chars = 0
 
 
 class _ProgressReporter:
@@ -1086,6 +1092,148 @@ def _first_merged_range(archive: zipfile.ZipFile) -> str | None:
     return None
 
 
+# --- XLSX bombs: inspect the archive before expanding it ---------------------------------------
+
+XLSX_MAX_CELL_CHARS = 32_767  # Excel's own limit for the text of one cell
+XLSX_MAX_SHARED_STRINGS_BYTES = 256 << 20  # sharedStrings.xml is held in memory by the reader
+XLSX_MAX_OTHER_PART_BYTES = 64 << 20  # styles, workbook, relationships …: parsed whole
+XLSX_RATIO_FLOOR_BYTES = 1 << 20  # parts smaller than this are not judged by their ratio
+
+
+def _xlsx_limits() -> tuple[int, int, int]:
+    from django.conf import settings
+
+    return (
+        int(settings.INGEST_XLSX_MAX_UNCOMPRESSED_MB) << 20,
+        int(settings.INGEST_XLSX_MAX_RATIO),
+        int(settings.INGEST_XLSX_MAX_ROWS),
+    )
+
+
+def _bomb(reason: str) -> DomainError:
+    return DomainError(f"XLSX 文件被拒绝：{reason}；文件未被展开，什么都没有改变", "file")
+
+
+def inspect_xlsx(archive: zipfile.ZipFile) -> None:
+    """Refuse an XLSX that would expand beyond the limits, before anything is expanded.
+
+    1. From the zip directory (`infolist`): the total uncompressed size of all parts
+       (ZHENGWU_INGEST_XLSX_MAX_UNCOMPRESSED_MB), each part's compression ratio
+       (ZHENGWU_INGEST_XLSX_MAX_RATIO, parts over 1 MB), and the parts read whole (shared strings
+       256 MB, styles and the rest 64 MB). `zipfile` never yields more than a part's declared size.
+    2. Streaming the shared strings and the worksheets through expat a MB at a time, counting
+       only: no cell (or shared string) longer than 32,767 characters, no more rows than
+       ZHENGWU_INGEST_XLSX_MAX_ROWS, no DTD (entity expansion), and the text the sheet expands
+       to through shared-string references no larger than the uncompressed limit.
+    """
+    total_cap, ratio_cap, rows_cap = _xlsx_limits()
+    infos = archive.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > total_cap:
+        raise _bomb(
+            f"解压后共 {_size_text(total)}，超过上限 {_limit_text(total_cap)}（ZHENGWU_INGEST_XLSX_MAX_UNCOMPRESSED_MB）；"
+            "请拆分后分批上传，或另存为 CSV"
+        )
+    for info in infos:
+        if info.file_size > XLSX_RATIO_FLOOR_BYTES and info.file_size > ratio_cap * max(info.compress_size, 1):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise _bomb(
+                f"其中 {info.filename} 的压缩比为 {ratio}:1（{_size_text(info.compress_size)} 解压为 {_size_text(info.file_size)}），"
+                f"超过上限 {ratio_cap}:1（ZHENGWU_INGEST_XLSX_MAX_RATIO），是压缩炸弹的特征"
+            )
+        name = info.filename
+        if name.startswith("xl/worksheets/"):
+            continue
+        cap = XLSX_MAX_SHARED_STRINGS_BYTES if name == "xl/sharedStrings.xml" else XLSX_MAX_OTHER_PART_BYTES
+        if info.file_size > cap:
+            raise _bomb(f"其中 {name} 解压后为 {_size_text(info.file_size)}，超过该部分的上限 {_limit_text(cap)}")
+    lengths: Sequence[int] = ()
+    names = set(archive.namelist())
+    if "xl/sharedStrings.xml" in names:
+        lengths = _scan_xml(archive, "xl/sharedStrings.xml", shared=True, rows_cap=rows_cap, expand_cap=total_cap)[0]
+    for name in sorted(names):
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            _scan_xml(archive, name, shared=False, rows_cap=rows_cap, expand_cap=total_cap, lengths=lengths)
+
+
+def _scan_xml(
+    archive: zipfile.ZipFile, name: str, *, shared: bool, rows_cap: int, expand_cap: int, lengths: Sequence[int] | None = None,
+) -> tuple[Sequence[int], int]:
+    """Stream one part through expat counting characters (nothing is kept but the length of each
+    shared string). Returns (shared-string lengths, rows)."""
+    from array import array
+    from xml.parsers import expat
+
+    found = array("L")
+    state: dict[str, Any] = {"depth_item": 0, "chars": 0, "rows": 0, "cell": "", "in_v": False, "v": "", "type": "", "expanded": 0}
+    item_tag = "si" if shared else "c"
+
+    def local(tag: str) -> str:
+        return tag.rsplit(" ", 1)[-1].rsplit(":", 1)[-1]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        tag = local(tag)
+        if tag == item_tag:
+            state["depth_item"] = 1
+            state["chars"] = 0
+            state["cell"] = attrs.get("r", "")
+            state["type"] = attrs.get("t", "")
+        elif tag == "row" and not shared:
+            state["rows"] += 1
+            if state["rows"] > rows_cap:
+                raise _bomb(f"工作表超过 {rows_cap:,} 行（ZHENGWU_INGEST_XLSX_MAX_ROWS）；请拆分后分批上传")
+        elif tag == "v" and not shared and state["type"] == "s":
+            state["in_v"] = True
+            state["v"] = ""
+
+    def end(tag: str) -> None:
+        tag = local(tag)
+        if tag == item_tag:
+            state["depth_item"] = 0
+            if shared:
+                found.append(min(state["chars"], XLSX_MAX_CELL_CHARS))
+        elif tag == "v" and state["in_v"]:
+            state["in_v"] = False
+            text = str(state["v"]).strip()
+            if lengths is not None and text.isascii() and text.isdigit() and int(text) < len(lengths):
+                state["expanded"] += lengths[int(text)]
+                if state["expanded"] > expand_cap:
+                    raise _bomb(
+                        f"工作表通过共享字符串展开后的文字超过 {_limit_text(expand_cap)}（ZHENGWU_INGEST_XLSX_MAX_UNCOMPRESSED_MB）"
+                    )
+
+    def text(data: str) -> None:
+        if state["in_v"]:
+            state["v"] = (str(state["v"]) + data)[:32]
+        if state["depth_item"]:
+            state["chars"] += len(data)
+            if state["chars"] > XLSX_MAX_CELL_CHARS:
+                where = f"单元格 {state['cell']}" if state["cell"] else (f"第 {len(found) + 1} 个共享字符串" if shared else "某个单元格")
+                raise _bomb(f"{where}的内容超过 {XLSX_MAX_CELL_CHARS:,} 个字符（Excel 单元格的上限）")
+
+    def doctype(*args: Any) -> None:
+        raise _bomb(f"{name} 含有文档类型声明（DTD），正常的 Excel 文件没有，可能用于实体展开攻击")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    try:
+        with archive.open(name) as part:
+            while chunk := part.read(READ_BYTES):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError:
+        raise _not_workbook(f"{name} 不是完整的 XML") from None
+    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError):
+        raise _not_workbook(f"{name} 无法解压") from None
+    return found, int(state["rows"])
+
+
 def _cell_text(cell: Any) -> str | None:
     value = cell.value
     if isinstance(value, dt.datetime):
@@ -1108,6 +1256,7 @@ def _stage_xlsx(
         with archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise _not_workbook("缺少工作簿内容")
+            inspect_xlsx(archive)  # before anything is expanded: refuses bombs in Chinese
             try:
                 workbook = load_workbook(fh, read_only=True, data_only=True)
             except Exception:
