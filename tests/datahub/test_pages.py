@@ -228,7 +228,8 @@ def test_batch_page_of_a_queued_batch_polls_its_progress(tmp_path: Path, entry: 
                                           enqueue=False)
     page = text(login(data_admin).get(f"/datahub/batches/{batch.pk}/"))
     assert "排队中" in page and 'aria-valuenow="0"' in page
-    assert f"/api/v1/datahub/batches/{batch.pk}" in page and "setTimeout(tick, 2000)" in page
+    # polled by console.js (no inline script under the CSP)
+    assert f'data-batch-poll="/api/v1/datahub/batches/{batch.pk}"' in page and "zhengwu/console.js" in page
     assert '<meta http-equiv="refresh"' in page  # without JavaScript the page refreshes itself
     assert login(other_unit_admin).get(f"/datahub/batches/{batch.pk}/").status_code == 404
 
