@@ -447,9 +447,10 @@ def compare_with_sink(
             records = iter_records_ascending(AuditRecord.objects.filter(seq__gte=seq))
             record = next(records, None)
         if record is None or seq < record.seq:
-            what = (
-                f"{entry.get('occurred_at', '')} {entry.get('actor', '') or '系统'} {entry.get('action', '')}"
-            )
+            from .sink import parse_time
+
+            when = _local(parse_time(str(entry["occurred_at"])))  # the entry's hash was checked
+            what = f"{when} {entry.get('actor', '') or '系统'} {entry.get('action', '')}"
             comparison.problem = ChainProblem(
                 seq, REMOVED, f"数据库中缺少记录 #{seq}（外部副本中有：{what.strip()}）：记录已被删除"
             )
@@ -499,7 +500,7 @@ def _syslog_notes() -> list[str]:
 
 
 def _problem_order(problem: ChainProblem) -> tuple[int, int]:
-    # The lowest record first; at the same record the copy's answer names the field.
+    # The lowest record first; at the same record the answer that names a field.
     return (problem.seq if problem.seq is not None else 2**62, 0 if problem.field else 1)
 
 
@@ -511,7 +512,8 @@ def verify_audit_log(*, sink_file: Any = None) -> ChainVerification:
     result = verify_chain()
     comparison = compare_with_sink(sink_file, start_seq=result.start_seq)
     result.sink = comparison
-    problems = [p for p in (result.problem, comparison.problem) if p is not None]
+    # The copy's answer first: at the same record it says what the copy holds (stable sort).
+    problems = [p for p in (comparison.problem, result.problem) if p is not None]
     if problems:
         problems.sort(key=_problem_order)
         result.problem, result.ok = problems[0], False
