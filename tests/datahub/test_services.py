@@ -195,6 +195,26 @@ def test_a_correction_batch_resolves_quarantined_rows(queued: Any, tmp_path: Pat
     assert queries.version_rows(data_admin, entry.resource_code)["total"] == 7 + 2
 
 
+def test_a_correction_of_a_batch_that_refused_every_row_resolves_them(
+    queued: Any, tmp_path: Path, publish: Any, data_admin: Any
+) -> None:
+    """The first version of a local table takes the accepted file itself; the correction's
+    delivered keys are read before that (it failed with FileNotFoundError on accepted.parquet)."""
+    entry = publish(data_admin)
+    bad = [person(1, person_name=""), person(2, gender="5")]
+    batch = queued(services.do_submit_upload, data_admin, entry.resource_code, Upload(people_csv(tmp_path / "a.csv", bad)))
+    batch.refresh_from_db()
+    assert (batch.rows_accepted, batch.rows_refused) == (0, 2)
+    correction = queued(services.do_submit_upload,
+        data_admin, entry.resource_code, Upload(people_csv(tmp_path / "fix.csv", [person(1), person(2)])), parent=batch
+    )
+    correction.refresh_from_db()
+    batch.refresh_from_db()
+    assert correction.status == "succeeded", correction.error
+    assert batch.rows_resolved == 2
+    assert queries.version_rows(data_admin, entry.resource_code)["total"] == 2
+
+
 def test_rollback_makes_an_earlier_version_current(tmp_path: Path, publish: Any, data_admin: Any) -> None:
     entry = publish(data_admin)
     services.ingest_file(data_admin, entry.resource_code, people_csv(tmp_path / "a.csv", [person(1)]))

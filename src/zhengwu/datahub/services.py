@@ -461,6 +461,8 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
         tracker.update(stage=BatchStage.WRITING, progress=75)
         if checked.rows_refused:
             lake.append_quarantine(batch.resource_code, checked.refused, batch.pk)
+        # Read before the commit: the first version of a local table takes the accepted file itself.
+        delivered = _delivered_keys(batch, schema, checked) if batch.parent_id and checked.rows_accepted else set()
         if checked.rows_accepted:
             committed = lake.commit_batch(
                 batch.resource_code, schema, checked.accepted, mode=batch.mode, batch_id=batch.pk,
@@ -468,7 +470,7 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
             )
         else:
             notes.append("没有可入库的行，数据版本未变")
-        _finish(batch, checked, committed, notes)
+        _finish(batch, checked, committed, notes, delivered)
     except Exception as exc:  # every failure ends the batch, with a Chinese reason (failures.py)
         message, field = failure_reason(exc, batch)
         _fail(batch, message, field, committed, previous_version)
@@ -480,7 +482,13 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
     return batch
 
 
-def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | None, notes: list[str]) -> None:
+def _finish(
+    batch: IngestBatch,
+    checked: Any,
+    committed: lake.CommitResult | None,
+    notes: list[str],
+    delivered: set[tuple[str, ...]] | None = None,
+) -> None:
     report = dict(checked.report)
     report.update({k: v for k, v in (batch.report or {}).items() if k.startswith("watermark")})
     metrics = report.get("metrics") or {}
@@ -516,7 +524,7 @@ def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | Non
         if batch.source_kind == SourceKind.DATABASE and batch.source_id and report.get("watermark_to"):
             DataSource.objects.filter(pk=batch.source_id).update(watermark_value=str(report["watermark_to"]))
         if batch.parent_id and committed is not None and committed.changed:
-            _mark_resolved(batch, checked)
+            _mark_resolved(batch, delivered or set())
         if checked.rows_accepted:
             do_record_data_arrival(batch.resource_code, now, actor=batch.created_by)
         record_event(
@@ -526,19 +534,26 @@ def _finish(batch: IngestBatch, checked: Any, committed: lake.CommitResult | Non
         )
 
 
-def _mark_resolved(batch: IngestBatch, checked: Any) -> None:
+def _delivered_keys(batch: IngestBatch, schema: Any, checked: Any) -> set[tuple[str, ...]]:
+    """The keys a correction batch delivers (its accepted rows), as text tuples."""
+    keys = [c.field_name for c in schema.keys]
+    if not keys:
+        return set()
+    import pyarrow.dataset as pads
+
+    table = pads.dataset(str(checked.accepted), format="parquet").to_table(columns=keys)
+    return {tuple(str(v) for v in row.values()) for row in table.to_pylist()}
+
+
+def _mark_resolved(batch: IngestBatch, delivered: set[tuple[str, ...]]) -> None:
     """A correction batch resolves the parent's refused rows whose key it now delivered."""
     parent = IngestBatch.objects.select_for_update().get(pk=int(batch.parent_id or 0))
     schema = schema_for(batch.resource_code)
     keys = [c.field_name for c in schema.keys]
-    if not keys:
+    if not keys or not delivered:
         return
     _, refused_rows, _ = lake.quarantine_rows(batch.resource_code, parent.pk, limit=None)
     refused_keys = {tuple(str(r.get(k)) for k in keys) for r in refused_rows}
-    import pyarrow.dataset as pads
-
-    table = pads.dataset(str(checked.accepted), format="parquet").to_table(columns=keys)
-    delivered = {tuple(str(v) for v in row.values()) for row in table.to_pylist()}
     resolved = len(refused_keys & delivered)
     parent.rows_resolved = min(parent.rows_refused, parent.rows_resolved + resolved)
     parent.save(update_fields=["rows_resolved"])
