@@ -132,7 +132,7 @@ def test_composite_key_is_one_row_level_rule() -> None:
     [
         (RuleSpec(1, "pattern", "nope", {"pattern": "x"}), "字段 nope 不是资源 R 的信息项"),
         (RuleSpec(1, "pattern", "a", {}), "缺少正则表达式"),
-        (RuleSpec(1, "pattern", "a", {"pattern": "(unclosed"}), "正则表达式“(unclosed”有误"),
+        (RuleSpec(1, "pattern", "a", {"pattern": "(unclosed"}), "正则表达式“(unclosed”写法有误（第 1 个字符处括号、方括号或转义不完整）"),
         (RuleSpec(1, "pattern", "a", {"pattern": "(?=x)x"}), "DuckDB 与 Spark 不能同样执行"),
         (RuleSpec(1, "range", "n", {"min": "abc"}), "必须都是数字或都是 YYYY-MM-DD 日期"),
         (RuleSpec(1, "range", "n", {"min": "1", "max": "2020-01-01"}), "必须都是数字或都是 YYYY-MM-DD 日期"),

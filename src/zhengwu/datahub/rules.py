@@ -236,7 +236,8 @@ def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _custom_error(spec, f"正则表达式“{pattern}”有误：{exc}") from exc
+            where = f"第 {exc.pos + 1} 个字符处" if exc.pos is not None else ""
+            raise _custom_error(spec, f"正则表达式“{pattern}”写法有误（{where}括号、方括号或转义不完整），请检查") from exc
         if _NOT_PORTABLE.search(pattern):
             raise _custom_error(spec, f"正则表达式“{pattern}”用了 DuckDB 与 Spark 不能同样执行的写法（前后断言、反向引用、占有量词等）")
         label, message, category, fields = f"{title} 符合格式 {pattern}", f"{title}：格式不符合 {pattern}", VALIDITY, (c.field_name,)
