@@ -498,7 +498,7 @@ def people_table() -> Any:
 
 
 def test_a_database_source_is_registered_run_and_traced(
-    people_table: str, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any
+    people_table: str, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any, local_databases: None
 ) -> None:
     api = client_for(data_admin)
     secret_url = PG_URL.replace("postgres@", "postgres:Pw-123456@")

@@ -331,7 +331,7 @@ def test_custom_rules_added_checked_and_deleted_through_the_page(entry: Any, dat
 
 
 def test_database_source_form_refuses_bad_input_and_masks_the_password(
-    entry: Any, data_admin: Any, run_on_commit: Callable[..., Any]
+    entry: Any, data_admin: Any, run_on_commit: Callable[..., Any], local_databases: None
 ) -> None:
     """A real PostgreSQL table as the unit's database (the test server at 127.0.0.1:5432)."""
     import sqlalchemy as sa
