@@ -59,6 +59,17 @@ class IdentityConfig(AppConfig):
         )
         register(
             ConsoleEntry(
+                key="identity.egress",
+                title="出站白名单",
+                description="数据源等出站连接可以访问的主机、网段和端口；其余一律拒绝",
+                url_name="identity:egress",
+                allowed=is_security_admin,
+                group="安全管理",
+                order=13,
+            )
+        )
+        register(
+            ConsoleEntry(
                 key="identity.account",
                 title="账号与安全",
                 description="修改密码、动态口令、最近登录记录",

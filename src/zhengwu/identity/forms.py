@@ -113,3 +113,25 @@ class TOTPResetForm(forms.Form):
         max_length=150,
         error_messages=_chinese_errors(max_length="账号不能超过 150 个字符"),
     )
+
+
+class EgressDestinationForm(forms.Form):
+    host = forms.CharField(
+        label="主机或网段",
+        max_length=255,
+        error_messages=_chinese_errors(max_length="主机或网段不能超过 255 个字符"),
+        help_text="主机名（如 db.gaj.example.gov.cn）、IP 地址或网段（如 10.12.0.0/16）",
+    )
+    ports = forms.CharField(
+        label="端口",
+        max_length=20,
+        error_messages=_chinese_errors(max_length="端口不能超过 20 个字符"),
+        help_text="一个端口或范围，如 5432 或 5432-5439",
+    )
+    note = forms.CharField(
+        label="说明",
+        max_length=200,
+        required=False,
+        error_messages=_chinese_errors(max_length="说明不能超过 200 个字符"),
+        help_text="如 公安局人口库前置机",
+    )

@@ -785,3 +785,43 @@ def do_update_policy(
         )
     queries.forget_cached_policy(request)
     return policy
+
+
+# --- 出站白名单 (core/egress.py) ------------------------------------------------------------------
+def do_add_egress_destination(
+    actor: Any, *, host: str, ports: str, note: str = "", request: HttpRequest | None = None
+) -> Any:
+    """Allow one outbound destination (a host name or an IP network, and a port or port range).
+    Loopback and the platform's own addresses stay refused whatever is added here."""
+    from zhengwu.core import egress
+
+    ensure_admin(actor, AdminRole.SECURITY)
+    with transaction.atomic():
+        row = egress.add_destination(host, ports, note, username=actor.get_username())
+        record_event(
+            actor,
+            "identity.egress_add",
+            object_type="core.egressdestination",
+            object_id=row.pk,
+            details={"host": row.host, "ports": row.ports, "note": row.note},
+            request=request,
+        )
+    return row
+
+
+def do_remove_egress_destination(actor: Any, destination_id: int, request: HttpRequest | None = None) -> Any:
+    """Remove an allowlist row; connections to it are refused from now on."""
+    from zhengwu.core import egress
+
+    ensure_admin(actor, AdminRole.SECURITY)
+    with transaction.atomic():
+        row = egress.remove_destination(destination_id)
+        record_event(
+            actor,
+            "identity.egress_remove",
+            object_type="core.egressdestination",
+            object_id=destination_id,
+            details={"host": row.host, "ports": row.ports, "note": row.note},
+            request=request,
+        )
+    return row

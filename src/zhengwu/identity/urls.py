@@ -16,4 +16,6 @@ urlpatterns = [
     path("security/policy/", views.policy_edit_view, name="policy_edit"),
     path("security/locks/<int:lock_id>/unlock/", views.unlock_view, name="unlock"),
     path("security/totp-reset/", views.totp_reset_view, name="totp_reset"),
+    path("security/egress/", views.egress_view, name="egress"),
+    path("security/egress/<int:destination_id>/remove/", views.egress_remove_view, name="egress_remove"),
 ]

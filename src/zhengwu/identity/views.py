@@ -24,7 +24,14 @@ from zhengwu.directory.models import AdminRole
 from zhengwu.directory.permissions import require_admin_role
 
 from . import queries, services, totp
-from .forms import LoginForm, PasswordChangeForm, SecurityPolicyForm, TOTPCodeForm, TOTPResetForm
+from .forms import (
+    EgressDestinationForm,
+    LoginForm,
+    PasswordChangeForm,
+    SecurityPolicyForm,
+    TOTPCodeForm,
+    TOTPResetForm,
+)
 from .models import POLICY_RANGES
 
 
@@ -289,3 +296,49 @@ def totp_reset_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已重置 {target} 的动态口令，其下次登录时须重新绑定。")
                 return redirect("identity:totp_reset")
     return render(request, "identity/totp_reset.html", {"form": form})
+
+
+@require_admin_role(AdminRole.SECURITY)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def egress_view(request: HttpRequest) -> HttpResponse:
+    """出站白名单: the destinations database sources (and later webhooks) may connect to."""
+    from zhengwu.core import egress
+
+    form = EgressDestinationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = services.do_add_egress_destination(
+                request.user,
+                host=form.cleaned_data["host"],
+                ports=form.cleaned_data["ports"],
+                note=form.cleaned_data["note"],
+                request=request,
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"已将 {row.host} 端口 {row.ports} 加入出站白名单。")
+            return redirect("identity:egress")
+    return render(
+        request,
+        "identity/egress.html",
+        {
+            "form": form,
+            "destinations": egress.list_destinations(),
+            "allow_local": list(getattr(settings, "EGRESS_ALLOW_LOCAL", [])),
+            "own_ports": sorted(egress.own_ports()),
+        },
+    )
+
+
+@require_admin_role(AdminRole.SECURITY)
+@require_POST
+def egress_remove_view(request: HttpRequest, destination_id: int) -> HttpResponse:
+    try:
+        row = services.do_remove_egress_destination(request.user, destination_id, request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已将 {row.host} 端口 {row.ports} 移出出站白名单。")
+    return redirect("identity:egress")
