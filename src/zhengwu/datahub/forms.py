@@ -115,7 +115,7 @@ class SourceForm(forms.Form):
     url = forms.CharField(
         label="数据库连接地址（SQLAlchemy URL）", max_length=1000, error_messages=_required("数据库连接地址"),
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "placeholder": "postgresql+psycopg://用户:口令@主机:5432/库"}),
-        help_text="含口令，SM4 加密保存，页面上只显示隐去口令的地址；出错时需重新填写",
+        help_text="PostgreSQL 或 MySQL/MariaDB；主机和端口须在安全管理员的出站白名单中。含口令，SM4 加密保存，页面上只显示隐去口令的地址；出错时需重新填写",
     )
     table = forms.CharField(label="表名", required=False, max_length=200, help_text="表名和查询语句二选一，如 public.people")
     query = forms.CharField(label="查询语句", required=False, widget=forms.Textarea(attrs={"rows": 3}))
