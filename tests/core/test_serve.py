@@ -106,9 +106,14 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
 
 
 def test_sigterm_stops_the_server_and_its_worker(served: tuple[subprocess.Popen[bytes], int]) -> None:
-    proc, _ = served
+    proc, port = served
     assert _wait_until(lambda: len(_children(proc.pid)) == 1, 20)
     worker = _children(proc.pid)[0]
+    # The served port is one of the platform's own for the egress policy, in the worker too.
+    environ = dict(
+        item.split("=", 1) for item in Path(f"/proc/{worker}/environ").read_text().split("\0") if "=" in item
+    )
+    assert str(port) in environ["ZHENGWU_OWN_PORTS"].split(",")
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert _wait_until(lambda: not _alive(worker), 20), "SIGTERM 后后台任务进程仍在运行"

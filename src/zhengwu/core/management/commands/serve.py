@@ -7,6 +7,7 @@ This is what `make run` uses on the embedded default. In production run them sep
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -47,6 +48,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
         import uvicorn
 
+        # The port served here is one of the platform's own: the egress policy never lets a data
+        # source (or later a webhook) reach it, in this process and in the worker.
+        own_ports = sorted({*settings.EGRESS_OWN_PORTS, port})
+        settings.EGRESS_OWN_PORTS = own_ports
+        os.environ["ZHENGWU_OWN_PORTS"] = ",".join(str(p) for p in own_ports)
         worker: subprocess.Popen[bytes] | None = None
         if not no_worker:
             worker = subprocess.Popen(
