@@ -7,8 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from zhengwu.directory.models import AdminRole
-from zhengwu.directory.permissions import ensure_admin
+from zhengwu.core.roles import AdminRole, ensure_admin
 
 from . import queries
 from .models import AuditResult

@@ -37,8 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from zhengwu.core.errors import DomainError, NotFound
-from zhengwu.directory.models import AdminRole
-from zhengwu.directory.permissions import ensure_admin
+from zhengwu.core.roles import AdminRole, ensure_admin
 
 from . import signing
 from .models import AuditChainHead, AuditCheckpoint, AuditRecord, AuditResult

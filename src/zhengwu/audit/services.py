@@ -135,8 +135,7 @@ def _ensure_audit_admin_or_system(actor: Any) -> None:
     """Console/API callers must be the 审计管理员; `actor=None` is the platform (command, worker)."""
     if actor is None:
         return
-    from zhengwu.directory.models import AdminRole
-    from zhengwu.directory.permissions import ensure_admin
+    from zhengwu.core.roles import AdminRole, ensure_admin
 
     ensure_admin(actor, AdminRole.AUDIT)
 

@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from zhengwu.core import exports
 from zhengwu.core.errors import NotFound
-from zhengwu.directory.models import AdminRole
-from zhengwu.directory.permissions import require_admin_role
+from zhengwu.core.roles import AdminRole, require_admin_role
 
 from . import queries
 from .forms import RecordSearchForm

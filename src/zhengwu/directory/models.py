@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
+from zhengwu.core.roles import AdminRole  # the one definition lives in core (re-exported here)
+
 
 class UnitLevel(models.TextChoices):
     PROVINCE = "province", "省"
@@ -74,14 +76,6 @@ class Unit(models.Model):
             chain.insert(0, node)
             node = node.parent
         return chain
-
-
-class AdminRole(models.TextChoices):
-    """三权分立: one account holds at most one of these, and then no business role."""
-
-    SYSTEM = "system_admin", "系统管理员"
-    SECURITY = "security_admin", "安全管理员"
-    AUDIT = "audit_admin", "审计管理员"
 
 
 class User(AbstractUser):
