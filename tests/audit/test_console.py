@@ -128,8 +128,8 @@ def test_export_csv_has_bom_and_the_filtered_rows(auditor_client: Any, sample: d
     assert [r[6] for r in data] == ["catalog.create", "sharing.approve"]  # in chain order
     assert data[0][2] == "alice"
     assert data[0][3] == "李丽"
-    assert '"名称": "人口库"' in data[0][10]
-    assert len(data[0][12]) == 64
+    assert '"名称": "人口库"' in data[0][12]
+    assert len(data[0][14]) == 64
     export_event = AuditRecord.objects.filter(action="audit.export").get()
     assert export_event.details["filters"] == {"actor": "alice"}
 
@@ -138,7 +138,7 @@ def test_export_neutralises_spreadsheet_formulas(auditor_client: Any) -> None:
     record_event(None, "test.formula", object_id='=HYPERLINK("http://x")')
     response = auditor_client.get(reverse("audit:export"), {"action": "test.formula"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().removeprefix("\ufeff"))))
-    assert rows[1][8].startswith("'=")
+    assert rows[1][10].startswith("'=")
 
 
 def test_export_is_capped(auditor_client: Any, make_records: Any, monkeypatch: Any) -> None:

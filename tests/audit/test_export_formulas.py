@@ -28,5 +28,5 @@ def test_audit_export_neutralises_every_formula_exactly(audit_admin: Any) -> Non
     raw = b"".join(response.streaming_content)
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert [r[8] for r in rows[1:]] == ["'" + f for f in FORMULAS]
+    assert [r[10] for r in rows[1:]] == ["'" + f for f in FORMULAS]
     assert all(r[0].isdigit() for r in rows[1:])  # 序号 stays a number

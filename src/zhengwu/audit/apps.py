@@ -1,5 +1,20 @@
 from django.apps import AppConfig
 
+# Every action and object type this app records, with its Chinese name (core.audit_names).
+AUDIT_ACTIONS = {
+    "audit.search": "检索审计记录",
+    "audit.view": "查看审计记录",
+    "audit.export": "导出审计记录",
+    "audit.verify": "核验审计链",
+    "audit.checkpoint": "签署审计检查点",
+    "audit.purge": "清理过期审计记录",
+}
+AUDIT_OBJECT_TYPES = {
+    "audit_record": "审计记录",
+    "audit_chain": "审计链",
+    "audit_checkpoint": "审计检查点",
+}
+
 
 class AuditConfig(AppConfig):
     name = "zhengwu.audit"
@@ -7,6 +22,11 @@ class AuditConfig(AppConfig):
     verbose_name = "安全审计"
 
     def ready(self) -> None:
+        from zhengwu.core.audit_names import register_actions, register_object_types
+
+        register_actions(self.verbose_name, AUDIT_ACTIONS)
+        register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
+
         from datetime import timedelta
 
         from django.conf import settings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from zhengwu.core import audit_names
+
 
 class AuditResult(models.TextChoices):
     SUCCESS = "success", "成功"
@@ -35,6 +37,15 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.result}"
+
+    @property
+    def action_label(self) -> str:
+        """The action's Chinese name as its app registered it (the code when none is)."""
+        return audit_names.action_label(self.action)
+
+    @property
+    def object_type_label(self) -> str:
+        return audit_names.object_type_label(self.object_type)
 
 
 class AuditChainHead(models.Model):

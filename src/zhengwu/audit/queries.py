@@ -36,6 +36,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from zhengwu.core import audit_names
 from zhengwu.core.errors import DomainError, NotFound
 from zhengwu.core.roles import AdminRole, ensure_admin
 
@@ -523,7 +524,7 @@ def verify_audit_log(*, sink_file: Any = None) -> ChainVerification:
 
 
 # --- search for the 审计管理员 console and API -------------------------------------------
-FILTER_KEYS = ("start", "end", "actor", "unit", "action", "object_type", "object_id", "result")
+FILTER_KEYS = ("q", "start", "end", "actor", "unit", "action", "object_type", "object_id", "result")
 MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
@@ -561,6 +562,27 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _text_query(text: str) -> Q:
+    """Free text as people type it: every word must match somewhere. A word matches an action or
+    object type by its Chinese name (登录 → identity.login) or code, or the actor, the actor's
+    name or unit, the object's identifier or the source address."""
+    condition = Q()
+    for word in text.split():
+        match = (
+            Q(action__icontains=word) | Q(object_type__icontains=word) | Q(actor__icontains=word)
+            | Q(actor_name__icontains=word) | Q(actor_unit__icontains=word) | Q(object_id__icontains=word)
+            | Q(source_ip__startswith=word)
+        )
+        actions = audit_names.actions_named(word)
+        if actions:
+            match |= Q(action__in=actions)
+        object_types = audit_names.object_types_named(word)
+        if object_types:
+            match |= Q(object_type__in=object_types)
+        condition &= match
+    return condition
+
+
 def filter_records(filters: dict[str, Any]) -> QuerySet[AuditRecord]:
     """Records matching already-cleaned filters, newest first. Dates are local, end inclusive."""
     qs = AuditRecord.objects.all()
@@ -568,6 +590,8 @@ def filter_records(filters: dict[str, Any]) -> QuerySet[AuditRecord]:
         qs = qs.filter(occurred_at__gte=_day_start(filters["start"]))
     if filters.get("end"):
         qs = qs.filter(occurred_at__lt=_day_start(filters["end"] + dt.timedelta(days=1)))
+    if filters.get("q"):
+        qs = qs.filter(_text_query(filters["q"]))
     if filters.get("actor"):
         qs = qs.filter(Q(actor__icontains=filters["actor"]) | Q(actor_name__icontains=filters["actor"]))
     if filters.get("unit"):

@@ -9,13 +9,17 @@ from .queries import MAX_YEAR, MIN_YEAR
 
 
 class RecordQuery(Schema):
+    q: str | None = Field(
+        None, max_length=100, title="关键词",
+        description="关键词：操作名称（如“登录”）、对象类型名称、操作人、单位或对象标识；多个词以空格分开，须同时符合",
+    )
     start: dt.date | None = Field(None, description=f"起始日期（含，YYYY-MM-DD，{MIN_YEAR}–{MAX_YEAR}）")
     end: dt.date | None = Field(None, description="截止日期（含）")
     actor: str | None = Field(None, max_length=150, description="操作人账号或姓名（包含）")
     unit: str | None = Field(None, max_length=100, description="操作人单位（包含）")
-    action: str | None = Field(None, max_length=64, description="操作（前缀）")
-    object_type: str | None = Field(None, max_length=64)
-    object_id: str | None = Field(None, max_length=128)
+    action: str | None = Field(None, max_length=64, title="操作", description="操作代码（可只填前缀，如 identity.）")
+    object_type: str | None = Field(None, max_length=64, title="对象类型", description="对象类型代码")
+    object_id: str | None = Field(None, max_length=128, title="对象标识")
     result: Literal["success", "failure"] | None = None
     limit: int = Field(50, ge=1, le=200, description="每页条数，最多 200")
     offset: int = Field(0, ge=0)
@@ -30,7 +34,9 @@ class RecordOut(Schema):
     actor_unit_id: int | None
     source_ip: str
     action: str
+    action_label: str = Field(description="操作的中文名称（未登记的代码原样返回）")
     object_type: str
+    object_type_label: str = Field(description="对象类型的中文名称（未登记的代码原样返回）")
     object_id: str
     result: str
     details: dict[str, Any]

@@ -19,12 +19,42 @@ def _is_reviewer(user: object) -> bool:
     return _is_staff(user) and is_catalog_reviewer(user)
 
 
+# Every action and object type this app records, with its Chinese name (core.audit_names).
+AUDIT_ACTIONS = {
+    "catalog.search": "检索目录",
+    "catalog.entry.read": "查看目录",
+    "catalog.version.read": "查看目录历史版本",
+    "catalog.statistics.read": "查看目录统计",
+    "catalog.export": "导出目录",
+    "catalog.import": "导入目录",
+    "catalog.entry.create": "新建目录",
+    "catalog.entry.update": "修改目录",
+    "catalog.entry.submit": "提交目录审核",
+    "catalog.entry.withdraw": "撤回目录审核",
+    "catalog.entry.approve": "审核发布目录",
+    "catalog.entry.return": "退回目录",
+    "catalog.entry.retire": "停用目录",
+    "catalog.entry.data_arrival": "登记数据到达",
+    "catalog.correction.create": "提交目录纠错",
+    "catalog.correction.answer": "答复目录纠错",
+    "catalog.demo.load": "加载示范目录",
+}
+AUDIT_OBJECT_TYPES = {
+    "catalog_entry": "目录",
+}
+
+
 class CatalogConfig(AppConfig):
     name = "zhengwu.catalog"
     label = "catalog"
     verbose_name = "政务信息资源目录"
 
     def ready(self) -> None:
+        from zhengwu.core.audit_names import register_actions, register_object_types
+
+        register_actions(self.verbose_name, AUDIT_ACTIONS)
+        register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
+
         from zhengwu.core.consoles import ConsoleEntry, register
 
         register(ConsoleEntry(

@@ -13,12 +13,55 @@ def _is_data_admin(user: object) -> bool:
     return _is_staff(user) and bool(data_admin_units(user))
 
 
+# Every action and object type this app records, with its Chinese name (core.audit_names).
+AUDIT_ACTIONS = {
+    "datahub.batch.submit": "上传数据文件",
+    "datahub.batch.push": "接口推送数据",
+    "datahub.batch.finish": "批次处理完成",
+    "datahub.batch.recover": "恢复中断的批次",
+    "datahub.batch.await_confirmation": "全量替换待确认",
+    "datahub.batch.confirm": "确认全量替换",
+    "datahub.batch.recheck": "重新校验全量替换",
+    "datahub.batch.cancel": "取消全量替换",
+    "datahub.batch.expire": "全量替换确认超时取消",
+    "datahub.input.purge": "清除过期原始输入",
+    "datahub.source.create": "添加数据库来源",
+    "datahub.source.delete": "删除数据库来源",
+    "datahub.source.run": "运行数据库抽取",
+    "datahub.source.pull": "数据库抽取失败",
+    "datahub.version.read": "查看数据版本",
+    "datahub.version.rollback": "回滚数据版本",
+    "datahub.changes.read": "读取变更明细",
+    "datahub.quarantine.read": "查看隔离数据",
+    "datahub.quarantine.export": "导出隔离数据",
+    "datahub.quality.read": "查看数据质量评分",
+    "datahub.token.create": "创建推送令牌",
+    "datahub.token.revoke": "吊销推送令牌",
+    "datahub.rule.create": "添加校验规则",
+    "datahub.rule.delete": "删除校验规则",
+}
+AUDIT_OBJECT_TYPES = {
+    "resource": "数据资源",
+    "data_source": "数据库来源",
+    "push_token": "推送令牌",
+    "ingest_batch": "归集批次",
+    "work_space": "批次工作目录",
+    "quality": "数据质量评分",
+    "unit": "单位",
+}
+
+
 class DatahubConfig(AppConfig):
     name = "zhengwu.datahub"
     label = "datahub"
     verbose_name = "数据归集"
 
     def ready(self) -> None:
+        from zhengwu.core.audit_names import register_actions, register_object_types
+
+        register_actions(self.verbose_name, AUDIT_ACTIONS)
+        register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
+
         from zhengwu.core.consoles import ConsoleEntry, register
 
         register(ConsoleEntry(

@@ -9,12 +9,42 @@ def _is_logged_in(user: object) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
 
 
+# Every action and object type this app records, with its Chinese name (core.audit_names).
+AUDIT_ACTIONS = {
+    "directory.unit.create": "新建单位",
+    "directory.unit.update": "修改单位",
+    "directory.unit.move": "调整单位隶属关系",
+    "directory.unit.deactivate": "停用单位",
+    "directory.unit.activate": "启用单位",
+    "directory.user.create": "新建用户",
+    "directory.user.update": "修改用户",
+    "directory.user.read": "查看用户信息",
+    "directory.user.disable": "停用用户",
+    "directory.user.enable": "启用用户",
+    "directory.user.reset_password": "重置用户密码",
+    "directory.user.assign_admin_role": "指定管理员角色",
+    "directory.role.grant": "授予业务角色",
+    "directory.role.revoke": "收回业务角色",
+    "directory.demo.load": "加载示范机构与人员",
+}
+AUDIT_OBJECT_TYPES = {
+    "unit": "单位",
+    "user": "用户",
+    "demo": "示范数据",
+}
+
+
 class DirectoryConfig(AppConfig):
     name = "zhengwu.directory"
     label = "directory"
     verbose_name = "政务机构与人员目录"
 
     def ready(self) -> None:
+        from zhengwu.core.audit_names import register_actions, register_object_types
+
+        register_actions(self.verbose_name, AUDIT_ACTIONS)
+        register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
+
         from zhengwu.core.consoles import ConsoleEntry, register
 
         register(

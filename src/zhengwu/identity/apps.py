@@ -1,5 +1,30 @@
 from django.apps import AppConfig
 
+# Every action and object type this app records, with its Chinese name (core.audit_names).
+AUDIT_ACTIONS = {
+    "identity.login": "登录",
+    "identity.logout": "退出登录",
+    "identity.session_timeout": "会话超时退出",
+    "identity.lock": "登录失败锁定",
+    "identity.unlock": "解除登录锁定",
+    "identity.purge_login_history": "清理过期登录记录",
+    "identity.password_set": "设置密码",
+    "identity.password_change": "修改密码",
+    "identity.totp_enrol": "绑定动态口令",
+    "identity.totp_disable": "停用动态口令",
+    "identity.totp_reset": "重置动态口令",
+    "identity.policy_change": "修改安全策略",
+    "identity.egress_add": "添加出站白名单",
+    "identity.egress_remove": "移除出站白名单",
+}
+AUDIT_OBJECT_TYPES = {
+    "directory.user": "用户账号",
+    "identity.lock.account": "账号锁定",
+    "identity.lock.address": "来源地址锁定",
+    "identity.securitypolicy": "安全策略",
+    "core.egressdestination": "出站白名单条目",
+}
+
 
 class IdentityConfig(AppConfig):
     name = "zhengwu.identity"
@@ -7,6 +32,11 @@ class IdentityConfig(AppConfig):
     verbose_name = "身份认证"
 
     def ready(self) -> None:
+        from zhengwu.core.audit_names import register_actions, register_object_types
+
+        register_actions(self.verbose_name, AUDIT_ACTIONS)
+        register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
+
         from datetime import timedelta
 
         from zhengwu.core import periodic
