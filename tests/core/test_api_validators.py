@@ -102,18 +102,18 @@ def test_very_long_value_is_422(client: Client, path: str) -> None:
     response = post(client, path, {"value": "1" * 10_000})
     assert response.status_code == 422
     body = response.json()
-    assert body["detail"] == "value：长度不能超过 64 个字符"
-    assert body["errors"] == [{"field": "value", "message": "value：长度不能超过 64 个字符"}]
+    assert body["detail"] == "待校验的值：长度不能超过 64 个字符"
+    assert body["errors"] == [{"field": "value", "message": "待校验的值：长度不能超过 64 个字符"}]
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "value：必须填写"),
-        ({"value": 123}, "value：必须是文本"),
-        ({"value": None}, "value：必须是文本"),
-        ({"value": ["x"]}, "value：必须是文本"),
-        ([], "value：必须填写"),  # a JSON array has no "value"
+        ({}, "待校验的值：必须填写"),
+        ({"value": 123}, "待校验的值：必须是文本"),
+        ({"value": None}, "待校验的值：必须是文本"),
+        ({"value": ["x"]}, "待校验的值：必须是文本"),
+        ([], "待校验的值：必须填写"),  # a JSON array has no "value"
     ],
 )
 def test_malformed_bodies(client: Client, body: Any, message: str) -> None:
@@ -169,11 +169,11 @@ def test_divisions_search_and_limit(client: Client) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"limit": 201}, "limit：不能大于 200"),
-        ({"limit": 0}, "limit：不能小于 1"),
-        ({"limit": "many"}, "limit：必须是整数"),
-        ({"q": "x" * 51}, "q：长度不能超过 50 个字符"),
-        ({"parent": "1234567"}, "parent：长度不能超过 6 个字符"),
+        ({"limit": 201}, "最多返回条数：不能大于 200"),
+        ({"limit": 0}, "最多返回条数：不能小于 1"),
+        ({"limit": "many"}, "最多返回条数：必须是整数"),
+        ({"q": "x" * 51}, "查找内容：长度不能超过 50 个字符"),
+        ({"parent": "1234567"}, "上级区划代码：长度不能超过 6 个字符"),
     ],
 )
 def test_divisions_bad_query(client: Client, params: dict[str, Any], message: str) -> None:
@@ -218,7 +218,7 @@ def test_division_detail_not_found(client: Client, code: str, message: str) -> N
 def test_division_detail_too_long_path_is_422(client: Client) -> None:
     response = client.get(f"{BASE}/divisions/{'1' * 5000}")
     assert response.status_code == 422
-    assert response.json()["detail"] == "code：长度不能超过 12 个字符"
+    assert response.json()["detail"] == "行政区划代码：长度不能超过 12 个字符"
 
 
 def test_openapi_documents_the_schemas(client: Client) -> None:

@@ -269,7 +269,7 @@ def test_push_through_the_session_and_its_bad_input(
     assert bad_mode.status_code == 422 and bad_mode.json()["errors"][0]["field"] == "mode"
     missing_key = push({"records": [person(1)]}, key=None)
     assert missing_key.status_code == 422
-    assert missing_key.json()["errors"] == [{"field": "Idempotency-Key", "message": "Idempotency-Key：必须填写"}]
+    assert missing_key.json()["errors"] == [{"field": "Idempotency-Key", "message": "幂等键：必须填写"}]
     assert not IngestBatch.objects.exists() and versions(code) == 0
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -14,7 +14,7 @@ from .models import AuditResult
 from .schemas import RecordOut, RecordPage, RecordQuery, VerifyOut
 from .services import record_event
 
-router = Router(tags=["审计"])
+router = Router(tags=["安全审计"])
 
 
 @router.get("/records", response=RecordPage, summary="检索审计记录")

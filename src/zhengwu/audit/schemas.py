@@ -20,7 +20,7 @@ class RecordQuery(Schema):
     action: str | None = Field(None, max_length=64, title="操作", description="操作代码（可只填前缀，如 identity.）")
     object_type: str | None = Field(None, max_length=64, title="对象类型", description="对象类型代码")
     object_id: str | None = Field(None, max_length=128, title="对象标识")
-    result: Literal["success", "failure"] | None = None
+    result: Literal["success", "failure"] | None = Field(None, title="结果", description="success（成功）或 failure（失败）")
     limit: int = Field(50, ge=1, le=200, description="每页条数，最多 200")
     offset: int = Field(0, ge=0)
 

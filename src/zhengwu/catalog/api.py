@@ -32,7 +32,7 @@ from .schemas import (
     VersionOut,
 )
 
-router = Router(tags=["catalog"])
+router = Router(tags=["政务信息资源目录"])
 
 
 class SearchQuery(Schema):

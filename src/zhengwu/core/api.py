@@ -5,6 +5,8 @@ Every error answer has the shape `{"detail": "<summary>", "errors": [{"field": .
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from .errorpages import CSRF_API_MESSAGE
 from .errors import DomainError
@@ -25,11 +29,71 @@ def _field_name(loc: Any) -> str:
     return ".".join(parts) or "请求体"
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LABEL_END = re.compile(r"[（(，,；;：:。]")
+
+
+def _models_in(annotation: Any, depth: int = 0) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (X, X | None, list[X], ...)."""
+    if depth > 4:
+        return []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg, depth + 1)]
+
+
+def _field_label(info: FieldInfo) -> str:
+    """A field's name for people: its `title`, else the start of its Chinese `description`."""
+    if info.title and _HAN.search(info.title):
+        return info.title
+    head = _LABEL_END.split(info.description or "", maxsplit=1)[0].strip()
+    return head if _HAN.search(head) and len(head) <= 8 else ""  # a label, not a sentence
+
+
+def _operation_models(request: HttpRequest) -> list[type[BaseModel]]:
+    """The parameter models of the operation that answered `request` (ninja keeps them on the
+    operation; the resolved view is a closure over its PathView)."""
+    match = getattr(request, "resolver_match", None)
+    func = getattr(match, "func", None)
+    for cell in getattr(func, "__closure__", None) or ():
+        path_view = cell.cell_contents
+        find = getattr(path_view, "_find_operation", None)
+        if find is not None:
+            operation = find(request)
+            return list(getattr(operation, "models", []) or [])
+    return []
+
+
+def field_labels(request: HttpRequest, names: list[str]) -> dict[str, str]:
+    """The Chinese label of each field name (the leaf of an error's location) found in the schemas
+    of the request's operation; names without one are left out."""
+    wanted = set(names)
+    labels: dict[str, str] = {}
+    seen: set[type[BaseModel]] = set()
+    queue = _operation_models(request)
+    while queue and wanted - set(labels):
+        model = queue.pop(0)
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            for candidate in {name, key}:
+                if candidate in wanted and candidate not in labels:
+                    label = _field_label(info)
+                    if label:
+                        labels[candidate] = label
+            queue.extend(_models_in(info.annotation))
+    return labels
+
+
 def translate_error(error: dict[str, Any]) -> str:
     """A Chinese sentence for one pydantic/ninja validation error."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
     msg = str(error.get("msg", ""))
+    # pydantic lists the allowed values in English ("'a', 'b' or 'c'"): in Chinese.
+    expected = re.sub(r",\s*|\s+or\s+", "、", str(ctx.get("expected", "")))
     if kind == "value_error":
         # Our validators raise ValueError with a Chinese message; pydantic prefixes it.
         return msg.removeprefix("Value error, ")
@@ -50,8 +114,8 @@ def translate_error(error: dict[str, Any]) -> str:
         "greater_than_equal": f"不能小于 {ctx.get('ge')}",
         "less_than": f"必须小于 {ctx.get('lt')}",
         "less_than_equal": f"不能大于 {ctx.get('le')}",
-        "enum": f"只能是以下之一：{ctx.get('expected')}",
-        "literal_error": f"只能是以下之一：{ctx.get('expected')}",
+        "enum": f"只能是以下之一：{expected}",
+        "literal_error": f"只能是以下之一：{expected}",
         "date_type": "必须是日期（YYYY-MM-DD）",
         "date_parsing": "必须是日期（YYYY-MM-DD）",
         "date_from_datetime_parsing": "必须是日期（YYYY-MM-DD）",
@@ -95,10 +159,17 @@ def create_api(**kwargs: Any) -> NinjaAPI:
 
     @api.exception_handler(ValidationError)
     def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        # `field` is the code name (for programs); the message names the field as people know it
+        # (the schema's title or Chinese description), falling back to the code name.
         errors = []
-        for err in exc.errors:
-            field = _field_name(err.get("loc"))
-            errors.append({"field": field, "message": f"{field}：{translate_error(err)}"})
+        fields = [_field_name(err.get("loc")) for err in exc.errors]
+        try:
+            labels = field_labels(request, [f.rsplit(".", 1)[-1] for f in fields])
+        except Exception:  # a label is a courtesy; never let it turn a 422 into a 500
+            labels = {}
+        for field, err in zip(fields, exc.errors, strict=True):
+            label = labels.get(field.rsplit(".", 1)[-1], field)
+            errors.append({"field": field, "message": f"{label}：{translate_error(err)}"})
         summary = "；".join(e["message"] for e in errors[:5]) or "请求参数有误"
         return api.create_response(request, error_body(summary, errors), status=422)
 

@@ -64,8 +64,8 @@ def validate_mobile(request: HttpRequest, payload: ValueIn) -> CheckOut:
 @router.get("/divisions", response=DivisionListOut, summary="查询行政区划")
 def list_divisions(
     request: HttpRequest,
-    q: str = Query("", max_length=50, description="按代码前缀或名称查找"),
-    parent: str = Query("", max_length=6, description="只列出该代码的直接下级；与 q 同时给出时在下级中查找"),
+    q: str = Query("", max_length=50, title="查找内容", description="按代码前缀或名称查找"),
+    parent: str = Query("", max_length=6, title="上级区划代码", description="只列出该代码的直接下级；与 q 同时给出时在下级中查找"),
     limit: int = Query(50, ge=1, le=MAX_LIST_LIMIT, description=f"最多返回条数（1—{MAX_LIST_LIMIT}）"),
 ) -> DivisionListOut:
     """Without `q` or `parent`: the provinces. With `parent`: its direct children. With `q`: codes
@@ -90,7 +90,7 @@ def list_divisions(
 @router.get("/divisions/{code}", response=DivisionDetailOut, summary="行政区划详情")
 def get_division(
     request: HttpRequest,
-    code: str = Path(..., max_length=12, description="6 位行政区划代码"),
+    code: str = Path(..., max_length=12, title="行政区划代码", description="6 位行政区划代码"),
 ) -> DivisionDetailOut:
     check = check_division_code(code)
     division = divisions.get(check.normalized) if check.ok else None

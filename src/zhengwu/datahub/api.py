@@ -88,7 +88,7 @@ class ResourceCodeConverter:
 
 register_converter(ResourceCodeConverter, "rescode")
 
-router = Router(tags=["datahub"])
+router = Router(tags=["数据归集"])
 
 # Columns the quarantine CSV adds in front of the data; a correction upload drops them again.
 # Column names and the reason separator of refused rows, as the engine writes them.

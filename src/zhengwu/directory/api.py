@@ -31,7 +31,7 @@ from .schemas import (
     UserPatchIn,
 )
 
-router = Router(tags=["directory 机构与人员"])
+router = Router(tags=["机构与人员"])
 
 
 def _unit_dict(unit: Unit, staff_count: int | None = None) -> dict[str, Any]:

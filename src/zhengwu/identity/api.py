@@ -12,7 +12,7 @@ from . import queries, services
 from .models import LoginLock, SecurityPolicy
 from .schemas import LockOut, MeOut, PolicyIn, PolicyOut
 
-router = Router(tags=["identity"])
+router = Router(tags=["身份认证"])
 
 
 def _policy_out(policy: SecurityPolicy) -> PolicyOut:
