@@ -368,8 +368,9 @@ def batch_quarantine(
             "row": _row_number(row.get(ROW_COLUMN)),
             "reasons": _reasons(row.get(ERRORS_COLUMN)),
             "values": {f: _plain(row.get(f)) for f in fields},
+            "code_names": names,
         }
-        for row in data["rows"]
+        for row, names in zip(data["rows"], data["code_names"], strict=True)
     ]
     return {
         "batch": batch.pk, "count": data["total"], "limit": page.limit, "offset": page.offset,
@@ -505,6 +506,7 @@ def _rows(request: HttpRequest, resource_code: str, version: int | None, params:
         "limit": params.limit,
         "offset": params.offset,
         "items": [_plain(row) for row in data["rows"]],
+        "code_names": data["code_names"],
         "masked_fields": data["masked_fields"],
     }
 

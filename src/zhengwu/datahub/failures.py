@@ -79,3 +79,20 @@ def failure_reason(exc: BaseException, batch: Any = None) -> tuple[str, str]:
     where = f"{stage}阶段" if stage else "处理中"
     tail = f"（批次 {number}，详细信息已记入服务器日志）" if number else "（详细信息已记入服务器日志）"
     return f"{where}出错：{cause}；{_AFTER}{tail}", field
+
+
+# What a failure's `field` (a code name, kept for programs) is called on the pages: the upload
+# form's labels, then the resource's information items; an unknown code is not shown at all.
+FIELD_LABELS = {
+    "file": "数据文件", "mode": "归集方式", "encoding": "文件编码", "records": "推送的记录",
+    "source": "数据库来源", "url": "数据库连接地址", "query": "抽取语句", "table": "数据表",
+    "watermark_column": "增量标记列", "version": "数据版本", "parent": "原批次", "rules": "校验规则",
+    "resource_code": "信息资源代码", "batch": "批次",
+}
+
+
+def failure_field_label(field: str, item_labels: dict[str, str] | None = None) -> str:
+    """The label of the field a failure names ("file" → 数据文件, "ethnicity" → 民族), or ""."""
+    if not field:
+        return ""
+    return (item_labels or {}).get(field) or FIELD_LABELS.get(field, "")

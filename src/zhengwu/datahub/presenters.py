@@ -75,6 +75,38 @@ class RowPresenter:
     def rows(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return [self.row(r) for r in rows]
 
+    # --- names of coded values (after masking) ---------------------------------------------------
+
+    @cached_property
+    def _code_tables(self) -> tuple[dict[str, dict[str, str]], frozenset[str]]:
+        return _code_tables_of(self.resource_code)
+
+    def code_name(self, name: str, value: Any) -> str:
+        """The name of a coded value from its item's 代码表 (民族 01 → 汉族, 性别 1 → 男性, a
+        行政区划代码 → its place), or "". A value shown masked is never decoded: its name would
+        give the value away."""
+        if value is None or value == "" or name in META_COLUMNS or self.method(name):
+            return ""
+        tables, division_fields = self._code_tables
+        table = tables.get(name)
+        if table is not None:
+            return table.get(str(value), "")
+        if name in division_fields:
+            from zhengwu.core import divisions
+
+            place = divisions.get(str(value))
+            return place.name if place is not None else ""
+        return ""
+
+    def code_names(self, shown: Mapping[str, Any]) -> dict[str, str]:
+        """{field: name} for the coded values of a row as shown (already through `row`)."""
+        return {k: n for k, v in shown.items() if (n := self.code_name(k, v))}
+
+    def with_name(self, name: str, value: Any) -> Any:
+        """A shown value with its code name beside it, for pages: "01（汉族）"."""
+        label = self.code_name(name, value)
+        return f"{value}（{label}）" if label else value
+
     # --- reasons and messages -------------------------------------------------------------------
 
     def reason(self, text: str, code: str | None = None, row: Mapping[str, Any] | None = None) -> str:
@@ -154,6 +186,30 @@ def _fields_of_code(code: str) -> tuple[str, ...] | None:
     if not rest or kind == "custom":
         return None
     return tuple(rest.split("+"))
+
+
+def _code_tables_of(resource_code: str) -> tuple[dict[str, dict[str, str]], frozenset[str]]:
+    """{field: {code: name}} for the items whose 代码表 names its codes, and the fields holding
+    行政区划代码 (GB/T 2260), from the resource's published catalog version."""
+    from .schema import schema_for
+
+    try:
+        schema = schema_for(resource_code)
+    except DomainError:
+        return {}, frozenset()
+    tables: dict[str, dict[str, str]] = {}
+    division_fields: set[str] = set()
+    for column in schema.columns:
+        table = column.code_table
+        if table is None:
+            continue
+        if table.kind == "division":
+            division_fields.add(column.field_name)
+        elif table.kind == "enum":
+            named = {code: meaning for code, meaning in table.values.items() if meaning and meaning != code}
+            if named:
+                tables[column.field_name] = named
+    return tables, frozenset(division_fields)
 
 
 def _rules_of(resource_code: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:

@@ -196,7 +196,7 @@ def version_rows(
     )
     return {
         "version": version if version is not None else current, "columns": columns, "rows": shown, "total": total,
-        "masked_fields": seen.masked_fields,
+        "masked_fields": seen.masked_fields, "code_names": [seen.code_names(r) for r in shown],
     }
 
 
@@ -208,7 +208,7 @@ def quarantine(
     them), masked (values and the reasons that quote them) for everyone else. Audited."""
     entry = entry_for(actor, batch.resource_code)
     if batch.status != BatchStatus.SUCCEEDED:
-        return {"columns": [], "rows": [], "total": 0, "masked_fields": []}
+        return {"columns": [], "rows": [], "total": 0, "masked_fields": [], "code_names": []}
     columns, rows, total = lake.quarantine_rows(batch.resource_code, batch.pk, offset=offset, limit=limit)
     record_event(
         actor, "datahub.quarantine.read" if purpose == "view" else "datahub.quarantine.export",
@@ -216,7 +216,11 @@ def quarantine(
         details={"batch": batch.pk, "offset": offset, "rows": len(rows)},
     )
     shown = presenter(actor, batch.resource_code, entry=entry)
-    return {"columns": columns, "rows": shown.rows(rows), "total": total, "masked_fields": shown.masked_fields}
+    seen = shown.rows(rows)
+    return {
+        "columns": columns, "rows": seen, "total": total, "masked_fields": shown.masked_fields,
+        "code_names": [shown.code_names(r) for r in seen],
+    }
 
 
 # --- quality scorecards ------------------------------------------------------------------------------------

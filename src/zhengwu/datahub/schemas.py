@@ -173,6 +173,9 @@ class QuarantineRow(Schema):
     row: int | None = Field(description="在原文件/推送中的行号")
     reasons: list[str]
     values: dict[str, Any]
+    code_names: dict[str, str] = Field(
+        default_factory=dict, description="代码值的名称（按信息项的代码表：民族 01 → 汉族）；遮盖显示的值不给名称"
+    )
 
 
 class QuarantineColumn(Schema):
@@ -238,6 +241,10 @@ class RowsOut(Schema):
     limit: int
     offset: int
     items: list[dict[str, Any]]
+    code_names: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="与 items 逐行对应：代码值的名称（按信息项的代码表：民族 01 → 汉族）；遮盖显示的值不给名称",
+    )
     masked_fields: list[str] = Field(
         default_factory=list, description="按目录脱敏方式遮盖显示的信息项（字段名）；只有提供单位的数据管理员看到原值（此时为空）"
     )

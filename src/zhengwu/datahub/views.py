@@ -23,6 +23,7 @@ from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
 
 from . import charts, queries, services
 from .constants import FILE_FORMATS, BatchStatus, RuleKind
+from .failures import failure_field_label
 from .forms import (
     RULE_ALIASES,
     RULE_PARAMS,
@@ -331,7 +332,7 @@ def resource(request: HttpRequest, code: str) -> HttpResponse:
                 "version": data["version"], "total": data["total"], "page": page_no, "pages": pages,
                 "first": (page_no - 1) * PREVIEW_ROWS + 1,
                 "columns": [(c, labels.get(c, "批次" if c == "_batch" else c)) for c in data["columns"]],
-                "rows": [[row.get(c) for c in data["columns"]] for row in data["rows"]],
+                "rows": [_cells(row, names, data["columns"]) for row, names in zip(data["rows"], data["code_names"], strict=True)],
                 "masked": [labels.get(c, c) for c in data["masked_fields"]],
             }
 
@@ -378,6 +379,12 @@ def _quarantine_columns(columns: list[str], labels: dict[str, str]) -> list[tupl
     special = [c for c in ("_row", "_errors") if c in columns]
     rest = [c for c in columns if c not in special and c != "_rules" and not c.startswith("_batch")]
     return [(c, names.get(c) or labels.get(c, c)) for c in special + rest]
+
+
+def _cells(row: dict[str, Any], names: dict[str, str], columns: list[str]) -> list[Any]:
+    """A shown row's cells in column order, a coded value with its name: 01（汉族）. The names come
+    from the presenter, which never decodes a masked value."""
+    return [f"{row.get(c)}（{names[c]}）" if c in names else row.get(c) for c in columns]
 
 
 def _pct(rate: Any) -> str:
@@ -429,7 +436,8 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         cols = _quarantine_columns(data["columns"], labels)
         pages = max(1, (data["total"] + QUARANTINE_ROWS - 1) // QUARANTINE_ROWS)
         quarantine = {
-            "columns": cols, "rows": [[row.get(c) for c, _ in cols] for row in data["rows"]],
+            "columns": cols,
+            "rows": [_cells(row, names, [c for c, _ in cols]) for row, names in zip(data["rows"], data["code_names"], strict=True)],
             "total": data["total"], "page": page_no, "pages": pages,
         }
     shown = queries.batch_presenter(user, batch)  # samples and the failure message quote values
@@ -458,6 +466,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_correct": batch.status == BatchStatus.SUCCEEDED and batch.rows_refused > 0 and shown.all_clear,
         "masked_fields": shown.masked_fields,
         "error_message": shown.error(batch.error_message),
+        "error_field_label": failure_field_label(batch.error_field, labels),
         "corrections": batch.corrections.order_by("id"),
         "live": not batch.finished,
         "api_url": f"/api/v1/datahub/batches/{batch.pk}",
