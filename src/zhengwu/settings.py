@@ -299,6 +299,16 @@ INGEST_KEEP_INPUT_DAYS = env_int("ZHENGWU_INGEST_KEEP_INPUT_DAYS", 7)
 INGEST_XLSX_MAX_UNCOMPRESSED_MB = env_int("ZHENGWU_INGEST_XLSX_MAX_UNCOMPRESSED_MB", 2048)
 INGEST_XLSX_MAX_RATIO = env_int("ZHENGWU_INGEST_XLSX_MAX_RATIO", 200)
 INGEST_XLSX_MAX_ROWS = env_int("ZHENGWU_INGEST_XLSX_MAX_ROWS", 1_048_576)
+# A full load (全量替换) that would delete more than this share of the resource's current rows waits
+# (状态“待确认”) for the uploader or another data manager of the unit to confirm it; a waiting batch
+# not confirmed within INGEST_FULL_CONFIRM_EXPIRE_HOURS is cancelled by the housekeeping job.
+try:
+    INGEST_FULL_DELETE_CONFIRM_SHARE = float(os.environ.get("ZHENGWU_INGEST_FULL_DELETE_CONFIRM_SHARE", "") or 0.10)
+except ValueError as exc:
+    raise ImproperlyConfigured("环境变量 ZHENGWU_INGEST_FULL_DELETE_CONFIRM_SHARE 必须是 0 到 1 之间的小数，如 0.10") from exc
+if not 0 <= INGEST_FULL_DELETE_CONFIRM_SHARE <= 1:
+    raise ImproperlyConfigured("环境变量 ZHENGWU_INGEST_FULL_DELETE_CONFIRM_SHARE 必须在 0 到 1 之间，如 0.10")
+INGEST_FULL_CONFIRM_EXPIRE_HOURS = env_int("ZHENGWU_INGEST_FULL_CONFIRM_EXPIRE_HOURS", 72)
 
 # --- outbound connections (core/egress.py; docs/security.md "出站连接（egress）策略") ----------------
 # Loopback/link-local destinations this deployment allows (address:port, comma separated), e.g.

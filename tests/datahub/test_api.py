@@ -316,8 +316,9 @@ def test_a_file_the_readers_refuse_fails_the_batch_with_its_reason(
 
 
 def test_versions_time_travel_changes_and_rollback(
-    tmp_path: Path, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any
+    tmp_path: Path, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
+    settings.INGEST_FULL_DELETE_CONFIRM_SHARE = 0.5  # the full load deletes 1 of 5 rows: no confirmation
     code = entry.resource_code
     api = client_for(data_admin)
     with django_capture_on_commit_callbacks(execute=True):

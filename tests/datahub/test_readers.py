@@ -46,12 +46,13 @@ def staged(out: Path) -> list[dict[str, Any]]:
     return table.to_pylist()
 
 
-def refused(tmp_path: Path, path: Path, **kwargs: Any) -> str:
-    """Stage `path`, expect a DomainError on the file, and check that nothing was written."""
+def refused(tmp_path: Path, path: Path, field: str = "file", **kwargs: Any) -> str:
+    """Stage `path`, expect a DomainError on `field` (the file, or its encoding), and check that
+    nothing was written."""
     out = tmp_path / "out" / "staged.parquet"
     with pytest.raises(DomainError) as info:
         stage_file(path, SCHEMA, out, **kwargs)
-    assert info.value.field == "file"
+    assert info.value.field == field
     assert not out.exists()
     assert not list(out.parent.glob("*")) if out.parent.exists() else True
     return info.value.message
@@ -300,8 +301,9 @@ def test_binary_refused(tmp_path: Path) -> None:
 
 def test_undecodable_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "p.csv", HEADER.encode() + b"\n1,\xff\xfe\xff,3,4\n")
-    message = refused(tmp_path, path)
-    assert message.startswith("无法识别文件编码：第 2 行")
+    message = refused(tmp_path, path, field="encoding")
+    assert message.startswith("文件编码可能不是 UTF-8/GBK：无法识别文件编码，第 2 行")
+    assert "请在“文件编码”中选择文件的实际编码" in message
     assert "既不是 UTF-8，也不是 GBK 或 GB18030" in message
 
 

@@ -97,16 +97,20 @@ def test_upload_gbk_csv_commits_accepted_rows_and_quarantines_the_rest(queued: A
 
 
 def test_second_full_batch_replaces_and_keeps_the_first_version_readable(queued: Any,
-    tmp_path: Path, publish: Any, data_admin: Any
+    tmp_path: Path, publish: Any, data_admin: Any, settings: Any
 ) -> None:
+    settings.INGEST_FULL_DELETE_CONFIRM_SHARE = 0.5  # deletes 1 of 5 rows: below the share, no confirmation
     entry = publish(data_admin)
     first = [person(i) for i in range(1, 6)]
     queued(services.do_submit_upload, data_admin, entry.resource_code, Upload(people_csv(tmp_path / "a.csv", first)))
     second = [person(i) for i in range(2, 8)]
     second[0]["household_address"] = "梅江区新地址 1 号"
-    batch = queued(services.do_submit_upload, data_admin, entry.resource_code, Upload(people_csv(tmp_path / "b.csv", second)))
+    batch = queued(services.do_submit_upload, data_admin, entry.resource_code, Upload(people_csv(tmp_path / "b.csv", second)),
+                   mode="full")
     batch.refresh_from_db()
     assert (batch.lake_version, batch.rows_inserted, batch.rows_updated, batch.rows_deleted) == (1, 2, 1, 1)
+    assert {k: batch.preview[k] for k in ("rows_current", "inserted", "updated", "deleted")} == {
+        "rows_current": 5, "inserted": 2, "updated": 1, "deleted": 1}  # the preview foretold the commit
     assert queries.version_rows(data_admin, entry.resource_code, 0)["total"] == 5
     assert queries.version_rows(data_admin, entry.resource_code)["total"] == 6
     deleted = [c for c in lake.changes(entry.resource_code, 1).to_pylist() if c["_change_type"] == "delete"]

@@ -164,10 +164,12 @@ def _batch(batch: IngestBatch, actor: Any, shown: RowPresenter | None = None) ->
         "push_token": batch.push_token.prefix if batch.push_token_id and batch.push_token else "",
         "parent_id": batch.parent_id,
         "mode": batch.mode,
+        "mode_label": batch.get_mode_display(),
         "file_name": batch.file_name,
         "file_size": batch.file_size,
         "file_format": batch.file_format,
         "encoding": batch.encoding,
+        "requested_encoding": batch.requested_encoding,
         "idempotency_key": batch.idempotency_key,
         "engine": batch.engine,
         "status": batch.status,
@@ -183,6 +185,14 @@ def _batch(batch: IngestBatch, actor: Any, shown: RowPresenter | None = None) ->
         "rows_updated": batch.rows_updated,
         "rows_deleted": batch.rows_deleted,
         "lake_version": batch.lake_version,
+        "preview": _plain(batch.preview or {}),
+        "awaiting_since": batch.awaiting_since,
+        "confirm_expires_at": services.confirmation_expires_at(batch),
+        "confirmed_by": _name(batch.confirmed_by) if batch.confirmed_by_id else "",
+        "confirmed_at": batch.confirmed_at,
+        "confirm_url": f"/api/v1/datahub/batches/{batch.pk}/confirm",
+        "cancel_url": f"/api/v1/datahub/batches/{batch.pk}/cancel",
+        "recheck_url": f"/api/v1/datahub/batches/{batch.pk}/recheck",
         "metrics": {
             "completeness": batch.completeness,
             "validity": batch.validity,
@@ -297,12 +307,38 @@ def list_resources(request: HttpRequest, page: Query[PageQuery]) -> dict[str, An
     openapi_extra=_file_required("数据文件：CSV（UTF-8/GBK/GB18030）、XLSX 或 JSON Lines，表头为字段名或信息项名称"),
 )
 def upload_batch(
-    request: HttpRequest, code: str, mode: Form[Mode] = "full", file: UploadedFile | None = File(None)  # noqa: B008
+    request: HttpRequest, code: str, mode: Form[Mode] = "incremental",
+    encoding: Form[str] = "",  # checked by the service (Chinese message naming `encoding`)
+    file: UploadedFile | None = File(None),  # noqa: B008
 ) -> Any:
     resource_code = _code(code)
     queries.entry_for(request.user, resource_code)
     file = _uploaded(file)
-    batch = services.do_submit_upload(request.user, resource_code, file, mode=mode, request=request)
+    batch = services.do_submit_upload(request.user, resource_code, file, mode=mode, encoding=encoding, request=request)
+    return Status(202, _batch(_fresh(batch), request.user))
+
+
+@router.post("/batches/{batch_id}/confirm", response={202: BatchOut},
+             summary="确认全量替换（待确认的批次：写入并删除预览中的行）",
+             description="只有提交该批次的人或提供单位的数据管理员可以确认；校验后资源已有新版本时返回 409，须先重新校验。")
+def confirm_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> Any:
+    queries.get_batch(request.user, batch_id)
+    batch = services.do_confirm_full_load(request.user, batch_id, request=request)
+    return Status(202, _batch(_fresh(batch), request.user))
+
+
+@router.post("/batches/{batch_id}/cancel", response=BatchOut, summary="取消待确认的批次（不写入任何数据）")
+def cancel_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> Any:
+    queries.get_batch(request.user, batch_id)
+    batch = services.do_cancel_batch(request.user, batch_id, request=request)
+    return _batch(_fresh(batch), request.user)
+
+
+@router.post("/batches/{batch_id}/recheck", response={202: BatchOut},
+             summary="重新校验待确认的批次（按资源的当前数据重新计算预览）")
+def recheck_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> Any:
+    queries.get_batch(request.user, batch_id)
+    batch = services.do_recheck_batch(request.user, batch_id, request=request)
     return Status(202, _batch(_fresh(batch), request.user))
 
 

@@ -22,6 +22,24 @@ class BatchStatus(models.TextChoices):
     RUNNING = "running", "处理中"
     SUCCEEDED = "succeeded", "已完成"
     FAILED = "failed", "失败"
+    # A full load that would delete more than INGEST_FULL_DELETE_CONFIRM_SHARE of the current rows:
+    # checked, nothing written yet; waits for the uploader (or a data manager of the unit).
+    AWAITING = "awaiting", "待确认"
+    CANCELLED = "cancelled", "已取消"
+
+
+# A batch in one of these states will not change any more.
+ENDED_STATUSES = (BatchStatus.SUCCEEDED, BatchStatus.FAILED, BatchStatus.CANCELLED)
+
+
+class FileEncoding(models.TextChoices):
+    """The encoding an uploader may choose for a CSV/JSON Lines file (自动: detected)."""
+
+    AUTO = "", "自动识别"
+    UTF8 = "UTF-8", "UTF-8"
+    GBK = "GBK", "GBK"
+    GB18030 = "GB18030", "GB18030"
+    BIG5 = "Big5", "Big5（繁体）"
 
 
 class BatchStage(models.TextChoices):

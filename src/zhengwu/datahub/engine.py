@@ -30,6 +30,9 @@ order; ratios in 0..1 rounded to 4 places):
 - ``fields[]``: ``filled``/``empty`` cells over all rows, ``failed`` = rows failing any rule of that
   field, ``pass_rate`` over the rows that could be split;
 - ``samples``: per failing rule, the lowest ``_row`` first, at most ``sample_size``;
+- ``normalised``: {field: values written in a Chinese date form (2006年4月25日, 2006/4/25, …) and
+  rewritten to ISO before checking} for the date columns that had any (also ``fields[].normalised``,
+  0 elsewhere); refused rows keep the text as delivered;
 - ``metrics``: completeness = filled cells / (rows × columns); validity, uniqueness, consistency =
   share of rows failing no rule of that category (1.0 for an empty batch or no such rule).
 """
@@ -69,6 +72,8 @@ from .rules import (
     VALIDITY,
     Checker,
     Rule,
+    date_columns,
+    normalised_date,
     structure_rule,
 )
 from .schema import ResourceSchema
@@ -250,6 +255,15 @@ def check_batch(
         missing = [c for c in (ROW_COLUMN, STRUCTURE_COLUMN, *fields) if c not in t.columns]
         if missing:
             raise DomainError(f"暂存数据缺少列：{'、'.join(missing)}", missing[0])
+        # Dates in the common Chinese forms become ISO text before any rule sees them; the text as
+        # delivered is kept beside (`_raw<i>`) for the refused rows and for counting the rewrites.
+        raw = {c.field_name: f"_raw{i}" for i, c in enumerate(date_columns(schema))}
+        if raw:
+            kinds = {c.field_name: c.data_type for c in schema.columns}
+            t = t.select(
+                *[normalised_date(t[c], kinds[c]).name(c) if c in raw else t[c] for c in t.columns],
+                **{name: t[f] for f, name in raw.items()},
+            )
         tables = {
             code: (_read_parquet(con, engine, list(uris), views) if uris else None)
             for code, uris in (references or {}).items()
@@ -259,7 +273,11 @@ def check_batch(
 
         # 1. the rows that fail something, with their reasons and raw text, written once
         failing = checker.failures(t)
-        _write_parquet(con, engine, failing.select(ROW_COLUMN, *fields, *reasons), failed_path)
+        _write_parquet(
+            con, engine,
+            failing.select(ROW_COLUMN, *[failing[raw[f]].name(f) if f in raw else failing[f] for f in fields], *reasons),
+            failed_path,
+        )
         failed = _read_parquet(con, engine, [str(failed_path)], views)
 
         # 2. accepted rows, typed
@@ -283,7 +301,7 @@ def check_batch(
         ).order_by(ROW_COLUMN)
         _write_parquet(con, engine, refused, refused_path)
 
-        report = _report(con, t, failed, schema, rules, reasons, sample_size)
+        report = _report(con, t, failed, schema, rules, reasons, sample_size, raw)
     finally:
         if engine == "duckdb":
             con.disconnect()
@@ -303,12 +321,18 @@ def check_batch(
 
 def _report(
     con: Any, t: ir.Table, failed: ir.Table, schema: ResourceSchema, rules: list[Rule], reasons: list[str],
-    sample_size: int,
+    sample_size: int, raw: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     fields = schema.field_names
+    raw = raw or {}
     # filled cells over all staged rows, and how many rows each multi-column rule applies to
     whole: dict[str, ir.Value] = {"rows_in": t.count(), "structure": t[STRUCTURE_COLUMN].count()}
     whole.update({f"filled_{i}": t[f].count() for i, f in enumerate(fields)})
+    # values written in a Chinese date form and rewritten to ISO
+    whole.update({
+        f"normalised_{i}": (t[f] != t[raw[f]]).fill_null(False).cast("int64").sum()
+        for i, f in enumerate(fields) if f in raw
+    })
     for i, rule in enumerate(rules):
         if len(rule.fields) > 1:
             filled = functools.reduce(operator.and_, [t[f].notnull() for f in rule.fields]) & t[STRUCTURE_COLUMN].isnull()
@@ -358,6 +382,7 @@ def _report(
         field_rows.append({
             "field": f, "label": columns[f].label, "filled": filled[f], "empty": rows_in - filled[f],
             "failed": failed_rows, "pass_rate": _ratio(checkable - failed_rows, checkable),
+            "normalised": totals.get(f"normalised_{i}", 0),
         })
 
     samples: dict[str, list[dict[str, Any]]] = {}
@@ -385,6 +410,7 @@ def _report(
 
     cells = rows_in * len(fields)
     return {
+        "normalised": {row["field"]: row["normalised"] for row in field_rows if row["normalised"]},
         "rows_in": rows_in,
         "rows_accepted": rows_in - rows_refused,
         "rows_refused": rows_refused,

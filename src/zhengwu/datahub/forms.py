@@ -10,7 +10,7 @@ from django import forms
 
 from zhengwu.core.errors import DomainError
 
-from .constants import FILE_FORMATS, LoadMode, RuleKind
+from .constants import FILE_FORMATS, FileEncoding, LoadMode, RuleKind
 
 ACCEPT = ",".join(sorted(FILE_FORMATS))
 
@@ -35,7 +35,18 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT, "aria-label": "数据文件"}),
         help_text="CSV（UTF-8、GBK、GB18030 自动识别）、XLSX 或 JSON Lines；第一行为表头（信息项名称或字段名）",
     )
-    mode = forms.ChoiceField(label="归集方式", choices=LoadMode.choices, initial=LoadMode.FULL)
+    # 增量 first and by default: a full load deletes the rows the file lacks (and waits for
+    # confirmation when that is more than ZHENGWU_INGEST_FULL_DELETE_CONFIRM_SHARE of them).
+    mode = forms.ChoiceField(
+        label="归集方式", initial=LoadMode.INCREMENTAL,
+        choices=[(LoadMode.INCREMENTAL, LoadMode.INCREMENTAL.label), (LoadMode.FULL, "全量替换（删除文件中没有的行）")],
+        error_messages={"invalid_choice": "归集方式只能是增量或全量替换", "required": "请选择归集方式"},
+    )
+    encoding = forms.ChoiceField(
+        label="文件编码", required=False, choices=FileEncoding.choices, initial=FileEncoding.AUTO,
+        error_messages={"invalid_choice": "文件编码只能是自动识别、UTF-8、GBK、GB18030 或 Big5"},
+        help_text="通常自动识别即可；表头显示为乱码时请选择文件的实际编码（如繁体的 Big5）",
+    )
 
 
 class CorrectionForm(forms.Form):

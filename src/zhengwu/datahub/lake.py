@@ -206,6 +206,78 @@ def _kept_rows(resource_code: str, schema: ResourceSchema, accepted: Path, refus
     return out if count and count[0] else None
 
 
+@dataclass(frozen=True)
+class FullLoadPreview:
+    """What a full load (全量替换) would do to the current version, worked out before it commits."""
+
+    base_version: int | None  # the version the figures were computed on (None: no data yet)
+    rows_current: int
+    inserted: int
+    updated: int
+    deleted: int
+
+    @property
+    def delete_share(self) -> float:
+        return self.deleted / self.rows_current if self.rows_current else 0.0
+
+
+def _parquet_source(path: Path) -> str:
+    return f"{path}/**/*.parquet" if path.is_dir() else str(path)
+
+
+def preview_full_load(
+    resource_code: str, schema: ResourceSchema, accepted: Path, refused: Path | None = None
+) -> FullLoadPreview:
+    """The rows a full load of `accepted` (typed) would insert, update and delete, counted the way
+    `commit_batch` applies it: with a key, current rows whose key is neither accepted nor refused in
+    this batch are deleted (refused keys are kept), accepted keys not current are inserted, and
+    current rows whose values differ are updated; without a key every current row is deleted and
+    every accepted row inserted (nothing, when the rows are the same). Read only."""
+    files = data_files(resource_code)
+    version = current_version(resource_code)
+    accepted_count = int(pads.dataset(str(accepted), format="parquet").count_rows())
+    if not files:
+        return FullLoadPreview(version, 0, accepted_count, 0, 0)
+    current = int(pads.dataset(files, format="parquet").count_rows())
+    keys = [c.field_name for c in schema.keys]
+    if not keys:
+        if _same_rows(resource_code, schema, accepted):
+            return FullLoadPreview(version, current, 0, 0, 0)
+        return FullLoadPreview(version, current, accepted_count, 0, current)
+    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    present = set(pads.dataset(files, format="parquet").schema.names)
+    a_src = _parquet_source(accepted).replace("'", "''")
+    on_acc = " AND ".join(f"p.{_quote(k)} = a.{_quote(k)}" for k in keys)
+    differs = " OR ".join(
+        f"(p.{_quote(c.field_name)} IS DISTINCT FROM a.{_quote(c.field_name)})" if c.field_name in present
+        else f"(a.{_quote(c.field_name)} IS NOT NULL)"
+        for c in schema.columns if not c.is_key
+    ) or "false"
+    kept = "false"
+    refused_src = ""
+    if refused is not None and int(pads.dataset(str(refused), format="parquet").count_rows()):
+        refused_src = _parquet_source(refused).replace("'", "''")
+        on_ref = " AND ".join(f"CAST(p.{_quote(k)} AS VARCHAR) = r.{_quote(k)}" for k in keys)
+        kept = f"EXISTS (SELECT 1 FROM read_parquet('{refused_src}') r WHERE {on_ref})"  # noqa: S608 (quoted field names, the platform's own paths)
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        row = con.execute(
+            f"""
+            WITH p AS (SELECT * FROM read_parquet([{file_list}], union_by_name=true)),
+                 a AS (SELECT * FROM read_parquet('{a_src}'))
+            SELECT
+              (SELECT count(*) FROM a WHERE NOT EXISTS (SELECT 1 FROM p WHERE {on_acc})),
+              (SELECT count(*) FROM a JOIN p ON {on_acc} WHERE {differs}),
+              (SELECT count(*) FROM p WHERE NOT EXISTS (SELECT 1 FROM a WHERE {on_acc}) AND NOT ({kept}))
+            """  # noqa: S608 (identifiers are quoted catalog field names, paths are the platform's own)
+        ).fetchone()
+    finally:
+        con.close()
+    inserted, updated, deleted = (int(v) for v in (row or (0, 0, 0)))
+    return FullLoadPreview(version, current, inserted, updated, deleted)
+
+
 def commit_batch(
     resource_code: str,
     schema: ResourceSchema,

@@ -7,7 +7,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .constants import BatchStage, BatchStatus, LoadMode, RuleKind, SourceKind, VersionOperation
+from .constants import (
+    ENDED_STATUSES,
+    BatchStage,
+    BatchStatus,
+    FileEncoding,
+    LoadMode,
+    RuleKind,
+    SourceKind,
+    VersionOperation,
+)
 
 
 class DataSource(models.Model):
@@ -75,13 +84,16 @@ class IngestBatch(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections", verbose_name="补正的批次"
     )
-    mode = models.CharField("方式", max_length=12, choices=LoadMode.choices, default=LoadMode.FULL)
+    mode = models.CharField("方式", max_length=12, choices=LoadMode.choices, default=LoadMode.INCREMENTAL)
     file_name = models.CharField("文件名", max_length=255, blank=True)
     file_path = models.CharField("待处理文件", max_length=500, blank=True)
     file_size = models.BigIntegerField("文件大小（字节）", default=0)
     file_sha256 = models.CharField("文件 SHA-256", max_length=64, blank=True)
     file_format = models.CharField("文件格式", max_length=10, blank=True)
     encoding = models.CharField("文件编码", max_length=20, blank=True)
+    requested_encoding = models.CharField(
+        "指定的文件编码", max_length=10, choices=FileEncoding.choices, default=FileEncoding.AUTO, blank=True
+    )
     idempotency_key = models.CharField("幂等键", max_length=100, blank=True)
     payload_sha256 = models.CharField("推送内容摘要", max_length=64, blank=True)
     engine = models.CharField("计算引擎", max_length=10, blank=True)
@@ -116,6 +128,15 @@ class IngestBatch(models.Model):
     worker_host = models.CharField("处理主机", max_length=100, blank=True)
     worker_pid = models.IntegerField("处理进程", null=True, blank=True)
     input_purged_at = models.DateTimeField("原始输入清除时间", null=True, blank=True)
+    # A full load's figures before it commits (lake version they were computed on, current rows,
+    # rows it would insert/update/delete, the share deleted and the threshold); a batch over the
+    # threshold waits (待确认) until confirmed or cancelled.
+    preview = models.JSONField("全量替换预览", default=dict, blank=True)
+    awaiting_since = models.DateTimeField("等待确认开始时间", null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="确认人"
+    )
+    confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "归集批次"
@@ -134,7 +155,12 @@ class IngestBatch(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in {BatchStatus.SUCCEEDED, BatchStatus.FAILED}
+        return self.status in ENDED_STATUSES
+
+    @property
+    def live(self) -> bool:
+        """Still being processed (queued or running): its page polls for progress."""
+        return self.status in {BatchStatus.PENDING, BatchStatus.RUNNING}
 
 
 class ResourceVersion(models.Model):

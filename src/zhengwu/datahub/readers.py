@@ -65,10 +65,14 @@ ENC_UTF8 = "UTF-8"
 ENC_UTF8_BOM = "UTF-8（带 BOM）"
 ENC_GBK = "GBK"
 ENC_GB18030 = "GB18030"
+ENC_BIG5 = "Big5"
 # GB18030 decodes every GBK sequence exactly as GBK does (both in Python and in glibc's iconv), so a
 # file detected as GBK from its first MB is read as GB18030: a rare character further on that only
 # GB18030 encodes (𠀀, 㐀 …, common in names) is then read rather than refused.
-_PY_CODECS = {ENC_UTF8: "utf-8", ENC_UTF8_BOM: "utf-8", ENC_GBK: "gb18030", ENC_GB18030: "gb18030"}
+_PY_CODECS = {ENC_UTF8: "utf-8", ENC_UTF8_BOM: "utf-8", ENC_GBK: "gb18030", ENC_GB18030: "gb18030", ENC_BIG5: "big5"}
+# Encodings an uploader may choose instead of detection (the upload form's 文件编码).
+CHOSEN_ENCODINGS = {"UTF-8": ENC_UTF8, "GBK": ENC_GBK, "GB18030": ENC_GB18030, "Big5": ENC_BIG5}
+ENCODING_HINT = "请在“文件编码”中选择文件的实际编码（如繁体中文常用的 Big5）后重新上传，或将文件另存为 UTF-8 编码"
 
 SAMPLE_BYTES = 1 << 20  # encoding detection looks at the first MB (further only if it is all ASCII)
 READ_BYTES = 1 << 20  # the CSV stream reads the source a MB at a time
@@ -120,10 +124,13 @@ def stage_file(
     file_format: str | None = None,
     max_bytes: int | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> StageResult:
     """Stage an uploaded file (CSV, XLSX or JSON Lines) as Parquet at `out`.
 
-    `progress(bytes_done, bytes_total)` is called every few MB, from the calling thread."""
+    `progress(bytes_done, bytes_total)` is called every few MB, from the calling thread.
+    `encoding` (a CHOSEN_ENCODINGS key) reads a CSV/JSON Lines file in that encoding instead of
+    detecting it."""
     path = Path(path)
     fmt = file_format or detect_format(path.name)
     if fmt not in set(FILE_FORMATS.values()):
@@ -136,14 +143,19 @@ def stage_file(
         raise DomainError(f"文件大小 {_size_text(size)}，超过上限 {_limit_text(max_bytes)}", "file")
     if size == 0:
         raise DomainError("文件为空", "file")
+    chosen: str | None = None
+    if encoding:
+        if encoding not in CHOSEN_ENCODINGS:
+            raise DomainError(f"文件编码只能是 {'、'.join(CHOSEN_ENCODINGS)} 或自动识别，实为“{encoding}”", "encoding")
+        chosen = CHOSEN_ENCODINGS[encoding]
     report = _ProgressReporter(progress, size)
     with _StageWriter(schema, Path(out)) as writer:
         if fmt == "csv":
-            encoding, digest, notes = _stage_csv(path, size, schema, writer, report)
+            encoding, digest, notes = _stage_csv(path, size, schema, writer, report, chosen)
         elif fmt == "xlsx":
             encoding, digest, notes = "", _file_sha256(path), _stage_xlsx(path, size, schema, writer, report)
         else:
-            encoding, digest, notes = _stage_jsonl(path, size, schema, writer, report)
+            encoding, digest, notes = _stage_jsonl(path, size, schema, writer, report, chosen)
         rows = writer.commit()
     report.done()
     return StageResult(rows=rows, file_format=fmt, encoding=encoding, sha256=digest, notes=notes)
@@ -556,9 +568,9 @@ def detect_encoding(path: Path, size: int | None = None) -> str:
         return ENC_GB18030
     offset = probe_start + err.start
     raise DomainError(
-        f"无法识别文件编码：第 {_count_lines(path, offset)} 行（第 {offset + 1} 个字节）起的内容"
-        "既不是 UTF-8，也不是 GBK 或 GB18030 编码（可能是二进制文件或其他编码）：请另存为 UTF-8 或 GBK 编码的 CSV",
-        "file",
+        f"文件编码可能不是 UTF-8/GBK：无法识别文件编码，第 {_count_lines(path, offset)} 行（第 {offset + 1} 个字节）起的内容"
+        "既不是 UTF-8，也不是 GBK 或 GB18030 编码（可能是 Big5 等其他编码，或二进制文件）。" + ENCODING_HINT,
+        "encoding",
     )
 
 
@@ -821,18 +833,85 @@ def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
     raise DomainError("文件为空", "file")
 
 
+# Characters a header written by people is made of: ASCII, and the common Chinese characters and
+# punctuation (GB 2312 hanzi rows, CJK punctuation and full-width brackets). Text decoded in the
+# wrong encoding turns into the replacement character, kana, symbols, private-use and rare hanzi.
+_HEADER_PUNCTUATION = set("（）【】《》、，。：；·—…“”‘’／－＿　")
+
+
+def _plausible_char(c: str) -> bool:
+    if c.isascii() or c in _HEADER_PUNCTUATION:
+        return True
+    if c == "\ufffd" or not ("\u4e00" <= c <= "\u9fff"):
+        return False
+    try:
+        return c.encode("gb2312")[0] >= 0xB0  # GB 2312 rows 16–87: the 6,763 common hanzi
+    except UnicodeEncodeError:
+        return False
+
+
+def looks_garbled(names: Sequence[str]) -> bool:
+    """Whether header cells look like text decoded in the wrong encoding (mojibake): any
+    replacement character, or at least a third of their non-ASCII characters implausible."""
+    text = "".join(str(n) for n in names)
+    if "\ufffd" in text:
+        return True
+    wide = [c for c in text if not c.isascii()]
+    if not wide:
+        return False
+    rare = sum(1 for c in wide if not _plausible_char(c))
+    return rare * 3 >= len(wide)
+
+
+def _header_codec_guess(path: Path, schema: ResourceSchema, tried: str) -> str:
+    """Another encoding under which the header names the catalog's items ("" if none does)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    for name, encoding in CHOSEN_ENCODINGS.items():
+        if _PY_CODECS[encoding] == _PY_CODECS.get(tried):
+            continue
+        try:
+            text = codecs.getincrementaldecoder(_PY_CODECS[encoding])().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        first = next((ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()), "")
+        cells = next(csv.reader([first], delimiter="," if "," in first else "\t"), [])
+        if cells and any(schema.find_column(c.strip()) is not None for c in cells):
+            return name
+    return ""
+
+
+def _garbled_header_error(path: Path, schema: ResourceSchema, encoding: str, chosen: bool) -> DomainError:
+    how = "按您选择的" if chosen else "按自动识别的"
+    guess = _header_codec_guess(path, schema, encoding)
+    hint = f"按 {guess} 读取时表头与目录相符，请在“文件编码”中选择 {guess} 后重新上传" if guess else ENCODING_HINT
+    return DomainError(
+        f"文件编码可能不是 UTF-8/GBK：{how} {encoding.split('（')[0]} 编码读取时表头是乱码，与目录的信息项都对不上。{hint}",
+        "encoding",
+    )
+
+
 def _stage_csv(
     path: Path,
     size: int,
     schema: ResourceSchema,
     writer: _StageWriter,
     report: _ProgressReporter,
+    chosen: str | None = None,
 ) -> tuple[str, str, list[str]]:
-    encoding = detect_encoding(path, size)
+    encoding = chosen or detect_encoding(path, size)
     header, delimiter = _read_header(path, encoding)
-    mapping = match_columns(header, schema)
+    try:
+        mapping = match_columns(header, schema)
+    except DomainError:
+        unmatched = [h for h in header if h.strip() and schema.find_column(h.strip().lstrip("\ufeff")) is None]
+        if looks_garbled(unmatched):
+            raise _garbled_header_error(path, schema, encoding, chosen is not None) from None
+        raise
     notes = _order_note(mapping)
-    if encoding in (ENC_GBK, ENC_GB18030):
+    if chosen:
+        notes.append(f"按上传时选择的 {chosen} 编码读取")
+    elif encoding in (ENC_GBK, ENC_GB18030):
         notes.append(f"文件编码为 {encoding}，已自动识别并转换")
     if delimiter != ",":
         notes.append(f"文件以{_DELIMITERS[delimiter]}分隔")
@@ -1334,9 +1413,10 @@ def _stage_sheet_rows(
 
 
 def _stage_jsonl(
-    path: Path, size: int, schema: ResourceSchema, writer: _StageWriter, report: _ProgressReporter
+    path: Path, size: int, schema: ResourceSchema, writer: _StageWriter, report: _ProgressReporter,
+    chosen: str | None = None,
 ) -> tuple[str, str, list[str]]:
-    encoding = detect_encoding(path, size)
+    encoding = chosen or detect_encoding(path, size)
     codec = _PY_CODECS[encoding]
     mapper = _KeyMapper(schema, field_name="file")
     buffer = _RowBuffer(writer, len(schema.columns))

@@ -23,7 +23,9 @@ Rules derived from each column, in this order (codes in brackets):
     数字: plain decimal notation, optional sign: ``-12.5``, ``007``, ``+3``; no exponent (``1e3``),
           no thousands separators, at most 32 integer digits and 6 decimal places, because the lake
           stores decimal(38, 6) and a value with more places would be silently rounded;
-    日期: ``YYYY-MM-DD`` and a real calendar date (years 0001–9999);
+    日期: ``YYYY-MM-DD`` and a real calendar date (years 0001–9999) — the common Chinese forms
+          (2006年4月25日, 2006/4/25, 2006.4.25, 2006-4-25, 20060425) are rewritten to that form
+          first (`normalised_date`, applied by the engine before any rule);
     日期时间/时间戳: ``YYYY-MM-DD HH:MM``, ``YYYY-MM-DD HH:MM:SS`` or with up to 6 decimals of a
           second (``T`` may stand for the space), a real date and time;
     布尔: true/false (any case), 是/否, 1/0;
@@ -70,6 +72,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from zhengwu.catalog.codetables import COMPARE_WORDS, COMPARE_WORDS_DATES, range_text
 from zhengwu.core import divisions
 from zhengwu.core import validators as pyval
 from zhengwu.core.errors import DomainError
@@ -125,6 +128,48 @@ class Rule:
         return {"code": self.code, "field": self.field, "label": self.label, "category": self.category}
 
 
+# --- Chinese date forms --------------------------------------------------------------------------
+# Dates people type and spreadsheets export besides ISO: 2006年4月25日, 2006/4/25, 2006.4.25,
+# 2006-4-25 (month and day with or without a leading zero) and 20060425; date-times are one of
+# those, a space (or T) and H:MM[:SS[.ffffff]]. `normalised_date` rewrites them to ISO text before
+# any rule runs (so the type rule still decides whether the date exists); anything else is left
+# as it was. Only regexp_extract, lpad and concat are used: the same on DuckDB and Spark.
+_DATE_FORMS = (
+    r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日",
+    r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})",
+    r"([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})",
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})",
+    r"([0-9]{4})([0-9]{2})([0-9]{2})",
+)
+_TIME_PART = r"[ T]([0-9]{1,2}):([0-9]{2})((:[0-9]{2})(\.[0-9]{1,6})?)?"
+_DATE_SHAPES = r"^[0-9]{4}(年|/|\.|-)?[0-9]{1,2}(月|/|\.|-)?[0-9]{1,2}日?"  # cheap pre-test
+
+
+def normalised_date(v: ir.StringValue, data_type: str) -> ir.StringValue:
+    """`v` in ISO form (YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS…] for 日期时间/时间戳) when it is
+    written in one of the common Chinese forms; otherwise `v` unchanged."""
+    with_time = data_type in (DATETIME_TYPE, TIMESTAMP_TYPE)
+    canonical = _DATETIME if with_time else _DATE
+    branches: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    for form in _DATE_FORMS:
+        pattern = f"^{form}{_TIME_PART}$" if with_time else f"^{form}$"
+
+        def group(i: int, p: str = pattern) -> ir.StringValue:
+            return v.re_extract(p, i)
+
+        iso = group(1).concat("-", group(2).lpad(2, "0"), "-", group(3).lpad(2, "0"))
+        if with_time:
+            iso = iso.concat(" ", group(4).lpad(2, "0"), ":", group(5), group(6))
+        branches.append((v.re_search(pattern), iso))
+    rewritten = ibis.cases(*branches, else_=v)
+    return ibis.cases((v.isnull() | v.re_search(canonical) | ~v.re_search(_DATE_SHAPES), v), else_=rewritten)
+
+
+def date_columns(schema: ResourceSchema) -> list[Column]:
+    """The columns whose text `normalised_date` rewrites (日期, 日期时间, 时间戳)."""
+    return [c for c in schema.columns if c.data_type in (DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE)]
+
+
 # --- deriving rules -----------------------------------------------------------------------------
 _TYPE_LABELS = {
     NUMBER_TYPE: "数字（如 12、-3.5）",
@@ -170,8 +215,11 @@ def _column_rules(c: Column) -> list[Rule]:
             params = {"division": True}
         params["data_type"] = c.data_type
         described = table.describe()
-        out.append(Rule(f"code_table:{f}", f, f"{title} 取值符合{described}", VALIDITY,
-                        f"{title}：取值不符合{described}", CODE_TABLE, (f,), params))
+        if table.kind == "range":  # 出生日期(birth_date) 取值不早于 1900-01-01
+            label, message = f"{title} {described}", f"{title}：取值应{range_text(table.low, table.high)}"
+        else:
+            label, message = f"{title} 取值符合{described}", f"{title}：取值不符合{described}"
+        out.append(Rule(f"code_table:{f}", f, label, VALIDITY, message, CODE_TABLE, (f,), params))
     if c.semantic == RESIDENT_ID:
         out.append(Rule(f"resident_id:{f}", f, f"{title} 是有效的公民身份号码（GB 11643）", VALIDITY,
                         f"{title}：不是有效的公民身份号码", RESIDENT_ID, (f,)))
@@ -244,8 +292,8 @@ def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
         params = {"pattern": pattern}
     elif spec.kind == RuleKind.RANGE:
         params = _range_params(spec, params.get("min"), params.get("max"))
-        shown = f"[{params['min'] or ''}, {params['max'] or ''}]"
-        label, message, category, fields = f"{title} 在 {shown} 内", f"{title}：超出范围 {shown}", VALIDITY, (c.field_name,)
+        shown = range_text(params["min"], params["max"])
+        label, message, category, fields = f"{title} {shown}", f"{title}：超出范围，应{shown}", VALIDITY, (c.field_name,)
     elif spec.kind == RuleKind.ID_BIRTHDATE:
         id_field = str(params.get("id_field") or "")
         if id_field not in names:
@@ -263,8 +311,10 @@ def _custom_rule(spec: RuleSpec, schema: ResourceSchema) -> Rule:
         other = schema.column(other_name)
         if other.data_type != c.data_type and {other.data_type, c.data_type} != {DATETIME_TYPE, TIMESTAMP_TYPE}:
             raise _custom_error(spec, f"{title}（{c.data_type}）与 {other.title}（{other.data_type}）类型不同，不能比较")
-        label = f"{title} {op} {other.title}"
-        message = f"{title}：应满足 {c.label} {op} {other.label}"
+        dated = c.data_type in (DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE)
+        words = (COMPARE_WORDS_DATES if dated else COMPARE_WORDS)[op]  # 出生日期 早于 死亡日期
+        label = f"{title} {words} {other.title}"
+        message = f"{title}：应{words}“{other.label}”"
         category, fields, params = CONSISTENCY, (c.field_name, other_name), {"op": op, "other": other_name}
     elif spec.kind == RuleKind.REFERENCE:
         resource_code, key = str(params.get("resource_code") or ""), str(params.get("key") or "")

@@ -107,10 +107,12 @@ class BatchOut(Schema):
     push_token: str = Field(description="推送令牌前缀（接口推送时）")
     parent_id: int | None = Field(description="补正的原批次")
     mode: str
+    mode_label: str = Field(description="归集方式的中文名")
     file_name: str
     file_size: int
     file_format: str
     encoding: str
+    requested_encoding: str = Field(description="上传时选择的文件编码（空为自动识别）")
     idempotency_key: str
     engine: str
     status: str
@@ -126,6 +128,17 @@ class BatchOut(Schema):
     rows_updated: int
     rows_deleted: int
     lake_version: int | None
+    preview: dict[str, Any] = Field(
+        description="全量替换的预览（写入前计算）：base_version 计算时的版本、rows_current 当前行数、inserted/updated/"
+        "deleted 将新增/更新/删除的行数、delete_share 删除占比、threshold 须确认的比例、needs_confirmation；非全量为 {}",
+    )
+    awaiting_since: datetime | None = Field(description="开始等待确认的时间（状态 awaiting 待确认）")
+    confirm_expires_at: datetime | None = Field(description="等待确认的期限，过期由清理任务自动取消")
+    confirmed_by: str = Field(description="确认全量替换的人")
+    confirmed_at: datetime | None
+    confirm_url: str = Field(description="确认全量替换：POST（仅待确认时）")
+    cancel_url: str = Field(description="取消待确认的批次：POST")
+    recheck_url: str = Field(description="重新校验待确认的批次：POST")
     metrics: dict[str, float | None]
     report: dict[str, Any]
     notes: list[Any]

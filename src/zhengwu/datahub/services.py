@@ -40,7 +40,17 @@ from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenie
 from zhengwu.directory.models import Unit
 
 from . import lake
-from .constants import FILE_FORMATS, BatchStage, BatchStatus, LoadMode, RuleKind, SourceKind, VersionOperation
+from .constants import (
+    ENDED_STATUSES,
+    FILE_FORMATS,
+    BatchStage,
+    BatchStatus,
+    FileEncoding,
+    LoadMode,
+    RuleKind,
+    SourceKind,
+    VersionOperation,
+)
 from .failures import failure_reason
 from .models import DataSource, IngestBatch, PushToken, ResourceRule, ResourceVersion
 from .schema import ResourceSchema, RuleSpec, schema_for
@@ -156,19 +166,34 @@ def _new_batch(actor: Any, entry: CatalogEntry, schema: ResourceSchema, **fields
     )
 
 
+def _check_mode(mode: str) -> None:
+    if mode not in LoadMode.values:
+        raise DomainError("归集方式只能是 incremental（增量，默认）或 full（全量替换）", "mode")
+
+
+def _check_encoding(encoding: str) -> str:
+    encoding = (encoding or "").strip()
+    if encoding not in FileEncoding.values:
+        allowed = "、".join(v for v in FileEncoding.values if v)
+        raise DomainError(f"文件编码只能是自动识别（留空）或 {allowed}，实为“{encoding[:20]}”", "encoding")
+    return encoding
+
+
 def do_submit_upload(
-    actor: Any, resource_code: str, upload: Any, *, mode: str = LoadMode.FULL, parent: IngestBatch | None = None,
-    request: HttpRequest | None = None, enqueue: bool = True,
+    actor: Any, resource_code: str, upload: Any, *, mode: str = LoadMode.INCREMENTAL,
+    parent: IngestBatch | None = None, encoding: str = "", request: HttpRequest | None = None, enqueue: bool = True,
 ) -> IngestBatch:
     """Accept an uploaded file (Django UploadedFile or any object with .name, .size, .chunks())
-    for a published resource and queue it. The file is kept in the batch's work space."""
+    for a published resource and queue it. The file is kept in the batch's work space. Uploads are
+    incremental unless full is asked for; `encoding` ("" = detect) is the uploader's choice for a
+    CSV/JSON Lines file whose detected encoding gave garbled headers."""
     name = Path(str(getattr(upload, "name", "") or "")).name
     with _attempt(actor, "datahub.batch.submit", resource_code, request, {"file": name, "mode": mode}):
         entry = _entry(resource_code)
         _ensure_collector(actor, entry)
         schema = schema_for(resource_code)
-        if mode not in LoadMode.values:
-            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        _check_mode(mode)
+        encoding = _check_encoding(encoding)
         if not name:
             raise DomainError("请选择要上传的文件", "file")
         file_format = _file_format(name)
@@ -179,7 +204,7 @@ def do_submit_upload(
         batch = _new_batch(
             actor, entry, schema, source_kind=SourceKind.CORRECTION if parent else SourceKind.UPLOAD,
             mode=LoadMode.INCREMENTAL if parent else mode, parent=parent, file_name=name, file_format=file_format,
-            file_size=int(getattr(upload, "size", 0) or 0),
+            file_size=int(getattr(upload, "size", 0) or 0), requested_encoding=encoding,
         )
         target = work_dir(batch.pk) / f"input{Path(name).suffix.lower()}"
         digest = hashlib.sha256()
@@ -193,7 +218,7 @@ def do_submit_upload(
         record_event(
             actor, "datahub.batch.submit", object_type="resource", object_id=resource_code, request=request,
             details={"batch": batch.pk, "file": name, "size": batch.file_size, "mode": batch.mode,
-                     "parent": parent.pk if parent else None},
+                     "parent": parent.pk if parent else None, "encoding": encoding or "自动"},
         )
         if enqueue:
             _enqueue(batch)
@@ -201,8 +226,8 @@ def do_submit_upload(
 
 
 def do_submit_file(
-    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.FULL,
-    request: HttpRequest | None = None, enqueue: bool = True,
+    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.INCREMENTAL,
+    encoding: str = "", request: HttpRequest | None = None, enqueue: bool = True,
 ) -> IngestBatch:
     """Queue a file already on the server (command line, scheduled drops). It is read in place."""
     path = Path(path)
@@ -211,8 +236,8 @@ def do_submit_file(
         entry = _entry(resource_code)
         _ensure_collector(actor, entry)
         schema = schema_for(resource_code)
-        if mode not in LoadMode.values:
-            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        _check_mode(mode)
+        encoding = _check_encoding(encoding)
         if not path.is_file():
             raise DomainError(f"文件 {path} 不存在或不是普通文件", "file")
         file_format = _file_format(name)
@@ -220,7 +245,7 @@ def do_submit_file(
         check_file_size(size)
         batch = _new_batch(
             actor, entry, schema, source_kind=SourceKind.UPLOAD, mode=mode, file_name=name,
-            file_format=file_format, file_size=size, file_path=str(path.resolve()),
+            file_format=file_format, file_size=size, file_path=str(path.resolve()), requested_encoding=encoding,
         )
         record_event(
             actor, "datahub.batch.submit", object_type="resource", object_id=resource_code, request=request,
@@ -232,11 +257,11 @@ def do_submit_file(
 
 
 def ingest_file(
-    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.FULL,
-    progress: Callable[[IngestBatch], None] | None = None,
+    actor: Any, resource_code: str, path: Path, *, file_name: str | None = None, mode: str = LoadMode.INCREMENTAL,
+    encoding: str = "", progress: Callable[[IngestBatch], None] | None = None,
 ) -> IngestBatch:
     """Submit a file and process it right here (command line, demo loader, benchmark)."""
-    batch = do_submit_file(actor, resource_code, path, file_name=file_name, mode=mode, enqueue=False)
+    batch = do_submit_file(actor, resource_code, path, file_name=file_name, mode=mode, encoding=encoding, enqueue=False)
     return run_batch(batch.pk, progress=progress)
 
 
@@ -291,8 +316,7 @@ def do_push_records(
             raise DomainError("推送必须带幂等键（请求头 Idempotency-Key），以便重试时不重复入库", "Idempotency-Key")
         if len(key) > 100:
             raise DomainError("幂等键不能超过 100 个字符", "Idempotency-Key")
-        if mode not in LoadMode.values:
-            raise DomainError("归集方式只能是 full（全量）或 incremental（增量）", "mode")
+        _check_mode(mode)
         if not records:
             raise DomainError("records 不能为空", "records")
         if len(records) > PUSH_MAX_RECORDS:
@@ -425,6 +449,7 @@ def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _
 
         result = readers.stage_file(
             path, schema, staged, file_format=batch.file_format or None, max_bytes=max_file_bytes(), progress=on_bytes,
+            encoding=batch.requested_encoding or None,
         )
         batch.encoding = result.encoding
         batch.file_sha256 = batch.file_sha256 or result.sha256
@@ -444,20 +469,39 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
     space = work_dir(batch.pk)
     committed: lake.CommitResult | None = None
     previous_version = lake.current_version(batch.resource_code)
+    waiting = False
     try:
         schema = schema_for(batch.resource_code)
-        staged = space / "staged.parquet"
-        notes = _stage(batch, schema, staged, tracker)
-        tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
-        rules = derive_rules(schema, custom_rules(batch.resource_code))
-        references = {
-            str(spec.params.get("resource_code")): lake.data_files(str(spec.params.get("resource_code")))
-            for spec in custom_rules(batch.resource_code) if spec.kind == RuleKind.REFERENCE
-        }
-        checked = engine.check_batch(
-            staged, schema, rules, out_dir=space / "checked", batch_id=batch.pk, engine=settings.ENGINE,
-            references=references,
-        )
+        resumed = _resume_confirmed(batch, schema, space, previous_version)
+        if resumed is not None:
+            checked, notes = resumed
+        else:
+            lapsed = batch.confirmed_at is None and bool(batch.preview)  # a confirmation that came too late
+            staged = space / "staged.parquet"
+            notes = _stage(batch, schema, staged, tracker)
+            if lapsed:
+                notes.append("确认后资源已有新的数据版本，已按当前数据重新校验")
+            tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
+            rules = derive_rules(schema, custom_rules(batch.resource_code))
+            references = {
+                str(spec.params.get("resource_code")): lake.data_files(str(spec.params.get("resource_code")))
+                for spec in custom_rules(batch.resource_code) if spec.kind == RuleKind.REFERENCE
+            }
+            checked = engine.check_batch(
+                staged, schema, rules, out_dir=space / "checked", batch_id=batch.pk, engine=settings.ENGINE,
+                references=references,
+            )
+            for field_name, count in (checked.report.get("normalised") or {}).items():
+                notes.append(f"{schema.column(field_name).title}：{count} 个值由中文日期写法（如 2006年4月25日、2006/4/25、20060425）转换为标准格式")
+            if batch.mode == LoadMode.FULL and checked.rows_accepted:
+                preview = lake.preview_full_load(
+                    batch.resource_code, schema, checked.accepted, checked.refused if checked.rows_refused else None
+                )
+                batch.preview = _preview_figures(preview)
+                if batch.preview["needs_confirmation"]:
+                    _await_confirmation(batch, checked, notes)
+                    waiting = True
+                    return _reload(batch, progress)
         tracker.update(stage=BatchStage.WRITING, progress=75)
         if checked.rows_refused:
             lake.append_quarantine(batch.resource_code, checked.refused, batch.pk)
@@ -475,11 +519,230 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
         message, field = failure_reason(exc, batch)
         _fail(batch, message, field, committed, previous_version)
     finally:
-        _clean(space, batch)
+        if not waiting:  # a waiting batch keeps its checked rows for the commit after confirmation
+            _clean(space, batch)
+    return _reload(batch, progress)
+
+
+def _reload(batch: IngestBatch, progress: Callable[[IngestBatch], None] | None) -> IngestBatch:
     batch.refresh_from_db()
     if progress is not None:
         progress(batch)
     return batch
+
+
+# --- full loads that wait for confirmation -----------------------------------------------------------
+
+
+def _preview_figures(preview: lake.FullLoadPreview) -> dict[str, Any]:
+    """The preview as stored on the batch (and shown on its page and in the API)."""
+    threshold = float(settings.INGEST_FULL_DELETE_CONFIRM_SHARE)
+    share = round(preview.delete_share, 4)
+    return {
+        "base_version": preview.base_version, "rows_current": preview.rows_current, "inserted": preview.inserted,
+        "updated": preview.updated, "deleted": preview.deleted, "delete_share": share, "threshold": threshold,
+        "needs_confirmation": preview.rows_current > 0 and preview.deleted > 0 and share > threshold,
+    }
+
+
+def _checked_files(space: Path) -> tuple[Path, Path]:
+    return space / "checked" / "accepted.parquet", space / "checked" / "refused.parquet"
+
+
+def _await_confirmation(batch: IngestBatch, checked: Any, notes: list[str]) -> None:
+    """Stop a full load over the deletion threshold before anything is written: the checked rows
+    stay in the work space, the report and the preview on the batch, until it is confirmed,
+    cancelled or expires."""
+    from .engine import CheckResult
+
+    assert isinstance(checked, CheckResult)
+    preview = batch.preview
+    report = dict(checked.report)
+    report.update({k: v for k, v in (batch.report or {}).items() if k.startswith("watermark")})
+    metrics = report.get("metrics") or {}
+    now = timezone.now()
+    notes = [*notes, (
+        f"全量替换将删除 {preview['deleted']} 行（当前 {preview['rows_current']} 行的 {100 * preview['delete_share']:.1f}%，"
+        f"超过 {100 * preview['threshold']:g}%），等待确认后才写入"
+    )]
+    with transaction.atomic():
+        IngestBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.AWAITING, stage=BatchStage.CHECKING, progress=75, rows_in=checked.rows_in,
+            rows_accepted=checked.rows_accepted, rows_refused=checked.rows_refused, report=report, notes=notes,
+            completeness=metrics.get("completeness"), validity=metrics.get("validity"),
+            uniqueness=metrics.get("uniqueness"), consistency=metrics.get("consistency"), preview=preview,
+            awaiting_since=now, heartbeat_at=now, encoding=batch.encoding[:20], file_sha256=batch.file_sha256,
+        )
+        record_event(
+            batch.created_by, "datahub.batch.await_confirmation", object_type="resource", object_id=batch.resource_code,
+            details={"batch": batch.pk, **{k: preview[k] for k in ("rows_current", "inserted", "updated", "deleted",
+                                                                   "delete_share", "threshold", "base_version")}},
+        )
+
+
+def _resume_confirmed(
+    batch: IngestBatch, schema: ResourceSchema, space: Path, current: int | None
+) -> tuple[Any, list[str]] | None:
+    """A confirmed full load: its checked rows, to commit without checking again — provided the
+    resource is still at the version (and catalog version) the preview was computed on; otherwise
+    the confirmation lapses and the batch is checked again (and may wait again)."""
+    from .engine import CheckResult
+
+    if batch.confirmed_at is None:
+        return None
+    accepted, refused = _checked_files(space)
+    same = (
+        current == (batch.preview or {}).get("base_version") and batch.catalog_version == schema.catalog_version
+        and accepted.exists() and (refused.exists() or not batch.rows_refused)
+    )
+    if not same:
+        batch.confirmed_at = batch.confirmed_by = None
+        IngestBatch.objects.filter(pk=batch.pk).update(confirmed_at=None, confirmed_by=None, preview={})
+        return None
+    checked = CheckResult(
+        rows_in=batch.rows_in, rows_accepted=batch.rows_accepted, rows_refused=batch.rows_refused,
+        accepted=accepted, refused=refused, report=dict(batch.report or {}),
+    )
+    who = _display_name(batch.confirmed_by)
+    notes = [*(batch.notes or []), f"全量替换已由{who}确认"]
+    return checked, notes
+
+
+def _display_name(user: Any) -> str:
+    if user is None:
+        return ""
+    return str(getattr(user, "full_name", "") or getattr(user, "username", ""))
+
+
+def _waiting_batch(batch_id: int) -> IngestBatch:
+    batch = IngestBatch.objects.select_for_update().select_related("unit", "created_by").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(f"批次 {batch_id} 不存在", "batch")
+    return batch
+
+
+def _ensure_confirmer(actor: Any, batch: IngestBatch, what: str) -> None:
+    """The uploader (while still a collector for the resource) or a 数据管理员 of the batch's unit."""
+    entry = _entry(batch.resource_code)
+    uploader = bool(getattr(actor, "is_authenticated", False)) and batch.created_by_id == getattr(actor, "pk", None)
+    if not ((uploader and can_collect(actor, entry.provider)) or is_data_admin(actor, batch.unit)):
+        raise PermissionDenied(f"只有提交该批次的人或{batch.unit.name}的数据管理员可以{what}批次 {batch.pk}", "batch")
+
+
+def may_confirm(actor: Any, batch: IngestBatch) -> bool:
+    """Whether `actor` may confirm, cancel or re-check the waiting batch (shows the buttons)."""
+    try:
+        _ensure_confirmer(actor, batch, "确认")
+    except DomainError:
+        return False
+    return True
+
+
+def confirmation_expires_at(batch: IngestBatch) -> datetime | None:
+    if batch.status != BatchStatus.AWAITING or batch.awaiting_since is None:
+        return None
+    return batch.awaiting_since + timedelta(hours=int(settings.INGEST_FULL_CONFIRM_EXPIRE_HOURS))
+
+
+def _ensure_awaiting(batch: IngestBatch, what: str) -> None:
+    if batch.status != BatchStatus.AWAITING:
+        raise Conflict(f"批次 {batch.pk} 当前状态为“{batch.get_status_display()}”，只有“待确认”的批次可以{what}", "batch")
+
+
+def do_confirm_full_load(actor: Any, batch_id: int, *, request: HttpRequest | None = None) -> IngestBatch:
+    """Confirm a waiting full load: it is queued again and commits the rows checked before —
+    refused (stale) when the resource got a new version since, so the figures are never out of date."""
+    with _attempt(actor, "datahub.batch.confirm", batch_id, request, object_type="ingest_batch"):
+        batch = _waiting_batch(batch_id)
+        _ensure_confirmer(actor, batch, "确认")
+        _ensure_awaiting(batch, "确认")
+        preview = batch.preview or {}
+        current = lake.current_version(batch.resource_code)
+        if current != preview.get("base_version"):
+            shown = "无数据" if current is None else f"v{current}"
+            base = preview.get("base_version")
+            raise Conflict(
+                f"批次 {batch.pk} 校验时资源的当前版本是 v{base}，现在已是 {shown}：待删除的行数可能已经变化，"
+                "请先点“重新校验”，按新的预览再确认", "batch",
+            )
+        schema = schema_for(batch.resource_code)
+        if schema.catalog_version != batch.catalog_version:
+            raise Conflict(f"批次 {batch.pk} 校验后目录的信息项已变更，请先点“重新校验”再确认", "batch")
+        now = timezone.now()
+        batch.status, batch.confirmed_by, batch.confirmed_at = BatchStatus.PENDING, actor, now
+        batch.save(update_fields=["status", "confirmed_by", "confirmed_at"])
+        record_event(
+            actor, "datahub.batch.confirm", object_type="ingest_batch", object_id=batch.pk, request=request,
+            details={"resource": batch.resource_code, "deleted": preview.get("deleted"),
+                     "rows_current": preview.get("rows_current"), "base_version": preview.get("base_version")},
+        )
+        _enqueue(batch)
+    return batch
+
+
+def do_recheck_batch(actor: Any, batch_id: int, *, request: HttpRequest | None = None) -> IngestBatch:
+    """Check a waiting full load again against the resource's current data (after a stale
+    confirmation): it is queued from its input, and waits again if it still deletes too much."""
+    with _attempt(actor, "datahub.batch.recheck", batch_id, request, object_type="ingest_batch"):
+        batch = _waiting_batch(batch_id)
+        _ensure_confirmer(actor, batch, "重新校验")
+        _ensure_awaiting(batch, "重新校验")
+        if not batch.file_path and batch.source_kind != SourceKind.DATABASE:
+            raise DomainError(f"批次 {batch.pk} 的原始输入已被清理，请重新提交", "batch")
+        _clean(work_dir(batch.pk), batch)
+        IngestBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.PENDING, stage=BatchStage.QUEUED, progress=0, preview={}, awaiting_since=None,
+            confirmed_by=None, confirmed_at=None,
+        )
+        record_event(actor, "datahub.batch.recheck", object_type="ingest_batch", object_id=batch.pk, request=request,
+                     details={"resource": batch.resource_code})
+        _enqueue(batch)
+    batch.refresh_from_db()
+    return batch
+
+
+def _cancel(batch: IngestBatch, message: str) -> None:
+    IngestBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.CANCELLED, stage=BatchStage.DONE, finished_at=timezone.now(), error_message=message[:1000],
+    )
+    _clean(work_dir(batch.pk), batch)
+
+
+def do_cancel_batch(actor: Any, batch_id: int, *, request: HttpRequest | None = None) -> IngestBatch:
+    """Cancel a waiting full load: nothing is written; the input is kept as for any ended batch."""
+    with _attempt(actor, "datahub.batch.cancel", batch_id, request, object_type="ingest_batch"):
+        batch = _waiting_batch(batch_id)
+        _ensure_confirmer(actor, batch, "取消")
+        _ensure_awaiting(batch, "取消")
+        who = _display_name(actor)
+        _cancel(batch, f"已由{who}取消：全量替换未执行，数据版本未变")
+        record_event(
+            actor, "datahub.batch.cancel", object_type="ingest_batch", object_id=batch.pk, request=request,
+            details={"resource": batch.resource_code, "deleted": (batch.preview or {}).get("deleted")},
+        )
+    batch.refresh_from_db()
+    return batch
+
+
+def do_expire_waiting_batches(now: datetime | None = None) -> list[int]:
+    """Housekeeping: cancel full loads left waiting longer than INGEST_FULL_CONFIRM_EXPIRE_HOURS."""
+    now = now or timezone.now()
+    hours = int(settings.INGEST_FULL_CONFIRM_EXPIRE_HOURS)
+    cutoff = now - timedelta(hours=hours)
+    expired: list[int] = []
+    for batch in IngestBatch.objects.filter(status=BatchStatus.AWAITING, awaiting_since__lt=cutoff).order_by("id"):
+        with transaction.atomic():
+            locked = IngestBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.status != BatchStatus.AWAITING:
+                continue
+            _cancel(locked, f"等待确认超过 {hours} 小时，已自动取消：全量替换未执行，数据版本未变；如仍需替换请重新提交")
+            record_event(
+                None, "datahub.batch.expire", object_type="ingest_batch", object_id=batch.pk,
+                details={"resource": batch.resource_code, "awaiting_since": batch.awaiting_since.isoformat()
+                         if batch.awaiting_since else "", "expire_hours": hours},
+            )
+        expired.append(batch.pk)
+    return expired
 
 
 def _finish(
@@ -719,7 +982,7 @@ def do_purge_expired_inputs(now: datetime | None = None) -> list[int]:
     purged: list[int] = []
     cutoff = now - timedelta(days=int(settings.INGEST_KEEP_INPUT_DAYS))
     expired = IngestBatch.objects.filter(
-        status__in=[BatchStatus.SUCCEEDED, BatchStatus.FAILED], finished_at__lt=cutoff, input_purged_at__isnull=True,
+        status__in=ENDED_STATUSES, finished_at__lt=cutoff, input_purged_at__isnull=True,
     ).exclude(file_path="")
     for batch in expired.order_by("finished_at", "id"):
         space = root / f"batch-{batch.pk}"
@@ -766,7 +1029,7 @@ def _sweep_work_spaces(root: Path, now: datetime) -> None:
                     details={"batch": number, "reason": "没有对应批次（提交未完成）的工作目录"},
                 )
             continue
-        if status in (BatchStatus.SUCCEEDED, BatchStatus.FAILED):
+        if status in ENDED_STATUSES:
             _clean(space)
             with contextlib.suppress(OSError):
                 space.rmdir()  # only when empty (nothing to keep)

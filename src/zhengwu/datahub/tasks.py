@@ -1,7 +1,8 @@
 """Background work of data collection (django-tasks): run a batch; every minute, recover batches
 whose process died, queue the scheduled pulls that are due (each source follows its entry's
 update cycle) and purge inputs past their retention (ZHENGWU_INGEST_KEEP_INPUT_DAYS) and
-intermediates left by killed processes. DatahubConfig.ready() registers the periodic job with zhengwu.core.periodic."""
+intermediates left by killed processes; cancel full loads left waiting for confirmation longer
+than ZHENGWU_INGEST_FULL_CONFIRM_EXPIRE_HOURS. DatahubConfig.ready() registers the periodic job with zhengwu.core.periodic."""
 
 from __future__ import annotations
 
@@ -27,9 +28,15 @@ def run_ingest_batch(batch_id: int) -> dict[str, Any]:
 
 @task()
 def datahub_housekeeping() -> dict[str, Any]:
-    from .services import do_purge_expired_inputs, do_recover_interrupted_batches, do_run_due_sources
+    from .services import (
+        do_expire_waiting_batches,
+        do_purge_expired_inputs,
+        do_recover_interrupted_batches,
+        do_run_due_sources,
+    )
 
     recovered = do_recover_interrupted_batches()
     started = do_run_due_sources()
+    expired = do_expire_waiting_batches()
     purged = do_purge_expired_inputs()
-    return {"recovered": recovered, "pulls": started, "purged_inputs": purged}
+    return {"recovered": recovered, "pulls": started, "expired_confirmations": expired, "purged_inputs": purged}

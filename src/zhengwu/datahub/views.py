@@ -111,7 +111,8 @@ def index(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 batch = services.do_submit_upload(
-                    user, code, form.cleaned_data["file"], mode=form.cleaned_data["mode"], request=request
+                    user, code, form.cleaned_data["file"], mode=form.cleaned_data["mode"],
+                    encoding=form.cleaned_data.get("encoding") or "", request=request,
                 )
             except PermissionDenied:
                 raise
@@ -189,7 +190,8 @@ def _resource_post(
         if form.is_valid():
             try:
                 batch = services.do_submit_upload(
-                    user, code, form.cleaned_data["file"], mode=form.cleaned_data["mode"], request=request
+                    user, code, form.cleaned_data["file"], mode=form.cleaned_data["mode"],
+                    encoding=form.cleaned_data.get("encoding") or "", request=request,
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
@@ -395,6 +397,14 @@ def _pct(rate: Any) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
 
 
+# What the buttons of a full load waiting for confirmation do (service, message when done).
+BATCH_ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
+    "confirm": (services.do_confirm_full_load, "已确认批次 {batch} 的全量替换，正在写入"),
+    "cancel": (services.do_cancel_batch, "已取消批次 {batch}，数据版本未变"),
+    "recheck": (services.do_recheck_batch, "批次 {batch} 已重新排队校验"),
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @guarded
@@ -403,6 +413,18 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = queries.get_batch(user, pk)
     entry = queries.entry_for(user, batch.resource_code)
     correction = CorrectionForm()
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action in BATCH_ACTIONS:
+        service, done = BATCH_ACTIONS[action]
+        try:
+            service(user, batch.pk, request=request)
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done.format(batch=batch.pk))
+        return redirect("datahub:batch", pk=batch.pk)
     if request.method == "POST":
         correction = CorrectionForm(request.POST, request.FILES)
         if correction.is_valid():
@@ -468,7 +490,11 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "error_message": shown.error(batch.error_message),
         "error_field_label": failure_field_label(batch.error_field, labels),
         "corrections": batch.corrections.order_by("id"),
-        "live": not batch.finished,
+        "live": batch.live,
+        "preview": batch.preview or {},
+        "awaiting": batch.status == BatchStatus.AWAITING,
+        "can_confirm": batch.status == BatchStatus.AWAITING and services.may_confirm(user, batch),
+        "confirm_expires_at": services.confirmation_expires_at(batch),
         "api_url": f"/api/v1/datahub/batches/{batch.pk}",
         "quarantine_csv": f"/api/v1/datahub/batches/{batch.pk}/quarantine.csv",
         "quarantine_xlsx": f"/api/v1/datahub/batches/{batch.pk}/quarantine.xlsx",

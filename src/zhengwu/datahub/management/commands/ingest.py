@@ -20,10 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("file", help="要归集的文件（.csv .txt .xlsx .jsonl .ndjson）")
         parser.add_argument("--resource", required=True, help="信息资源代码（目录中已发布的资源）")
         parser.add_argument("--user", required=True, help="以哪个账号归集（须为提供单位或数据主管部门的数据管理员）")
-        parser.add_argument("--mode", choices=["full", "incremental"], default="full", help="full 全量替换（默认）；incremental 按主键增量更新")
+        parser.add_argument(
+            "--mode", choices=["incremental", "full"], default="incremental",
+            help="incremental 按主键增量更新（默认）；full 全量替换（删除文件中没有的行，删除超过设定比例时等待确认）",
+        )
+        parser.add_argument(
+            "--encoding", choices=["", "UTF-8", "GBK", "GB18030", "Big5"], default="",
+            help="CSV/JSON Lines 的文件编码（默认自动识别 UTF-8/GBK/GB18030）",
+        )
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
 
-    def handle(self, *args: Any, file: str, resource: str, user: str, mode: str, no_progress: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, file: str, resource: str, user: str, mode: str, no_progress: bool, encoding: str = "",
+        **options: Any,
+    ) -> None:
         from tqdm import tqdm
 
         from zhengwu.directory.models import User
@@ -46,12 +56,20 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            batch = ingest_file(actor, resource, Path(file), mode=mode, progress=progress)
+            batch = ingest_file(actor, resource, Path(file), mode=mode, encoding=encoding, progress=progress)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         finally:
             if bar is not None:
                 bar.close()
+        if batch.status == BatchStatus.AWAITING:
+            p = batch.preview or {}
+            self.stdout.write(
+                f"批次 {batch.pk} 待确认：全量替换将删除 {p.get('deleted', 0):,} 行（当前 {p.get('rows_current', 0):,} 行），"
+                f"新增 {p.get('inserted', 0):,} 行、更新 {p.get('updated', 0):,} 行；尚未写入。"
+                f"请在工作台“数据归集 → 批次 {batch.pk}”确认或取消。"
+            )
+            return
         if batch.status != BatchStatus.SUCCEEDED:
             raise CommandError(f"批次 {batch.pk} 失败：{batch.error_message}")
         self.stdout.write(
