@@ -125,7 +125,7 @@ def test_versions_published_before_required_existed_still_read(
     assert text.count('<span class="badge">必填</span>') == 1
     new_page = login(other_unit_user).get(f"/catalog/entries/{published.pk}/versions/2/").content.decode()
     assert new_page.count('<span class="badge">必填</span>') == 2
-    assert "信息项 person_name · 必填" in new_page and "<td class=\"diff-new\">是</td>" in new_page
+    assert "信息项 person_name · 必填" in new_page and "<td data-label=\"新值\" class=\"diff-new\">是</td>" in new_page
 
     # An old JSON export (no 必填) still imports: keys required, the rest not.
     old_record = dict(v1.snapshot, resource_code="", name="流动人口信息")

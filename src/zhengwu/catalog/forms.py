@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from zhengwu.core import limits
+
 from .constants import (
     DataType,
     Masking,
@@ -31,24 +33,38 @@ class EntryForm(forms.Form):
     class_detail = forms.CharField(label="细目（可空）", required=False, max_length=6)
     name = forms.CharField(label="信息资源名称", max_length=200)
     provider_code = forms.CharField(label="提供方代码", required=False, max_length=40, help_text="默认为本单位统一社会信用代码")
-    abstract = forms.CharField(label="信息资源摘要", widget=forms.Textarea(attrs={"rows": 3}))
+    abstract = forms.CharField(
+        label="信息资源摘要", widget=forms.Textarea(attrs={"rows": 3}), max_length=limits.ABSTRACT,
+        help_text=limits.help_text(limits.ABSTRACT, "至少 10 字，说明资源的内容与用途"),
+    )
     resource_format = forms.ChoiceField(label="信息资源格式", choices=_choices(ResourceFormat))
     share_type = forms.ChoiceField(label="共享类型", choices=_choices(ShareType))
-    share_condition = forms.CharField(label="共享条件", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    share_condition = forms.CharField(
+        label="共享条件", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.TEXT,
+        help_text=limits.help_text(limits.TEXT),
+    )
     share_basis = forms.CharField(
-        label="共享依据", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="有条件共享、不予共享须写明法律、行政法规或党中央、国务院政策依据",
+        label="共享依据", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.TEXT,
+        help_text=limits.help_text(limits.TEXT, "有条件共享、不予共享须写明法律、行政法规或党中央、国务院政策依据"),
     )
     share_method = forms.ChoiceField(label="共享方式", choices=_choices(ShareMethod), required=False)
     open_type = forms.ChoiceField(label="开放类型", choices=_choices(OpenType))
-    open_condition = forms.CharField(label="开放条件", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    open_basis = forms.CharField(label="开放依据", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    open_condition = forms.CharField(
+        label="开放条件", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.TEXT,
+        help_text=limits.help_text(limits.TEXT),
+    )
+    open_basis = forms.CharField(
+        label="开放依据", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.TEXT,
+        help_text=limits.help_text(limits.TEXT),
+    )
     update_cycle = forms.ChoiceField(label="更新周期", choices=_choices(UpdateCycle))
-    related_codes = forms.CharField(label="关联资源代码", required=False, help_text="多个用逗号分隔")
+    related_codes = forms.CharField(
+        label="关联资源代码", required=False, max_length=limits.TEXT, help_text="多个用逗号分隔"
+    )
     security_level = forms.ChoiceField(label="安全级别", choices=_choices(SecurityLevel, blank=False), initial="内部")
     extra = forms.CharField(
-        label="扩展元数据", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="每行一项：名称=值，如 数据量=约100万条",
+        label="扩展元数据", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.EXTRA,
+        help_text=limits.help_text(limits.EXTRA, "每行一项：名称=值，如 数据量=约100万条"),
     )
 
     def to_data(self) -> dict[str, Any]:
@@ -97,11 +113,16 @@ def items_from(formset: Any) -> list[dict[str, Any]]:
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="理由", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        label="理由", widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.TEXT, help_text=limits.help_text(limits.TEXT)
+    )
 
 
 class CorrectionForm(forms.Form):
-    content = forms.CharField(label="纠错内容", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    content = forms.CharField(
+        label="纠错内容", widget=forms.Textarea(attrs={"rows": 3}), max_length=limits.TEXT,
+        help_text=limits.help_text(limits.TEXT, "至少 5 字，说明哪里有误、应当如何"),
+    )
 
 
 class ImportForm(forms.Form):

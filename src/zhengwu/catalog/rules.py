@@ -10,6 +10,8 @@ import re
 from datetime import date
 from typing import Any
 
+from zhengwu.core import limits
+
 from .codetables import CodeTableError, parse_code_table
 from .constants import (
     CLASS_ITEMS,
@@ -187,6 +189,16 @@ def normalise_entry(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Free-text fields of an entry and their limits (core/limits.py); the form states them.
+TEXT_LIMITS = [
+    ("abstract", "信息资源摘要", limits.ABSTRACT),
+    ("share_condition", "共享条件", limits.TEXT),
+    ("share_basis", "共享依据", limits.TEXT),
+    ("open_condition", "开放条件", limits.TEXT),
+    ("open_basis", "开放依据", limits.TEXT),
+]
+
+
 def validate_entry(data: dict[str, Any]) -> list[Problem]:
     """Every rule the catalog enforces; `data` is the output of `normalise_entry`."""
     problems: list[Problem] = []
@@ -249,6 +261,14 @@ def validate_entry(data: dict[str, Any]) -> list[Problem]:
             problems.append(("related_codes", f"关联资源代码：“{code}”不是资源代码（分类代码/顺序号，如 101001/00001）"))
     if not isinstance(data.get("extra"), dict):
         problems.append(("extra", "扩展元数据：必须是键值对"))
+    else:
+        extra_len = sum(len(str(k)) + len(str(v)) + 2 for k, v in data["extra"].items())
+        if extra_len > limits.EXTRA:
+            problems.append(("extra", f"扩展元数据：最多 {limits.EXTRA} 字（现为 {extra_len} 字）"))
+    for key, label, limit in TEXT_LIMITS:
+        n = len(_text(data, key))
+        if n > limit:
+            problems.append((key, f"{label}：最多 {limit} 字（现为 {n} 字）"))
 
     problems.extend(_validate_items(data.get("items") or [], resource_format))
     return problems

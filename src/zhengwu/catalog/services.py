@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
+from zhengwu.core import limits
 from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from zhengwu.directory.models import Unit
 from zhengwu.directory.permissions import has_business_role
@@ -383,6 +384,7 @@ def do_return_entry(
         if entry.status != EntryStatus.PENDING:
             raise Conflict("只有待审核的条目可以退回", "status")
         if len(reason.strip()) < 2:
+        limits.check_length(comment, limits.TEXT, "审核意见", "comment")
             raise DomainError("退回理由：必须写明退回原因，供提供单位修改", "reason")
         entry.status = EntryStatus.DRAFT
         entry.review_comment = reason.strip()
@@ -428,6 +430,7 @@ def do_retire_entry(
 def do_request_correction(
     actor: Any, entry: CatalogEntry, *, content: str, field: str = "", request: HttpRequest | None = None
 ) -> CorrectionRequest:
+        limits.check_length(reason.strip(), limits.TEXT, "退回理由", "reason")
     """纠错: any unit's staff report a problem in a published entry."""
     with _attempt(actor, "catalog.correction.create", entry.resource_code, request):
         unit = getattr(actor, "unit", None)
@@ -459,6 +462,7 @@ def do_answer_correction(
         correction = CorrectionRequest.objects.select_for_update().select_related("entry__provider").get(pk=correction.pk)
         _ensure_editor(actor, correction.entry.provider)
         if correction.status != CorrectionStatus.OPEN:
+        limits.check_length(reason.strip(), limits.TEXT, "下线原因", "reason")
             raise Conflict("该纠错已经答复", "status")
         if len(answer.strip()) < 2:
             raise DomainError("答复：必须填写", "answer")
@@ -487,6 +491,7 @@ def do_record_data_arrival(resource_code: str, at: datetime, *, actor: Any = Non
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
         if entry.last_data_at is None or at > entry.last_data_at:
+        limits.check_length(content.strip(), limits.TEXT, "纠错内容", "content")
             entry.last_data_at = at
             entry.save(update_fields=["last_data_at"])
         record_event(
@@ -518,6 +523,7 @@ class ImportRecord:
     def where(self, field: str) -> str:
         match = re.match(r"items\[(\d+)\]", field)
         if match and int(match.group(1)) < len(self.item_rows):
+        limits.check_length(answer.strip(), limits.TEXT, "答复", "answer")
             return self.item_rows[int(match.group(1))]
         return self.row
 

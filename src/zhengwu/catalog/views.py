@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zhengwu.core import limits
 from zhengwu.core.errors import DomainError, NotFound
 
 from . import charts, excel, queries, services
@@ -109,6 +110,7 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_answer": own,
         "reason_form": ReasonForm(),
         "correction_form": CorrectionForm(),
+        "text_limit": limits.TEXT,
         "showing_published": not queries.can_see_working_copy(user, entry),
     }
     return render(request, "catalog/entry_detail.html", context)
@@ -346,7 +348,7 @@ def stats(request: HttpRequest) -> HttpResponse:
         "catalog/stats.html",
         {
             "s": data,
-            "unit_bars": charts.bars([(r["provider__name"], r["n"]) for r in data["by_unit"][:20]]),
+            "unit_bars": charts.bars([(r["provider__name"], r["n"]) for r in data["by_unit"]]),
             "class_bars": charts.bars([(f"{r['category'][:2]}·{r['item']}", r["n"]) for r in data["by_class"]]),
             "share_donut": charts.donut(
                 [(v, data["share"].get(v, 0)) for v in ShareType.values], total

@@ -29,39 +29,19 @@ def score_colour(score: float) -> str:
     return "#b3261e"
 
 
-def score_bars(rows: Sequence[tuple[str, float]], width: int = 420, bar_height: int = 24) -> SafeString:
-    """Horizontal bars of scores (0–100), one per row, labelled and valued."""
-    if not rows:
-        return mark_safe('<p class="empty">暂无数据</p>')
-    label_w = 126
-    plot_w = width - label_w - 52
-    height = len(rows) * (bar_height + 6) + 24
-    parts = [
-        f'<svg class="chart wide" viewBox="0 0 {width} {height}" role="img" aria-label="各单位数据质量评分条形图" '
-        f'preserveAspectRatio="xMinYMin meet">'
-    ]
-    for tick in (0, 60, 80, 100):
-        x = label_w + plot_w * tick / 100
-        parts.append(
-            f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{height - 18}" stroke="#dee0e3" stroke-dasharray="3 3"/>'
-            f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" font-size="13" fill="#646a73">{tick}</text>'
-        )
-    for i, (label, score) in enumerate(rows):
-        value = max(0.0, min(100.0, float(score)))
-        y = 4 + i * (bar_height + 6)
-        w = max(2.0, plot_w * value / 100)
-        short = label if len(label) <= 7 else label[:6] + "…"
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="16">{escape(short)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{score_colour(value)}" rx="3">'
-            f"<title>{escape(label)}：{value:.1f} 分</title></rect>"
-            f'<text x="{label_w + w + 5:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="15">{value:.1f}</text>'
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 — every text in it passed through escape()
+def score_bars(rows: Sequence[tuple[str, float]]) -> SafeString:
+    """Horizontal bars of scores (0–100), one per row and every row, with full names, drawn in
+    CSS pixels like the catalog's bar charts (catalog/charts.py: bar_rows)."""
+    from zhengwu.catalog.charts import bar_rows
+
+    clamped = [(label, max(0.0, min(100.0, float(score)))) for label, score in rows]
+    return bar_rows(
+        clamped, scale_max=100.0, value_text=lambda v: f"{v:.1f} 分", colour=score_colour,
+        aria="各单位数据质量评分条形图", ticks=(0, 60, 80, 100),
+    )
 
 
-def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 420, height: int = 220) -> dict[str, Any]:
+def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 480, height: int = 230) -> dict[str, Any]:
     """Lines of the four measures (in %) over batches, oldest first. `points` holds
     (batch label, {measure: 0–1 or None}). Returns the SVG and its legend."""
     legend = [{"label": label, "colour": colour} for _, label, colour in MEASURES]
@@ -78,20 +58,21 @@ def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 420
         return top + plot_h * (1 - max(0.0, min(1.0, value)))
 
     parts = [
-        f'<svg class="chart wide" viewBox="0 0 {width} {height}" role="img" aria-label="最近批次的数据质量趋势" '
+        f'<svg class="chart scaled" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="最近批次的数据质量趋势" '
         f'preserveAspectRatio="xMinYMin meet">'
     ]
     for pct in (0, 25, 50, 75, 100):
         y = y_at(pct / 100)
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#dee0e3"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#646a73">{pct}%</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#646a73">{pct}%</text>'
         )
     step = max(1, (n + 6) // 7)  # at most seven labels on the axis
     for i, (label, _) in enumerate(points):
         if i == n - 1 or (i % step == 0 and n - 1 - i >= step / 2):
             parts.append(
-                f'<text x="{x_at(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
+                f'<text x="{x_at(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12" '
                 f'fill="#646a73">{escape(label)}</text>'
             )
     for key, name, colour in MEASURES:
@@ -109,7 +90,7 @@ def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 420
                 f"<title>{escape(label)} {name}：{100 * value:.1f}%</title></circle>"
             )
     parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" fill="#646a73">'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="12" fill="#646a73">'
         "批次（从早到晚）</text></svg>"
     )
     return {"svg": mark_safe("".join(parts)), "legend": legend}  # noqa: S308 — labels escaped above

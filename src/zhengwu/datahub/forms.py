@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from zhengwu.core import limits
 from zhengwu.core.errors import DomainError
 
 from .constants import FILE_FORMATS, FileEncoding, LoadMode, RuleKind
@@ -60,7 +61,8 @@ class CorrectionForm(forms.Form):
 class RollbackForm(forms.Form):
     version = forms.TypedChoiceField(label="回滚到版本", coerce=int, error_messages=_required("要回滚到的版本"))
     reason = forms.CharField(
-        label="回滚原因", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), error_messages=_required("回滚原因")
+        label="回滚原因", max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2}), error_messages=_required("回滚原因"),
+        help_text=limits.help_text(limits.NOTE),
     )
     confirm = forms.BooleanField(
         label="我确认回滚：将以所选版本的内容形成一个新版本", error_messages={"required": "请勾选确认回滚"}
@@ -100,7 +102,7 @@ class RuleForm(forms.Form):
     other = forms.ChoiceField(label="与之比较的字段", required=False)
     ref_resource = forms.CharField(label="引用的资源代码（引用）", required=False, max_length=40, help_text="如 101002/00001")
     ref_key = forms.CharField(label="该资源的主键字段", required=False, max_length=64)
-    message = forms.CharField(label="不通过时的提示（可空）", required=False, max_length=200)
+    message = forms.CharField(label="不通过时的提示（可空）", required=False, max_length=200, help_text=limits.help_text(200))
 
     def __init__(self, *args: Any, columns: Iterable[tuple[str, str]] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -129,7 +131,10 @@ class SourceForm(forms.Form):
         help_text="PostgreSQL 或 MySQL/MariaDB；主机和端口须在安全管理员的出站白名单中。含口令，SM4 加密保存，页面上只显示隐去口令的地址；出错时需重新填写",
     )
     table = forms.CharField(label="表名", required=False, max_length=200, help_text="表名和查询语句二选一，如 public.people")
-    query = forms.CharField(label="查询语句", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    query = forms.CharField(
+        label="查询语句", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=limits.QUERY,
+        help_text=limits.help_text(limits.QUERY, "只读的 SELECT 语句，与表名二选一"),
+    )
     mode = forms.ChoiceField(label="抽取方式", choices=LoadMode.choices, initial=LoadMode.FULL)
     watermark_column = forms.CharField(
         label="增量标识列", required=False, max_length=100, help_text="增量抽取时必填：更新时间或自增编号，只抽取比上次更大的行"

@@ -35,6 +35,7 @@ from zhengwu.audit.services import record_event
 from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, UpdateCycle
 from zhengwu.catalog.models import CatalogEntry
 from zhengwu.catalog.services import authority_unit, do_record_data_arrival, is_data_admin
+from zhengwu.core import limits
 from zhengwu.core.crypto import decrypt_field, encrypt_field, hmac_sm3
 from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from zhengwu.directory.models import Unit
@@ -1081,6 +1082,7 @@ def do_rollback(
 
 # --- sources (a unit's own database) ----------------------------------------------------------------------
 
+        limits.check_length(reason.strip(), limits.NOTE, "回滚原因", "reason")
 
 def _cycle_next(cycle: str, after: datetime) -> datetime | None:
     if cycle == UpdateCycle.REALTIME:
@@ -1123,6 +1125,9 @@ def do_create_source(
         source.save(update_fields=["url_encrypted"])
         record_event(
             actor, "datahub.source.create", object_type="data_source", object_id=source.pk, request=request,
+        limits.check_length(name, 100, "来源名称", "name")
+        limits.check_length(table, 200, "表名", "table")
+        limits.check_length(query, limits.QUERY, "查询语句", "query")
             details={"resource": resource_code, "name": name, "url": source.url_display, "mode": mode},
         )
     return source
@@ -1273,6 +1278,7 @@ def do_create_rule(
 
 def do_delete_rule(actor: Any, rule: ResourceRule, *, request: HttpRequest | None = None) -> None:
     with _attempt(actor, "datahub.rule.delete", rule.resource_code, request, {"rule": rule.pk}):
+        limits.check_length(spec.message, 200, "不通过时的提示", "message")
         entry = _entry(rule.resource_code)
         _ensure_collector(actor, entry)
         record_event(

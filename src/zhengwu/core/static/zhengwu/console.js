@@ -9,6 +9,8 @@
  *   form[data-rule-form]        show only the parameter group of the chosen rule kind
  *   [data-copy-target]          button that copies the text of the element with that id
  *   input[data-division-search] suggest division codes from data-division-url
+ *   [data-expand]               a clipped long value (|clip, |clamp): a tap, Enter or Space shows all
+ *                               of it and another hides it again (class "open", aria-expanded)
  */
 (function () {
   "use strict";
@@ -121,6 +123,26 @@
     });
   }
 
+  function expanders() {
+    // One listener for the page, so rows added later (pagers, polling) work too.
+    function toggle(el) {
+      var open = !el.classList.contains("open");
+      el.classList.toggle("open", open);
+      el.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    document.addEventListener("click", function (event) {
+      var el = event.target.closest ? event.target.closest("[data-expand]") : null;
+      if (el && !(window.getSelection && String(window.getSelection()).length)) { toggle(el); }
+    });
+    document.addEventListener("keydown", function (event) {
+      var el = event.target;
+      if (el && el.hasAttribute && el.hasAttribute("data-expand") && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        toggle(el);
+      }
+    });
+  }
+
   function start() {
     applyStyles(document);
     confirmForms();
@@ -128,6 +150,7 @@
     ruleForms();
     copyButtons();
     divisionSearch();
+    expanders();
   }
 
   if (document.readyState === "loading") {
