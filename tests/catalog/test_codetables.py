@@ -46,24 +46,25 @@ def test_enumerations(text: str, values: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "low", "high"),
+    ("text", "low", "high", "described"),
     [
-        ("[0,100]", "0", "100"),
-        ("0..100", "0", "100"),
-        ("0~100", "0", "100"),
-        ("1～5", "1", "5"),
-        ("（0，100）", "0", "100"),
-        ("[-5.5, 10]", "-5.5", "10"),
-        ("[0,]", "0", None),
-        ("[,100]", None, "100"),
-        ("[1900-01-01,]", "1900-01-01", None),
-        ("2020-01-01~2020-12-31", "2020-01-01", "2020-12-31"),
+        ("[0,100]", "0", "100", "取值在 0 至 100 之间"),
+        ("0..100", "0", "100", "取值在 0 至 100 之间"),
+        ("0~100", "0", "100", "取值在 0 至 100 之间"),
+        ("1～5", "1", "5", "取值在 1 至 5 之间"),
+        ("（0，100）", "0", "100", "取值在 0 至 100 之间"),
+        ("[-5.5, 10]", "-5.5", "10", "取值在 -5.5 至 10 之间"),
+        ("[0,]", "0", None, "取值不小于 0"),
+        ("[,100]", None, "100", "取值不大于 100"),
+        ("[1900-01-01,]", "1900-01-01", None, "取值不早于 1900-01-01"),
+        ("[,2030-12-31]", None, "2030-12-31", "取值不晚于 2030-12-31"),
+        ("2020-01-01~2020-12-31", "2020-01-01", "2020-12-31", "取值在 2020-01-01 至 2020-12-31 之间"),
     ],
 )
-def test_ranges(text: str, low: str | None, high: str | None) -> None:
+def test_ranges(text: str, low: str | None, high: str | None, described: str) -> None:
     table = parsed(text)
     assert (table.kind, table.low, table.high) == ("range", low, high)
-    assert table.describe() == f"取值范围 [{low or ''}, {high or ''}]"
+    assert table.describe() == described  # as people read it, not "[1900-01-01, ]" or ">="
 
 
 @pytest.mark.parametrize(

@@ -215,7 +215,7 @@ def test_range_code_table_numbers_and_dates(duck: Any) -> None:
     assert [set(r) for r in out] == [set(), set(), set(), {"code_table:n"}, {"code_table:n"}, {"type:n"}]
     # on a text column a value that is not a number fails the range itself
     out = failing(duck, Column("t", "文本分数", "字符", code_table_text="[0,100]"), ["50", "abc"])
-    assert out == [{}, {"code_table:t": "文本分数(t)：取值不符合取值范围 [0, 100]（不是数字）"}]
+    assert out == [{}, {"code_table:t": "文本分数(t)：取值应在 0 至 100 之间（不是数字）"}]
     out = failing(duck, Column("d", "日期", "日期", code_table_text="[2000-01-01,2020-12-31]"),
                   ["2000-01-01", "2020-12-31", "1999-12-31", "2021-01-01"])
     assert [bool(r) for r in out] == [False, False, True, True]
@@ -320,7 +320,7 @@ def test_custom_pattern_range_compare_and_id_birthdate(duck: Any) -> None:
     assert set(out[1]) == {"custom:1", "custom:2", "custom:3", "custom:4", "custom:5"}
     assert out[1]["custom:3"] == "开始日期不能晚于结束日期"
     assert out[1]["custom:4"] == "出生日期(birth)：与公民身份号码(id)中的出生日期不一致"
-    assert out[1]["custom:5"] == "年龄(age)：应满足 年龄 < 重量"  # 151 < 70 fails as numbers
+    assert out[1]["custom:5"] == "年龄(age)：应小于“重量”"  # 151 < 70 fails as numbers
     assert set(out[2]) == {"custom:1"}  # the pattern must match the whole value; a missing end is not compared
     assert set(out[3]) == {"custom:2"}  # no identity number: nothing to compare the birth date with
 

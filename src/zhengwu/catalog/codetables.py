@@ -61,12 +61,30 @@ class CodeTable:
 
     def describe(self) -> str:
         if self.kind == "range":
-            return f"取值范围 [{self.low or ''}, {self.high or ''}]"
+            return f"取值{range_text(self.low, self.high)}"
         if self.kind == "division":
             return self.label
         shown = "、".join(list(self.values)[:8])
         more = f" 等 {len(self.values)} 个值" if len(self.values) > 8 else ""
         return f"{self.label}（{shown}{more}）"
+
+
+def range_text(low: str | None, high: str | None) -> str:
+    """A range as people read it, both ends included: "在 0 至 150 之间", "不早于 1900-01-01",
+    "不大于 100". Dates are YYYY-MM-DD; anything else is read as a number."""
+    is_date = bool(_DATE.fullmatch(low or high or ""))
+    if low and high:
+        return f"在 {low} 至 {high} 之间"
+    if low:
+        return f"不早于 {low}" if is_date else f"不小于 {low}"
+    if high:
+        return f"不晚于 {high}" if is_date else f"不大于 {high}"
+    return "不限"
+
+
+# A comparison of two items in words (the rule stores the operator): 出生日期 早于 死亡日期.
+COMPARE_WORDS = {"<": "小于", "<=": "不大于", "=": "等于", "!=": "不等于", ">=": "不小于", ">": "大于"}
+COMPARE_WORDS_DATES = {"<": "早于", "<=": "不晚于", "=": "等于", "!=": "不等于", ">=": "不早于", ">": "晚于"}
 
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")

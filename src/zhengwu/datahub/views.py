@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from zhengwu.catalog.codetables import COMPARE_WORDS, range_text
 from zhengwu.catalog.services import data_admin_units
 from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
 
@@ -169,11 +170,12 @@ def _format_params(kind: str, params: dict[str, Any]) -> str:
     if kind == RuleKind.PATTERN:
         return f"匹配 {params.get('pattern', '')}"
     if kind == RuleKind.RANGE:
-        return f"{params.get('min', '−∞')} ～ {params.get('max', '+∞')}"
+        return range_text(params.get("min"), params.get("max"))
     if kind == RuleKind.ID_BIRTHDATE:
         return f"与 {params.get('id_field', '')} 中的出生日期一致"
     if kind == RuleKind.COMPARE:
-        return f"{params.get('op', '')} {params.get('other', '')}"
+        op = str(params.get("op", ""))
+        return f"{COMPARE_WORDS.get(op, op)} {params.get('other', '')}"
     if kind == RuleKind.REFERENCE:
         return f"存在于 {params.get('resource_code', '')} 的 {params.get('key', '')}"
     return ", ".join(f"{k}={v}" for k, v in params.items())
