@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
 
 from zhengwu.catalog.codetables import CodeTableError, parse_code_table
+from zhengwu.catalog.rules import FIELD_LABELS, ITEM_LABELS
 
 register = template.Library()
 
@@ -40,3 +42,19 @@ def yes_no(value: Any) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
     return value
+
+
+_ITEM_FIELD = re.compile(r"^items\[(\d+)\](?:\.(\w+))?$")
+_EXTRA_LABELS = {"provider": "提供方", "resource_code": "资源代码", "extra": "扩展元数据", "items": "信息项"}
+
+
+@register.filter
+def catalog_field_label(field: Any) -> str:
+    """A catalog field's name as the form and the workbook call it: "items[2].length" → 信息项的长度,
+    "share_type" → 共享类型. The code name is for programs; people read the label."""
+    name = str(field or "")
+    match = _ITEM_FIELD.match(name)
+    if match:
+        key = match.group(2)
+        return f"信息项的{ITEM_LABELS.get(key, key)}" if key else "信息项"
+    return FIELD_LABELS.get(name) or _EXTRA_LABELS.get(name) or name
