@@ -162,10 +162,17 @@ def pending_diff(entry: CatalogEntry) -> dict[str, Any] | None:
     return diff_snapshots(published, snapshot(entry))
 
 
+RETURNED = "returned"  # a pseudo-status of the 本单位目录 filter: drafts the authority sent back
+
+
 def my_unit_entries(actor: Any, status: str = "") -> QuerySet[CatalogEntry]:
+    """The actor's unit's entries; `status` an EntryStatus or RETURNED (退回待修改: a draft with
+    the reviewer's reasons, until it is submitted again)."""
     _ensure_staff(actor)
     qs = CatalogEntry.objects.filter(provider_id=getattr(actor, "unit_id", None)).select_related("provider")
-    if status:
+    if status == RETURNED:
+        qs = qs.filter(status=EntryStatus.DRAFT).exclude(review_comment="")
+    elif status:
         qs = qs.filter(status=status)
     return qs.order_by("-updated_at")
 

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
-from zhengwu.core import limits
+from zhengwu.core import limits, notifications
 from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from zhengwu.directory.models import Unit
 from zhengwu.directory.permissions import has_business_role
@@ -88,6 +89,36 @@ def data_admin_units(actor: Any) -> list[Unit]:
     if not getattr(actor, "is_authenticated", False) or actor.admin_role or not actor.is_active:
         return []
     return [g.unit for g in RoleGrant.objects.filter(user=actor, role__code=DATA_ADMIN_ROLE).select_related("unit")]
+
+
+def catalog_reviewers() -> list[Any]:
+    """Everyone who may review entries (is_catalog_reviewer): 目录审核员 of any unit and the
+    data authority's 数据管理员 — the recipients of "an entry is waiting for review"."""
+    from zhengwu.directory.models import User
+
+    cond = Q(role_grants__role__code=CATALOG_REVIEWER_ROLE)
+    authority = authority_unit()
+    if authority is not None:
+        cond |= Q(role_grants__role__code=DATA_ADMIN_ROLE, role_grants__unit=authority, unit=authority)
+    return list(User.objects.filter(cond, is_active=True, admin_role="").distinct())
+
+
+def reverse_review() -> str:
+    from django.urls import reverse
+
+    return reverse("catalog:review")
+
+
+def _reverse_mine_corrections() -> str:
+    from django.urls import reverse
+
+    return reverse("catalog:mine") + "#corrections"
+
+
+def _entry_url(entry: CatalogEntry) -> str:
+    from django.urls import reverse
+
+    return reverse("catalog:entry_detail", args=[entry.pk])
 
 
 def _ensure_editor(actor: Any, unit: Unit) -> None:
@@ -319,6 +350,12 @@ def do_submit_entry(
             actor, "catalog.entry.submit", object_type="catalog_entry", object_id=entry.resource_code,
             details={"note": note[:500], "next_version": entry.published_version + 1}, request=request,
         )
+        notifications.notify(
+            catalog_reviewers(), exclude=actor, kind="catalog.review",
+            title=f"待审核目录：{entry.name}",
+            body=f"{entry.provider.name}提交了目录“{entry.name}”（{entry.resource_code}），等待审核。",
+            url=reverse_review(),
+        )
     return entry
 
 
@@ -346,6 +383,7 @@ def do_approve_entry(
             raise Conflict(f"只有待审核的条目可以审核，当前状态为{entry.get_status_display()}", "status")
         if entry.submitted_by_id is not None and entry.submitted_by_id == getattr(actor, "pk", None):
             raise PermissionDenied("不能审核自己提交的目录（审核与提交须由不同人员完成）")
+        limits.check_length(comment, limits.TEXT, "审核意见", "comment")
         now = timezone.now()
         if entry.publish_date is None:
             entry.publish_date = timezone.localdate()
@@ -371,6 +409,12 @@ def do_approve_entry(
             },
             request=request,
         )
+        notifications.notify(
+            [entry.submitted_by], exclude=actor, kind="catalog.approved",
+            title=f"目录已发布：{entry.name}",
+            body=f"您提交的目录“{entry.name}”已审核通过，发布为第 {version.version} 版。" + (f"审核意见：{comment}" if comment else ""),
+            url=_entry_url(entry),
+        )
     return version
 
 
@@ -384,14 +428,20 @@ def do_return_entry(
         if entry.status != EntryStatus.PENDING:
             raise Conflict("只有待审核的条目可以退回", "status")
         if len(reason.strip()) < 2:
-        limits.check_length(comment, limits.TEXT, "审核意见", "comment")
             raise DomainError("退回理由：必须写明退回原因，供提供单位修改", "reason")
+        limits.check_length(reason.strip(), limits.TEXT, "退回理由", "reason")
         entry.status = EntryStatus.DRAFT
         entry.review_comment = reason.strip()
         entry.save(update_fields=["status", "review_comment", "updated_at"])
         record_event(
             actor, "catalog.entry.return", object_type="catalog_entry", object_id=entry.resource_code,
             details={"reason": reason.strip()[:1000]}, request=request,
+        )
+        notifications.notify(
+            [entry.submitted_by], exclude=actor, kind="catalog.returned",
+            title=f"目录被退回：{entry.name}",
+            body=f"您提交的目录“{entry.name}”被退回修改。退回理由：{reason.strip()}",
+            url=_entry_url(entry),
         )
     return entry
 
@@ -411,6 +461,7 @@ def do_retire_entry(
             raise Conflict("未发布过的草稿不需要下线", "status")
         if len(reason.strip()) < 2:
             raise DomainError("下线原因：必须填写", "reason")
+        limits.check_length(reason.strip(), limits.TEXT, "下线原因", "reason")
         entry.status = EntryStatus.RETIRED
         entry.is_live = False
         entry.retired_at = timezone.now()
@@ -430,7 +481,6 @@ def do_retire_entry(
 def do_request_correction(
     actor: Any, entry: CatalogEntry, *, content: str, field: str = "", request: HttpRequest | None = None
 ) -> CorrectionRequest:
-        limits.check_length(reason.strip(), limits.TEXT, "退回理由", "reason")
     """纠错: any unit's staff report a problem in a published entry."""
     with _attempt(actor, "catalog.correction.create", entry.resource_code, request):
         unit = getattr(actor, "unit", None)
@@ -440,6 +490,7 @@ def do_request_correction(
             raise Conflict("只能对已发布的目录提出纠错", "status")
         if len(content.strip()) < 5:
             raise DomainError("纠错内容：请具体说明哪里有误、应当如何（至少 5 个字）", "content")
+        limits.check_length(content.strip(), limits.TEXT, "纠错内容", "content")
         if field and field not in FIELD_LABELS:
             raise DomainError("涉及字段：不是目录的字段", "field")
         correction = CorrectionRequest.objects.create(
@@ -449,6 +500,12 @@ def do_request_correction(
         record_event(
             actor, "catalog.correction.create", object_type="catalog_entry", object_id=entry.resource_code,
             details={"correction": correction.pk, "field": field, "content": content.strip()[:500]}, request=request,
+        )
+        notifications.notify(
+            role=DATA_ADMIN_ROLE, unit=entry.provider, exclude=actor, kind="catalog.correction",
+            title=f"待答复的纠错：{entry.name}",
+            body=f"{unit.name}对目录“{entry.name}”提出纠错：{content.strip()[:200]}",
+            url=_reverse_mine_corrections(),
         )
     return correction
 
@@ -462,10 +519,10 @@ def do_answer_correction(
         correction = CorrectionRequest.objects.select_for_update().select_related("entry__provider").get(pk=correction.pk)
         _ensure_editor(actor, correction.entry.provider)
         if correction.status != CorrectionStatus.OPEN:
-        limits.check_length(reason.strip(), limits.TEXT, "下线原因", "reason")
             raise Conflict("该纠错已经答复", "status")
         if len(answer.strip()) < 2:
             raise DomainError("答复：必须填写", "answer")
+        limits.check_length(answer.strip(), limits.TEXT, "答复", "answer")
         correction.status = CorrectionStatus.ACCEPTED if accepted else CorrectionStatus.REJECTED
         correction.answer = answer.strip()
         correction.answered_by = actor
@@ -491,7 +548,6 @@ def do_record_data_arrival(resource_code: str, at: datetime, *, actor: Any = Non
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
         if entry.last_data_at is None or at > entry.last_data_at:
-        limits.check_length(content.strip(), limits.TEXT, "纠错内容", "content")
             entry.last_data_at = at
             entry.save(update_fields=["last_data_at"])
         record_event(
@@ -523,7 +579,6 @@ class ImportRecord:
     def where(self, field: str) -> str:
         match = re.match(r"items\[(\d+)\]", field)
         if match and int(match.group(1)) < len(self.item_rows):
-        limits.check_length(answer.strip(), limits.TEXT, "答复", "answer")
             return self.item_rows[int(match.group(1))]
         return self.row
 

@@ -257,7 +257,8 @@ def version_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 @require_GET
 def mine(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    entries = queries.my_unit_entries(request.user, status if status in EntryStatus.values else "")
+    status = status if status in EntryStatus.values or status == queries.RETURNED else ""
+    entries = queries.my_unit_entries(request.user, status)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -265,7 +266,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "status": status,
-            "statuses": EntryStatus.choices,
+            "statuses": [*EntryStatus.choices, (queries.RETURNED, "被退回待修改")],
             "corrections": queries.open_corrections_for_unit(request.user),
             "can_compile": services.is_data_admin(request.user, getattr(request.user, "unit", None)),
         },
