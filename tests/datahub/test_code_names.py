@@ -76,6 +76,10 @@ def test_quarantine_page_and_api_name_the_codes(batch: IngestBatch, data_admin: 
     }
     rows = client_for(data_admin).get(f"{API}/resources/{batch.resource_code}/versions/0/rows").json()
     assert {n["ethnicity"] for n in rows["code_names"]} == {"汉族", "回族"}
+    changes = client_for(data_admin).get(
+        f"{API}/resources/{batch.resource_code}/changes", {"from_version": 0}
+    ).json()
+    assert {c["code_names"]["education"] for c in changes["items"]} == {"初级中学教育", "大学本科教育"}
 
 
 def test_a_masked_coded_value_stays_masked(batch: IngestBatch, authority_admin: Any) -> None:
@@ -90,5 +94,7 @@ def test_a_masked_coded_value_stays_masked(batch: IngestBatch, authority_admin: 
     assert all(row["gender"] not in ("1", "2") for row in rows["items"])
     quarantine = client.get(f"{API}/batches/{batch.pk}/quarantine").json()
     assert "gender" not in quarantine["items"][0]["code_names"]
+    changes = client.get(f"{API}/resources/{batch.resource_code}/changes", {"from_version": 0}).json()
+    assert changes["items"] and all("gender" not in c["code_names"] for c in changes["items"])
     text = json.dumps(quarantine, ensure_ascii=False) + client.get(f"/datahub/batches/{batch.pk}/").content.decode()
     assert "男性" not in text

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from zhengwu.core.api import error_body
 from zhengwu.core.errors import NotFound
+from zhengwu.core.listing import ListOut, listing
 
 from . import queries, services
 from .constants import EntryStatus
@@ -43,8 +44,8 @@ class SearchQuery(Schema):
     open_type: str = ""
     resource_format: str = ""
     update_cycle: str = ""
-    offset: int = 0
-    limit: int = 20
+    offset: int = Field(0, ge=0, le=10_000, description="跳过的条数（0—10000）")
+    limit: int = Field(20, ge=1, le=100, description="每页条数（1—100）")
 
 
 def _invalid(exc: services.EntryInvalid) -> JsonResponse:
@@ -100,12 +101,14 @@ def search_entries(request: HttpRequest, params: Query[SearchQuery]) -> dict[str
         "update_cycle": params.update_cycle,
     }
     result = queries.search_entries(
-        request.user, params.q, filters, offset=max(params.offset, 0), limit=min(max(params.limit, 1), 100), request=request
+        request.user, params.q, filters, offset=params.offset, limit=params.limit, request=request
     )
     return {
         "count": result.total,
+        "limit": params.limit,
+        "offset": params.offset,
         "terms": result.terms,
-        "results": [_summary(e, result.scores.get(e.pk)) for e in result.entries],
+        "items": [_summary(e, result.scores.get(e.pk)) for e in result.entries],
         "facets": {k: [{"value": v, "label": lbl, "count": n} for v, lbl, n in rows] for k, rows in result.facets.items()},
     }
 
@@ -165,10 +168,10 @@ def retire_entry(request: HttpRequest, key: str, payload: ReasonIn) -> dict[str,
     return _detail(request, services.do_retire_entry(request.user, _entry(request, key), reason=payload.reason, request=request))
 
 
-@router.get("/entries/{key}/versions", response=list[VersionOut], summary="历史版本")
-def list_versions(request: HttpRequest, key: str) -> list[dict[str, Any]]:
+@router.get("/entries/{key}/versions", response=ListOut[VersionOut], summary="历史版本")
+def list_versions(request: HttpRequest, key: str) -> dict[str, Any]:
     entry = _entry(request, key, audit=True)
-    return [_version(v) for v in queries.versions(entry)]
+    return listing(_version(v) for v in queries.versions(entry))
 
 
 def _version(v: Any) -> dict[str, Any]:
@@ -222,10 +225,10 @@ def create_correction(request: HttpRequest, key: str, payload: CorrectionIn) -> 
     return Status(201, _correction(correction))
 
 
-@router.get("/entries/{key}/corrections", response=list[CorrectionOut], summary="纠错记录")
-def list_corrections(request: HttpRequest, key: str) -> list[dict[str, Any]]:
+@router.get("/entries/{key}/corrections", response=ListOut[CorrectionOut], summary="纠错记录")
+def list_corrections(request: HttpRequest, key: str) -> dict[str, Any]:
     entry = _entry(request, key, audit=True)
-    return [_correction(c) for c in queries.corrections_for_entry(request.user, entry)]
+    return listing(_correction(c) for c in queries.corrections_for_entry(request.user, entry))
 
 
 @router.post("/corrections/{correction_id}/answer", response=CorrectionOut, summary="答复纠错（提供单位）")
@@ -239,9 +242,9 @@ def answer_correction(request: HttpRequest, correction_id: int, payload: Correct
     return _correction(answered)
 
 
-@router.get("/review-queue", response=list[EntrySummary], summary="待审核目录（目录审核员）")
-def review_queue(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_summary(e) for e in queries.review_queue(request.user)]
+@router.get("/review-queue", response=ListOut[EntrySummary], summary="待审核目录（目录审核员）")
+def review_queue(request: HttpRequest) -> dict[str, Any]:
+    return listing(_summary(e) for e in queries.review_queue(request.user))
 
 
 @router.get("/statistics", response=dict, summary="目录统计")

@@ -625,6 +625,7 @@ def changes(request: HttpRequest, code: str, params: Query[ChangesQuery]) -> dic
             "commit_version": int(row.get("_commit_version") or 0),
             "commit_timestamp": _timestamp(row.get("_commit_timestamp")),
             "values": {f: _plain(row.get(f)) for f in fields},
+            "code_names": shown.code_names({f: row.get(f) for f in fields}),
         }
         for row in page
     ]

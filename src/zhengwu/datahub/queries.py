@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -69,6 +69,53 @@ def visible_batches(actor: Any) -> QuerySet[IngestBatch]:
     from zhengwu.catalog.services import data_admin_units
 
     return qs.filter(unit__in=data_admin_units(actor))
+
+
+# --- the 工作台's to-dos: "of my unit" means the units where the actor is 数据管理员 (the data
+# authority's staff see other units' batches on the list, but their to-dos are their own). The
+# 工作台's count and the filtered list (/datahub/?todo=…) both call these functions.
+
+TODO_FILTERS = {"failed": "本单位失败待重新提交的批次", "quarantine": "本单位隔离区中待补正的批次", "overdue": "本单位逾期未更新的资源"}
+
+
+def _own_units(actor: Any) -> list[Unit]:
+    from zhengwu.catalog.services import data_admin_units
+
+    if not getattr(actor, "is_authenticated", False) or actor.admin_role:
+        return []
+    return data_admin_units(actor)
+
+
+def failed_batches(actor: Any) -> QuerySet[IngestBatch]:
+    """Failed batches of the actor's units that no later batch of the same resource has made
+    good (the resource's newest ended batch is still this failure)."""
+    later_ok = IngestBatch.objects.filter(
+        resource_code=OuterRef("resource_code"), unit=OuterRef("unit"), status=BatchStatus.SUCCEEDED, pk__gt=OuterRef("pk")
+    )
+    return (
+        IngestBatch.objects.select_related("unit", "created_by", "source")
+        .filter(unit__in=_own_units(actor), status=BatchStatus.FAILED)
+        .exclude(Exists(later_ok))
+        .order_by("-id")
+    )
+
+
+def quarantine_open_batches(actor: Any) -> QuerySet[IngestBatch]:
+    """Finished batches of the actor's units with quarantined rows not yet corrected (补正)."""
+    return (
+        IngestBatch.objects.select_related("unit", "created_by", "source")
+        .filter(unit__in=_own_units(actor), status=BatchStatus.SUCCEEDED, rows_refused__gt=F("rows_resolved"))
+        .order_by("-id")
+    )
+
+
+def overdue_resources(actor: Any, now: datetime | None = None) -> list[CatalogEntry]:
+    """Live resources of the actor's units whose data is older than their update cycle (the
+    catalog's own rule: catalog.queries.overdue_entries)."""
+    from zhengwu.catalog.queries import overdue_entries
+
+    units = {u.pk for u in _own_units(actor)}
+    return [o.entry for o in overdue_entries(now) if o.entry.provider_id in units]
 
 
 def get_batch(actor: Any, batch_id: int) -> IngestBatch:

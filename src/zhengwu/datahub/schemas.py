@@ -268,6 +268,9 @@ class ChangeOut(Schema):
     commit_version: int
     commit_timestamp: datetime | None
     values: dict[str, Any]
+    code_names: dict[str, str] = Field(
+        default_factory=dict, description="代码值的名称（按信息项的代码表：民族 01 → 汉族）；遮盖显示的值不给名称"
+    )
 
 
 class ChangesOut(Schema):

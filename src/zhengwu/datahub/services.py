@@ -42,6 +42,7 @@ from zhengwu.directory.models import Unit
 
 from . import lake
 from .constants import (
+    DATA_ADMIN_ROLE,
     ENDED_STATUSES,
     FILE_FORMATS,
     BatchStage,
@@ -823,6 +824,22 @@ def _mark_resolved(batch: IngestBatch, delivered: set[tuple[str, ...]]) -> None:
     parent.save(update_fields=["rows_resolved"])
 
 
+def _notify_failed(batch: IngestBatch, message: str) -> None:
+    """Tell the uploader (or, for a scheduled pull nobody started, the unit's 数据管理员) that a
+    batch failed, in the transaction that marks it failed."""
+    from django.urls import reverse
+
+    from zhengwu.core import notifications
+
+    title = f"批次 {batch.pk} 处理失败：{batch.resource_code}"
+    body = f"信息资源 {batch.resource_code} 的批次 {batch.pk} 处理失败：{message[:300]}"
+    url = reverse("datahub:batch", args=[batch.pk])
+    if batch.created_by_id:
+        notifications.notify([batch.created_by], kind="datahub.batch.failed", title=title, body=body, url=url)
+    else:
+        notifications.notify(role=DATA_ADMIN_ROLE, unit=batch.unit, kind="datahub.batch.failed", title=title, body=body, url=url)
+
+
 def _fail(
     batch: IngestBatch, message: str, field: str, committed: lake.CommitResult | None, previous_version: int | None
 ) -> None:
@@ -845,6 +862,7 @@ def _fail(
                 batch.created_by, "datahub.batch.finish", object_type="resource", object_id=batch.resource_code,
                 result=AuditResult.FAILURE, details={"batch": batch.pk, "reason": message[:500], "field": field},
             )
+            _notify_failed(batch, message)
     except Exception:
         log.exception("batch %s: recording its failure failed", batch.pk)
         try:
@@ -946,6 +964,7 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
                     details={"batch": batch.pk, "worker": f"{batch.worker_host}:{batch.worker_pid}",
                              "undone_commit": latest if undone else None},
                 )
+                _notify_failed(batch, "处理进程中断（进程被终止或服务器重启），本批次未生效，请重新提交")
                 recovered.append(batch.pk)
     return recovered
 
@@ -1063,6 +1082,7 @@ def do_rollback(
         _ensure_collector(actor, entry)
         if not (reason or "").strip():
             raise DomainError("请填写回滚原因", "reason")
+        limits.check_length(reason.strip(), limits.NOTE, "回滚原因", "reason")
         if resource_busy(resource_code):
             raise Conflict("该资源有批次正在处理，请待其完成后再回滚", "version")
         if ResourceVersion.objects.filter(resource_code=resource_code, lake_version=version, undone=True).exists():
@@ -1082,7 +1102,6 @@ def do_rollback(
 
 # --- sources (a unit's own database) ----------------------------------------------------------------------
 
-        limits.check_length(reason.strip(), limits.NOTE, "回滚原因", "reason")
 
 def _cycle_next(cycle: str, after: datetime) -> datetime | None:
     if cycle == UpdateCycle.REALTIME:
@@ -1106,6 +1125,9 @@ def do_create_source(
         name, url, table, query = (name or "").strip(), (url or "").strip(), (table or "").strip(), (query or "").strip()
         if not name:
             raise DomainError("请填写来源名称", "name")
+        limits.check_length(name, 100, "来源名称", "name")
+        limits.check_length(table, 200, "表名", "table")
+        limits.check_length(query, limits.QUERY, "查询语句", "query")
         if not url:
             raise DomainError("请填写数据库连接地址（SQLAlchemy URL，如 postgresql+psycopg://用户:口令@主机/库）", "url")
         if bool(table) == bool(query):
@@ -1125,9 +1147,6 @@ def do_create_source(
         source.save(update_fields=["url_encrypted"])
         record_event(
             actor, "datahub.source.create", object_type="data_source", object_id=source.pk, request=request,
-        limits.check_length(name, 100, "来源名称", "name")
-        limits.check_length(table, 200, "表名", "table")
-        limits.check_length(query, limits.QUERY, "查询语句", "query")
             details={"resource": resource_code, "name": name, "url": source.url_display, "mode": mode},
         )
     return source
@@ -1259,6 +1278,7 @@ def do_create_rule(
         _ensure_collector(actor, entry)
         schema = schema_for(resource_code)
         spec = RuleSpec(id=0, kind=kind, field=(field or "").strip(), params=dict(params or {}), message=(message or "").strip())
+        limits.check_length(spec.message, 200, "不通过时的提示", "message")
         check_rule_spec(spec, schema)
         if spec.kind == RuleKind.REFERENCE:
             target = schema_for(str(spec.params.get("resource_code", "")))  # must be a published resource
@@ -1278,7 +1298,6 @@ def do_create_rule(
 
 def do_delete_rule(actor: Any, rule: ResourceRule, *, request: HttpRequest | None = None) -> None:
     with _attempt(actor, "datahub.rule.delete", rule.resource_code, request, {"rule": rule.pk}):
-        limits.check_length(spec.message, 200, "不通过时的提示", "message")
         entry = _entry(rule.resource_code)
         _ensure_collector(actor, entry)
         record_event(

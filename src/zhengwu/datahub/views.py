@@ -98,8 +98,28 @@ def _latest_by_code(rows: Any, codes: list[str], order: str) -> dict[str, Any]:
 # --- 数据归集: the collector's resources -------------------------------------------------------------
 
 
-@login_required
+def _todo_list(request: HttpRequest) -> dict[str, Any]:
+    """The 工作台's filtered lists (?todo=failed|quarantine|overdue): the same queries as the counts."""
+    todo = request.GET.get("todo", "")
+    if todo not in queries.TODO_FILTERS:
+        return {"todo": ""}
+    user = request.user
+    batches: Any = []
+    resources: list[Any] = []
+    if todo == "failed":
+        batches = queries.failed_batches(user)[:200]
+    elif todo == "quarantine":
+        batches = queries.quarantine_open_batches(user)[:200]
+    else:
+        resources = queries.overdue_resources(user)
+    return {
+        "todo": todo, "todo_title": queries.TODO_FILTERS[todo], "todo_batches": batches, "todo_resources": resources,
+        "breadcrumbs": [(queries.TODO_FILTERS[todo], "")],
+    }
+
+
 @require_http_methods(["GET", "POST"])
+@login_required
 @guarded
 def index(request: HttpRequest) -> HttpResponse:
     """The actor's collectable resources with their state, an upload form each, recent batches."""
@@ -143,6 +163,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows, "page": page, "recent": queries.visible_batches(user)[:15], **_common(request),
     }
+        **_todo_list(request),
     return render(request, "datahub/index.html", context)
 
 
