@@ -1,4 +1,6 @@
-"""The SQL BM25 scoring and the columnar facet counts against a straightforward Python reference."""
+"""The previous (every word must occur) SQL BM25 scoring, kept as the relevance baseline
+(`match_all=True`), and the columnar facet counts, against a straightforward Python reference.
+The current ranking's SQL is checked against its own reference in test_search_relevance.py."""
 
 from __future__ import annotations
 
@@ -41,7 +43,10 @@ def reference_scores(terms: list[str]) -> dict[int, float]:
     from zhengwu.catalog.models import CatalogTerm
 
     n_docs, avg = search._collection_stats()
-    rows = list(CatalogTerm.objects.filter(term__in=terms).values_list("entry_id", "term", "field", "tf", "field_len"))
+    rows = list(
+        CatalogTerm.objects.filter(term__in=terms, field__in=search.LEGACY_FIELDS)
+        .values_list("entry_id", "term", "field", "tf", "field_len")
+    )
     df = {t: len({r[0] for r in rows if r[1] == t}) for t in terms}
     by_entry: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
@@ -51,7 +56,7 @@ def reference_scores(terms: list[str]) -> dict[int, float]:
         if {p[1] for p in posts} != set(terms):
             continue
         out[entry_id] = sum(
-            math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * search.FIELD_BOOST[f] * tf * (search.K1 + 1)
+            math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * search.LEGACY_BOOST[f] * tf * (search.K1 + 1)
             / (tf + search.K1 * (1 - search.B + search.B * flen / avg[f]))
             for _, t, f, tf, flen in posts
         )
@@ -63,7 +68,7 @@ def test_sql_scores_ranking_total_and_facets_match_reference(indexed: list[Any],
     from zhengwu.catalog import search
 
     by_id = {e.pk: e for e in indexed}
-    result = search.search(text, {}, limit=100)
+    result = search.search(text, {}, limit=100, match_all=True)
     expected = reference_scores(result.terms)
     assert set(result.scores) == set(expected)
     for entry_id, score in expected.items():

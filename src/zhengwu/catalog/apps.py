@@ -69,9 +69,12 @@ AUDIT_ACTIONS = {
     "catalog.correction.create": "提交目录纠错",
     "catalog.correction.answer": "答复目录纠错",
     "catalog.demo.load": "加载示范目录",
+    "catalog.synonym.add": "添加检索同义词",
+    "catalog.synonym.remove": "删除检索同义词",
 }
 AUDIT_OBJECT_TYPES = {
     "catalog_entry": "目录",
+    "search_synonym": "检索同义词",
 }
 
 
@@ -115,3 +118,8 @@ class CatalogConfig(AppConfig):
             "catalog.returned", "被退回待修改的目录", "数据", _returned_count, _url("catalog:mine", "?status=returned"),
             _is_data_admin, order=32,
         )
+        register(ConsoleEntry(
+            key="catalog.synonyms", title="检索同义词",
+            description="维护目录检索的同义词和简称（社保→社会保险、驾照→驾驶证 …）",
+            url_name="catalog:synonyms", allowed=_is_reviewer, group="数据", order=34,
+        ))

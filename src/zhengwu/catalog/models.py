@@ -186,6 +186,9 @@ class CatalogTerm(models.Model):
     FIELD_NAME = 1
     FIELD_ITEMS = 2
     FIELD_ABSTRACT = 3
+    FIELD_PROVIDER = 4  # the provider unit's name and short names
+    FIELD_CLASS = 5  # the classification's names (基础信息资源 · 人口)
+    FIELD_NGRAM = 6  # "~"-marked character bigrams of title, item names and provider names
 
     term = models.CharField(max_length=64)
     entry = models.ForeignKey(CatalogEntry, on_delete=models.CASCADE, related_name="+")
@@ -212,6 +215,12 @@ class CatalogIndexStat(models.Model):
     name_tokens = models.PositiveBigIntegerField(default=0)
     items_tokens = models.PositiveBigIntegerField(default=0)
     abstract_tokens = models.PositiveBigIntegerField(default=0)
+    provider_tokens = models.PositiveBigIntegerField(default=0)
+    class_tokens = models.PositiveBigIntegerField(default=0)
+    ngram_tokens = models.PositiveBigIntegerField(default=0)
+    synonyms_generation = models.PositiveBigIntegerField(
+        default=0, help_text="检索同义词表每次变更加一，各进程据此刷新缓存"
+    )
 
     class Meta:
         verbose_name = "检索索引统计"
@@ -219,3 +228,25 @@ class CatalogIndexStat(models.Model):
 
     def __str__(self) -> str:
         return f"第 {self.generation} 代，{self.entries} 条"
+
+
+class SearchSynonym(models.Model):
+    """检索同义词: a word staff type (社保) and what the catalog calls it (社会保险). A query
+    containing either also searches the other; kept by the catalog authority in the console."""
+
+    term = models.CharField("检索词", max_length=20)
+    synonym = models.CharField("同义词或全称", max_length=30)
+    note = models.CharField("说明", max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("添加时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "检索同义词"
+        verbose_name_plural = "检索同义词"
+        ordering = ["term", "synonym"]
+        constraints = [models.UniqueConstraint(fields=["term", "synonym"], name="catalog_synonym_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.synonym}"

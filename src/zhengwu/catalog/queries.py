@@ -210,7 +210,7 @@ def search_entries(
     request: HttpRequest | None = None,
 ) -> search.SearchResult:
     """Full-text search of live entries; the actor's own unit's unpublished drafts that contain
-    the words are added after them."""
+    any of the words (or a synonym) are added after them."""
     _ensure_staff(actor)
     filters = {k: v for k, v in (filters or {}).items() if v}
     extra: list[int] = []
@@ -219,9 +219,13 @@ def search_entries(
         drafts = search.apply_filters(
             CatalogEntry.objects.filter(provider_id=unit_id, is_live=False).exclude(status=EntryStatus.RETIRED), filters
         )
+        # Like the index: a draft containing any of the words (or a synonym of one) is listed.
+        synonyms = search.synonym_map()
         words = search.query_terms(text) or [text.strip()]
-        for word in words:
-            drafts = drafts.filter(Q(name__icontains=word) | Q(abstract__icontains=word) | Q(items__name__icontains=word) | Q(items__field_name__icontains=word))
+        wanted = Q()
+        for word in dict.fromkeys([*words, *(s for w in words for s in synonyms.get(w, []))]):
+            wanted |= Q(name__icontains=word) | Q(abstract__icontains=word) | Q(items__name__icontains=word) | Q(items__field_name__icontains=word)
+        drafts = drafts.filter(wanted)
         extra = list(drafts.values_list("id", flat=True).distinct()[:50])
     result = search.search(text, filters, offset=offset, limit=limit, extra_ids=extra)
     record_event(
@@ -295,3 +299,19 @@ def statistics(actor: Any, *, request: HttpRequest | None = None) -> dict[str, A
         "overdue": overdue,
         "with_arrivals": live.filter(last_data_at__isnull=False).count(),
     }
+
+
+# --- search synonyms ------------------------------------------------------------------------------------
+
+
+def search_synonyms(actor: Any, text: str = "") -> QuerySet[Any]:
+    """The search synonym dictionary for its keepers (the catalog authority), optionally filtered."""
+    from .models import SearchSynonym
+    from .services import _ensure_synonym_keeper
+
+    _ensure_synonym_keeper(actor)
+    qs = SearchSynonym.objects.select_related("created_by").order_by("term", "synonym")
+    text = text.strip()
+    if text:
+        qs = qs.filter(Q(term__icontains=text) | Q(synonym__icontains=text) | Q(note__icontains=text))
+    return qs

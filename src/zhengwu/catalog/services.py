@@ -696,3 +696,115 @@ def do_import_entries(
             request=request,
         )
     return report
+
+
+# --- search synonyms (检索同义词) ------------------------------------------------------------------
+
+SYNONYM_TERM_MAX = 20
+SYNONYM_MAX = 30
+_SYNONYM_TEXT = re.compile(r"^[\w\u4e00-\u9fff]+(?: [\w\u4e00-\u9fff]+)*$")
+
+
+def _ensure_synonym_keeper(actor: Any) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied("请先登录")
+    if actor.admin_role:
+        raise PermissionDenied("系统管理员、安全管理员和审计管理员不能维护检索同义词，请用业务人员账号")
+    if not is_catalog_reviewer(actor):
+        raise PermissionDenied(
+            f"只有数据主管部门（{authority_unit_name()}）的目录审核员或数据管理员可以维护检索同义词"
+        )
+
+
+def _synonym_text(value: str, label: str, field: str, limit: int) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise DomainError(f"{label}：必须填写", field)
+    if len(text) > limit:
+        raise DomainError(f"{label}：不能超过 {limit} 个字（现为 {len(text)} 个字）", field)
+    if not _SYNONYM_TEXT.match(text):
+        raise DomainError(f"{label}：只能含汉字、字母、数字和空格，不能含标点符号", field)
+    return text
+
+
+@contextmanager
+def _synonym_attempt(
+    actor: Any, action: str, object_id: str, request: HttpRequest | None, details: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """One transaction; a refusal is audited (with its Chinese reason and field) and re-raised."""
+    try:
+        try:
+            with transaction.atomic():
+                yield
+        except IntegrityError as exc:
+            raise Conflict("同义词或全称：该同义词已在同义词表中（可能刚被他人添加），请刷新后查看", "synonym") from exc
+    except DomainError as exc:
+        failure = dict(details or {})
+        failure.update({"reason": exc.message, "field": exc.field or ""})
+        record_event(
+            actor, action, object_type="search_synonym", object_id=object_id,
+            result=AuditResult.FAILURE, details=failure, request=request,
+        )
+        raise
+
+
+def _bump_synonyms() -> None:
+    from django.db.models import F
+
+    from .models import CatalogIndexStat
+
+    CatalogIndexStat.objects.get_or_create(id=1)
+    CatalogIndexStat.objects.filter(id=1).update(synonyms_generation=F("synonyms_generation") + 1)
+    search._synonym_cache.clear()
+
+
+def do_add_search_synonym(
+    actor: Any, term: str, synonym: str, *, note: str = "", request: HttpRequest | None = None
+) -> Any:
+    """A pair of the search synonym dictionary: a query containing either word also searches the
+    other. Kept by the catalog authority (目录审核员, or a 数据管理员 of the data authority)."""
+    from django.db.models import Q
+
+    from .models import SearchSynonym
+
+    details = {"term": str(term)[:50], "synonym": str(synonym)[:50]}
+    with _synonym_attempt(actor, "catalog.synonym.add", details["term"], request, details):
+        _ensure_synonym_keeper(actor)
+        clean_term = _synonym_text(term, "检索词", "term", SYNONYM_TERM_MAX)
+        clean_synonym = _synonym_text(synonym, "同义词或全称", "synonym", SYNONYM_MAX)
+        clean_note = " ".join(str(note or "").split())
+        if len(clean_note) > 100:
+            raise DomainError(f"说明：不能超过 100 个字（现为 {len(clean_note)} 个字）", "note")
+        if clean_term.lower() == clean_synonym.lower():
+            raise DomainError("同义词或全称：与检索词相同，无需添加", "synonym")
+        a, b = clean_term.lower(), clean_synonym.lower()
+        existing = SearchSynonym.objects.filter(
+            Q(term__iexact=a, synonym__iexact=b) | Q(term__iexact=b, synonym__iexact=a)
+        ).first()
+        if existing is not None:
+            raise Conflict(f"同义词或全称：“{existing.term} → {existing.synonym}”已在同义词表中", "synonym")
+        pair = SearchSynonym.objects.create(term=clean_term, synonym=clean_synonym, note=clean_note, created_by=actor)
+        _bump_synonyms()
+        record_event(
+            actor, "catalog.synonym.add", object_type="search_synonym", object_id=str(pair.pk),
+            details={"term": pair.term, "synonym": pair.synonym, "note": pair.note}, request=request,
+        )
+    return pair
+
+
+def do_remove_search_synonym(actor: Any, pair_id: int, *, request: HttpRequest | None = None) -> None:
+    """Remove a pair from the search synonym dictionary (the catalog authority only)."""
+    from .models import SearchSynonym
+
+    with _synonym_attempt(actor, "catalog.synonym.remove", str(pair_id), request):
+        _ensure_synonym_keeper(actor)
+        pair = SearchSynonym.objects.select_for_update().filter(pk=pair_id).first()
+        if pair is None:
+            raise NotFound("同义词：该同义词不存在或已被删除", "synonym")
+        details = {"term": pair.term, "synonym": pair.synonym, "note": pair.note}
+        pair.delete()
+        _bump_synonyms()
+        record_event(
+            actor, "catalog.synonym.remove", object_type="search_synonym", object_id=str(pair_id),
+            details=details, request=request,
+        )

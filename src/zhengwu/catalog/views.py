@@ -357,3 +357,52 @@ def stats(request: HttpRequest) -> HttpResponse:
             "open_donut": charts.donut([(v, data["open"].get(v, 0)) for v in OpenType.values], total),
         },
     )
+
+
+# --- search synonyms (检索同义词) -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def synonyms(request: HttpRequest) -> HttpResponse:
+    """检索同义词: the catalog authority lists, adds and removes pairs; every change audited."""
+    if not services.is_catalog_reviewer(request.user):
+        return render(
+            request, "403.html",
+            {"reason": "只有数据主管部门的目录审核员或数据管理员可以维护检索同义词。"}, status=403,
+        )
+    values = {"term": "", "synonym": "", "note": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "")[:200] for k in values}
+        try:
+            pair = services.do_add_search_synonym(
+                request.user, values["term"], values["synonym"], note=values["note"], request=request
+            )
+        except DomainError as exc:
+            errors[exc.field or "term"] = exc.message
+            status = 400
+        else:
+            messages.success(request, f"已添加同义词：{pair.term} → {pair.synonym}")
+            return redirect("catalog:synonyms")
+    q = request.GET.get("q", "")[:50]
+    pairs = Paginator(queries.search_synonyms(request.user, q), 100).get_page(request.GET.get("page"))
+    return render(
+        request, "catalog/synonyms.html",
+        {"pairs": pairs, "q": q, "values": values, "errors": errors,
+         "limits": {"term": services.SYNONYM_TERM_MAX, "synonym": services.SYNONYM_MAX, "note": 100}},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def synonym_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.do_remove_search_synonym(request.user, pk, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已删除同义词")
+    return redirect("catalog:synonyms")
