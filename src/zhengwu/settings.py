@@ -127,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zhengwu.core.context_processors.platform",
+                "zhengwu.core.context_processors.console",
             ],
         },
     },
@@ -270,6 +271,19 @@ LOGGING = {
 CATALOG_AUTHORITY_UNIT_NAME = os.environ.get("ZHENGWU_CATALOG_AUTHORITY_UNIT", "大数据管理局")
 
 PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")
+
+# --- notification e-mail (core/notifications.py) --------------------------------------
+# In-app notifications are always kept; a copy goes by e-mail only when ZHENGWU_EMAIL_HOST is set.
+EMAIL_HOST = os.environ.get("ZHENGWU_EMAIL_HOST", "").strip()
+EMAIL_PORT = env_int("ZHENGWU_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("ZHENGWU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ZHENGWU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("ZHENGWU_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("ZHENGWU_EMAIL_SSL", False)
+EMAIL_TIMEOUT = env_int("ZHENGWU_EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("ZHENGWU_EMAIL_FROM", "zhengwu@localhost")
+# The site's address as staff reach it (https://zw.example.gov.cn), for links in e-mails.
+SITE_URL = os.environ.get("ZHENGWU_SITE_URL", "").strip()
 
 # --- data center: lake, engine, ingest -------------------------------------------------
 # Where Delta Lake tables live: a local folder (default) or s3://bucket/prefix for S3-compatible storage.

@@ -42,12 +42,12 @@ def test_api_compile_submit_approve_search(
     assert other.post(f"/api/v1/catalog/entries/{key}/approve", {}, content_type="application/json").status_code == 404
 
     rev = client_for(reviewer)
-    assert [e["resource_code"] for e in rev.get("/api/v1/catalog/review-queue").json()] == [code]
+    assert [e["resource_code"] for e in rev.get("/api/v1/catalog/review-queue").json()["items"]] == [code]
     approved = rev.post(f"/api/v1/catalog/entries/{key}/approve", {"comment": "同意"}, content_type="application/json")
     assert approved.status_code == 200 and approved.json()["status"] == "published"
 
     found = other.get("/api/v1/catalog/entries", {"q": "人口 身份"}).json()
-    assert found["count"] == 1 and found["results"][0]["resource_code"] == code
+    assert found["count"] == 1 and found["items"][0]["resource_code"] == code
     assert found["facets"]["share_type"] == [{"value": "无条件共享", "label": "无条件共享", "count": 1}]
     assert other.get("/api/v1/catalog/entries", {"q": "人口", "share_type": "有条件共享"}).json()["count"] == 0
     assert other.get("/api/v1/catalog/entries", {"q": "household_address"}).json()["count"] == 1
@@ -70,7 +70,7 @@ def test_api_compile_submit_approve_search(
     assert returned.json()["review_comment"] == "名称不规范"
     diff = api.get(f"/api/v1/catalog/entries/{key}/diff", {"base": 1}).json()
     assert diff["fields"][0]["field"] == "name"
-    versions = api.get(f"/api/v1/catalog/entries/{key}/versions").json()
+    versions = api.get(f"/api/v1/catalog/entries/{key}/versions").json()["items"]
     assert [v["version"] for v in versions] == [1]
     retired = api.post(f"/api/v1/catalog/entries/{key}/retire", {"reason": "停止采集"}, content_type="application/json")
     assert retired.json()["status"] == "retired"

@@ -119,6 +119,7 @@ def test_sigterm_stops_the_server_and_its_worker(served: tuple[subprocess.Popen[
     assert _wait_until(lambda: not _alive(worker), 20), "SIGTERM 后后台任务进程仍在运行"
     out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
     assert "后台任务进程已停止" in out
+    assert "初始密码须在首次登录时修改" in out  # the banner of `make run`
 
 
 def test_a_killed_server_takes_its_worker_with_it(served: tuple[subprocess.Popen[bytes], int]) -> None:

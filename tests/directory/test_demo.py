@@ -63,7 +63,8 @@ def test_load_demo_city(capsys):
     assert admins == {"xtadmin": "system_admin", "aqadmin": "security_admin", "sjadmin": "audit_admin"}
     assert not RoleGrant.objects.filter(user__username__in=admins).exists()
     for user in User.objects.all():
-        assert user.check_password(demo.DEFAULT_PASSWORD) and not user.must_change_password
+        # The published demo password is changed at first login.
+        assert user.check_password(demo.DEFAULT_PASSWORD) and user.must_change_password
     assert set(
         RoleGrant.objects.filter(user__username="zwb_review").values_list("role__code", flat=True)
     ) == {"reviewer"}
@@ -101,6 +102,7 @@ def test_demo_pages_render():
     from django.urls import reverse
 
     demo.load_demo_city()
+    User.objects.update(must_change_password=False)  # as after each person's first-login change
     client = Client()
     client.force_login(User.objects.get(username="xtadmin"))
     with CaptureQueriesContext(connection) as ctx:

@@ -126,13 +126,13 @@ def test_locks_list_and_unlock(admin_client: Any, db: Any) -> None:
     for i in range(5):
         post_login(Client(), "apilocked", "Wrong-Pass-1", ip=f"10.9.0.{i}")
     client, admin = admin_client("security_admin")
-    locks = client.get(f"{BASE}/locks").json()
+    locks = client.get(f"{BASE}/locks").json()["items"]
     assert [(lk["kind"], lk["key"]) for lk in locks] == [("account", "apilocked")]
     assert locks[0]["kind_label"] == "账号"
     response = client.post(f"{BASE}/locks/{locks[0]['id']}/unlock")
     assert response.status_code == 200 and response.json()["unlocked_at"]
     assert LoginLock.objects.get().unlocked_by == admin
-    assert client.get(f"{BASE}/locks").json() == []
+    assert client.get(f"{BASE}/locks").json() == {"count": 0, "items": []}
     again = client.post(f"{BASE}/locks/{locks[0]['id']}/unlock")
     assert again.status_code == 409 and "已解除" in again.json()["detail"]
     assert client.post(f"{BASE}/locks/99999/unlock").status_code == 404

@@ -32,12 +32,14 @@ class AuditConfig(AppConfig):
         from django.conf import settings
         from django.db.backends.signals import connection_created
 
-        from zhengwu.core import periodic
+        from zhengwu.core import audit_hook, periodic
         from zhengwu.core.consoles import ConsoleEntry, register
 
         from . import checks, db_guards  # noqa: F401 - checks registers the system checks
+        from .services import record_event
         from .tasks import create_periodic_checkpoint, ship_audit_records
 
+        audit_hook.register_recorder(record_event)
         connection_created.connect(db_guards.on_connection_created, dispatch_uid="zhengwu_audit_guards")
         register(
             ConsoleEntry(
@@ -47,8 +49,25 @@ class AuditConfig(AppConfig):
                 url_name="audit:records",
                 allowed=lambda u: u.admin_role == "audit_admin",
                 group="审计管理",
+                family="管理",
                 order=10,
             )
+        )
+        from zhengwu.core.consoles import register_todo
+
+        def attention_count(user: object) -> int:
+            from .queries import attention_items
+
+            return len(attention_items(user))
+
+        def verify_url(user: object) -> str:
+            from django.urls import reverse
+
+            return reverse("audit:verify")
+
+        register_todo(
+            "audit.attention", "审计链待关注的问题", "管理", attention_count, verify_url,
+            lambda u: getattr(u, "admin_role", "") == "audit_admin", order=10,
         )
         periodic.register(
             "audit.checkpoint",

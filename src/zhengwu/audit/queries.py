@@ -664,3 +664,31 @@ def purge_preview(before: dt.datetime) -> dict[str, Any]:
 
 def latest_checkpoints(limit: int = 20) -> list[AuditCheckpoint]:
     return list(AuditCheckpoint.objects.order_by("-seq", "-id")[:limit])
+
+
+# --- the 审计管理员's to-dos on the 工作台 (cheap: no chain walk) ------------------------------------
+
+VERIFY_DUE_DAYS = 7
+
+
+def attention_items(actor_user: Any, now: dt.datetime | None = None) -> list[str]:
+    """What needs the 审计管理员's attention, in words: an external copy that keeps failing, a last
+    verification that failed, or no verification for VERIFY_DUE_DAYS days. The 工作台 counts these
+    and links to the verify page, which lists the same items."""
+    from .models import AuditSinkCursor
+
+    ensure_admin(actor_user, AdminRole.AUDIT)
+    now = now or timezone.now()
+    items = []
+    for cursor in AuditSinkCursor.objects.filter(failing_since__isnull=False).order_by("name"):
+        since = _local(cursor.failing_since) if cursor.failing_since else ""
+        items.append(f"外部副本（{cursor.name}）自 {since} 起投递失败：{cursor.last_error[:200] or '原因未记录'}")
+    last = AuditRecord.objects.filter(action="audit.verify").order_by("-seq").first()
+    if last is None:
+        items.append("审计链尚未核验过，请执行一次核验")
+    elif last.result != AuditResult.SUCCESS:
+        problem = str((last.details or {}).get("problem", ""))[:200]
+        items.append(f"最近一次核验（{_local(last.occurred_at)}）未通过：{problem or '见核验结果'}")
+    elif now - last.occurred_at > dt.timedelta(days=VERIFY_DUE_DAYS):
+        items.append(f"已超过 {VERIFY_DUE_DAYS} 天未核验审计链（上次 {_local(last.occurred_at)}）")
+    return items

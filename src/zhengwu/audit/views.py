@@ -181,5 +181,6 @@ def verify(request: HttpRequest) -> HttpResponse:
             },
         )
     return render(
-        request, "audit/verify.html", {"result": result, "checkpoints": queries.latest_checkpoints(20)}
+        request, "audit/verify.html",
+        {"result": result, "checkpoints": queries.latest_checkpoints(20), "attention": queries.attention_items(request.user)},
     )

@@ -75,8 +75,10 @@ class FacetValue(Schema):
 
 class SearchOut(Schema):
     count: int
+    limit: int
+    offset: int
     terms: list[str]
-    results: list[EntrySummary]
+    items: list[EntrySummary]
     facets: dict[str, list[FacetValue]]
 
 

@@ -141,6 +141,34 @@ def translate_error(error: dict[str, Any]) -> str:
     return table.get(kind, f"取值无效（{kind or msg}）")
 
 
+# List endpoints share one envelope: {"count", "limit", "offset", "items"}; paging parameters
+# outside their range are refused with 400 naming the parameter.
+PAGING_FIELDS = {"limit": "每页条数", "offset": "跳过的条数"}
+
+NOT_SIGNED_IN = "未登录或会话已过期，请先登录"
+
+
+class NotSignedIn(DomainError):
+    status = 401
+
+
+class PlatformSessionAuth(SessionAuth):
+    """The session, for the API: who the caller is decides first. An anonymous request is 401 on
+    every method (ninja's SessionAuth checks CSRF first, so an anonymous POST got 403 "CSRF");
+    a signed-in caller's unsafe request must still carry the CSRF token (403, in Chinese).
+    `hint` is the 401's message (the push endpoint says which header it wants)."""
+
+    def __init__(self, hint: str = NOT_SIGNED_IN, field: str | None = None) -> None:
+        super().__init__(csrf=True)
+        self.hint = hint
+        self.field = field
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            raise NotSignedIn(self.hint, self.field)
+        return super()._get_key(request)
+
+
 def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     return {"detail": detail, "errors": errors or []}
 
@@ -153,7 +181,7 @@ def create_api(**kwargs: Any) -> NinjaAPI:
         urls_namespace="api",
         docs_url="/docs",
         openapi_url="/openapi.json",
-        auth=SessionAuth(),
+        auth=PlatformSessionAuth(),
         **kwargs,
     )
 
@@ -167,11 +195,16 @@ def create_api(**kwargs: Any) -> NinjaAPI:
             labels = field_labels(request, [f.rsplit(".", 1)[-1] for f in fields])
         except Exception:  # a label is a courtesy; never let it turn a 422 into a 500
             labels = {}
+        status = 422
         for field, err in zip(fields, exc.errors, strict=True):
             label = labels.get(field.rsplit(".", 1)[-1], field)
+            if field in PAGING_FIELDS:
+                # Paging out of its range is a bad request (400), named as callers write it.
+                status = 400
+                label = f"{field}（{labels.get(field, PAGING_FIELDS[field])}）"
             errors.append({"field": field, "message": f"{label}：{translate_error(err)}"})
         summary = "；".join(e["message"] for e in errors[:5]) or "请求参数有误"
-        return api.create_response(request, error_body(summary, errors), status=422)
+        return api.create_response(request, error_body(summary, errors), status=status)
 
     @api.exception_handler(DomainError)
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
@@ -187,7 +220,7 @@ def create_api(**kwargs: Any) -> NinjaAPI:
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return api.create_response(request, error_body("未登录或会话已过期，请先登录"), status=401)
+        return api.create_response(request, error_body(NOT_SIGNED_IN), status=401)
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -1,7 +1,26 @@
 from django.apps import AppConfig
 
 
+def _signed_in(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
 class CoreConfig(AppConfig):
     name = "zhengwu.core"
     label = "core"
     verbose_name = "平台核心"
+
+    def ready(self) -> None:
+        from .audit_names import register_actions, register_object_types
+        from .consoles import ConsoleEntry, register
+
+        register_actions(self.verbose_name, {
+            "core.notification.read": "标记通知已读",
+            "core.notification.read_all": "全部通知标为已读",
+        })
+        register_object_types(self.verbose_name, {"notification": "站内通知"})
+
+        register(ConsoleEntry(
+            key="core.notifications", title="站内通知", description="到达您的待办和处理结果：审核、退回、纠错、失败的批次",
+            url_name="core:notifications", allowed=_signed_in, group="个人", family="个人", order=910,
+        ))

@@ -1,5 +1,6 @@
 import ipaddress
 
+from django.conf import settings
 from django.db import models
 
 
@@ -54,3 +55,28 @@ class EgressDestination(models.Model):
             return ipaddress.ip_network(self.host, strict=False)
         except ValueError:
             return None
+
+
+class Notification(models.Model):
+    """An in-app notification: work has arrived for this person (core/notifications.py). Rows are
+    created by the apps' services through `notifications.notify`, and marked read only by
+    their recipient through `notifications.do_mark_notification_read` (audited)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name="接收人"
+    )
+    kind = models.CharField("类别", max_length=60, blank=True)
+    title = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    url = models.CharField("链接", max_length=500, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "站内通知"
+        verbose_name_plural = "站内通知"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="core_notif_recipient_read")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -24,11 +24,12 @@ from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.urls import register_converter, reverse
 from ninja import File, Form, Header, Query, Router, Status, UploadedFile
 from ninja import Path as PathParam
-from ninja.security import HttpBearer, SessionAuth
+from ninja.security import HttpBearer
 
 from zhengwu.audit.services import record_event
 from zhengwu.catalog.models import CatalogEntry
 from zhengwu.core import exports
+from zhengwu.core.api import PlatformSessionAuth
 from zhengwu.core.errors import DomainError, NotFound
 from zhengwu.directory.models import Unit
 
@@ -97,6 +98,10 @@ REASON_SEPARATOR = ERROR_SEPARATOR
 
 class PushTokenRefused(DomainError):
     status = 401
+
+
+# Without a push token the session is asked; without either the answer is 401 with this hint.
+PUSH_AUTH_HINT = "未提供推送令牌：请在请求头 Authorization: Bearer zwp_… 中携带本单位的推送令牌（在“推送令牌”页面创建），或先登录"
 
 
 class PushTokenAuth(HttpBearer):
@@ -355,7 +360,7 @@ def list_batches(request: HttpRequest, code: str, page: Query[PageQuery]) -> dic
 @router.post(
     "/resources/{rescode:code}/push",
     response={200: BatchOut, 202: BatchOut},
-    auth=[PushTokenAuth(), SessionAuth()],
+    auth=[PushTokenAuth(), PlatformSessionAuth(PUSH_AUTH_HINT, "Authorization")],
     summary="接口推送记录（幂等：同一 Idempotency-Key 只入库一次）",
     description=(
         "单位系统用推送令牌（Authorization: Bearer zwp_…）或登录会话推送一批记录。新批次返回 202；"
@@ -377,7 +382,7 @@ def push_records(
     return Status(202 if created else 200, _batch(_fresh(batch), actor))
 
 
-@router.get("/batches/{batch_id}", response=BatchOut, url_name="datahub_batch", auth=[PushTokenAuth(), SessionAuth()],
+@router.get("/batches/{batch_id}", response=BatchOut, url_name="datahub_batch", auth=[PushTokenAuth(), PlatformSessionAuth(PUSH_AUTH_HINT, "Authorization")],
             summary="批次详情（状态、阶段、进度、行数、质量报告；用于轮询进度）",
             description="登录用户看本单位（数据主管部门看全部）的批次；推送令牌只能看用该令牌推送的批次。")
 def get_batch(request: HttpRequest, batch_id: int = PathParam(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
@@ -827,7 +832,7 @@ def quality_resources(request: HttpRequest) -> dict[str, Any]:
         }
         for r in overview["resources"]
     ]
-    return {"weights": overview["weights"], "items": items}
+    return {"count": len(items), "weights": overview["weights"], "items": items}
 
 
 @router.get("/quality/units", response=QualityUnitsOut, summary="各单位的数据质量排名（五个维度）")
@@ -840,4 +845,4 @@ def quality_units(request: HttpRequest) -> dict[str, Any]:
         }
         for rank, u in enumerate(overview["units"], start=1)
     ]
-    return {"weights": overview["weights"], "items": items}
+    return {"count": len(items), "weights": overview["weights"], "items": items}

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.apps import AppConfig
 
 
@@ -52,6 +54,27 @@ AUDIT_OBJECT_TYPES = {
 
 
 class DatahubConfig(AppConfig):
+def _count(query: str) -> Callable[[object], int]:
+    """A to-do count from the same datahub.queries function as its list (/datahub/?todo=…)."""
+
+    def count(user: object) -> int:
+        from . import queries
+
+        rows = getattr(queries, query)(user)
+        return len(rows) if isinstance(rows, list) else rows.count()
+
+    return count
+
+
+def _todo_url(todo: str) -> Callable[[object], str]:
+    def url(user: object) -> str:
+        from django.urls import reverse
+
+        return f"{reverse('datahub:index')}?todo={todo}"
+
+    return url
+
+
     name = "zhengwu.datahub"
     label = "datahub"
     verbose_name = "数据归集"
@@ -66,13 +89,21 @@ class DatahubConfig(AppConfig):
 
         register(ConsoleEntry(
             key="datahub.mine", title="数据归集", description="上传、抽取、推送本单位数据；查看批次、隔离区和版本",
-            url_name="datahub:index", allowed=_is_data_admin, group="数据", order=40,
+            url_name="datahub:index", allowed=_is_data_admin, group="数据", family="数据", order=40,
         ))
         register(ConsoleEntry(
             key="datahub.quality", title="数据质量评分", description="各资源、各单位的数据质量评分和排名",
-            url_name="datahub:quality", allowed=_is_staff, group="数据", order=41,
+            url_name="datahub:quality", allowed=_is_staff, group="数据", family="数据", order=41,
         ))
         from datetime import timedelta
+        from zhengwu.core.consoles import register_todo
+
+        register_todo("datahub.failed", "失败待重新提交的批次", "数据", _count("failed_batches"),
+                      _todo_url("failed"), _is_data_admin, order=40)
+        register_todo("datahub.quarantine", "隔离区待补正的批次", "数据", _count("quarantine_open_batches"),
+                      _todo_url("quarantine"), _is_data_admin, order=41)
+        register_todo("datahub.overdue", "逾期未更新的资源", "数据", _count("overdue_resources"),
+                      _todo_url("overdue"), _is_data_admin, order=42)
 
         from zhengwu.core import periodic
 

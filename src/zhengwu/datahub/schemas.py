@@ -380,11 +380,13 @@ class UnitScoreOut(Schema):
 
 
 class QualityResourcesOut(Schema):
+    count: int
     weights: dict[str, float]
     items: list[ResourceScoreOut]
 
 
 class QualityUnitsOut(Schema):
+    count: int
     weights: dict[str, float]
     items: list[UnitScoreOut]
 

@@ -118,9 +118,9 @@ def _todo_list(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@require_http_methods(["GET", "POST"])
 @login_required
 @guarded
+@require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     """The actor's collectable resources with their state, an upload form each, recent batches."""
     _ensure_collector(request)
@@ -162,9 +162,9 @@ def index(request: HttpRequest) -> HttpResponse:
         messages.error(request, "；".join(str(e) for errs in bound[1].errors.values() for e in errs) or "提交失败")
     context = {
         "rows": rows, "page": page, "recent": queries.visible_batches(user)[:15], **_common(request),
-    }
         **_todo_list(request),
     return render(request, "datahub/index.html", context)
+    }
 
 
 # --- one resource ------------------------------------------------------------------------------------

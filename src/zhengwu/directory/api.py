@@ -11,6 +11,7 @@ from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
 from zhengwu.core import divisions
 from zhengwu.core.errors import DomainError, NotFound
+from zhengwu.core.listing import ListOut, listing
 
 from . import queries, services
 from .models import RoleGrant, Unit, User
@@ -110,14 +111,14 @@ def _manageable_user(request: HttpRequest, user_id: int) -> User:
 # --- units -------------------------------------------------------------------------------------
 
 
-@router.get("/units", response=list[UnitTreeOut], summary="单位列表（flat）或单位树（tree）")
+@router.get("/units", response=ListOut[UnitTreeOut], summary="单位列表（flat）或单位树（tree）")
 def list_units(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
     if filters.format == "tree":
-        return [_tree_dict(root) for root in queries.unit_tree(active_only=filters.active is True)]
+        return listing(_tree_dict(root) for root in queries.unit_tree(active_only=filters.active is True))
     units = queries.search_units(
         level=filters.level, parent_id=filters.parent_id, active=filters.active, q=filters.q
     )
-    return [_unit_dict(u) for u in units]
+    return listing(_unit_dict(u) for u in units)
 
 
 @router.get("/units/{unit_id}", response=UnitOut, summary="单位详情")
@@ -259,9 +260,9 @@ def update_user(request: HttpRequest, payload: UserPatchIn, user_id: int = Path(
 # --- roles -------------------------------------------------------------------------------------
 
 
-@router.get("/roles", response=list[RoleOut], summary="业务角色")
+@router.get("/roles", response=ListOut[RoleOut], summary="业务角色")
 def list_roles(request: HttpRequest) -> Any:
-    return list(queries.business_roles())
+    return listing(queries.business_roles())
 
 
 @router.post("/users/{user_id}/roles", response={201: GrantOut}, summary="授予业务角色（系统管理员）")

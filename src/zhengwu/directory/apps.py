@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -34,6 +36,17 @@ AUDIT_OBJECT_TYPES = {
 }
 
 
+def _users_with_role(role_code: str, unit: Any) -> list[Any]:
+    """Active staff holding a business role in a unit (recipients of a notification to a role)."""
+    from .models import User
+
+    return list(
+        User.objects.filter(
+            is_active=True, admin_role="", role_grants__role__code=role_code, role_grants__unit=unit
+        ).distinct()
+    )
+
+
 class DirectoryConfig(AppConfig):
     name = "zhengwu.directory"
     label = "directory"
@@ -45,7 +58,10 @@ class DirectoryConfig(AppConfig):
         register_actions(self.verbose_name, AUDIT_ACTIONS)
         register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
 
+        from zhengwu.core import notifications
         from zhengwu.core.consoles import ConsoleEntry, register
+
+        notifications.register_role_resolver(_users_with_role)
 
         register(
             ConsoleEntry(
@@ -55,6 +71,7 @@ class DirectoryConfig(AppConfig):
                 url_name="directory:unit_tree",
                 allowed=_is_system_admin,
                 group="系统管理",
+                family="管理",
                 order=10,
             )
         )
@@ -66,6 +83,7 @@ class DirectoryConfig(AppConfig):
                 url_name="directory:user_list",
                 allowed=_is_system_admin,
                 group="系统管理",
+                family="管理",
                 order=11,
             )
         )
@@ -77,6 +95,7 @@ class DirectoryConfig(AppConfig):
                 url_name="directory:browse",
                 allowed=_is_logged_in,
                 group="通用",
+                family="数据",
                 order=90,
             )
         )

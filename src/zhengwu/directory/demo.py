@@ -103,6 +103,7 @@ class DemoAccount:
     unit_name: str
     admin_role: str = ""
     roles: tuple[str, ...] = ()
+    can_do: str = ""  # what the account can actually do in the platform today
 
     @property
     def role_label(self) -> str:
@@ -113,15 +114,25 @@ class DemoAccount:
 
 
 ACCOUNTS = [
-    DemoAccount("xtadmin", "谢婷", f"{C}大数据管理局", admin_role=AdminRole.SYSTEM),
-    DemoAccount("aqadmin", "安庆", f"{C}大数据管理局", admin_role=AdminRole.SECURITY),
-    DemoAccount("sjadmin", "沈洁", f"{C}大数据管理局", admin_role=AdminRole.AUDIT),
-    DemoAccount("gaj_data", "高建国", f"{C}公安局", roles=("data_admin",)),
-    DemoAccount("scj_data", "马丽华", f"{C}市场监督管理局", roles=("data_admin",)),
-    DemoAccount("dsj_data", "戴晓东", f"{C}大数据管理局", roles=("data_admin",)),
-    DemoAccount("zwb_clerk", "钟小梅", f"{C}政务服务数据管理局", roles=("clerk",)),
-    DemoAccount("zwb_review", "黄志强", f"{C}政务服务数据管理局", roles=("reviewer",)),
-    DemoAccount("mjq_clerk", "李秀英", "梅江区政务服务数据管理局", roles=("clerk", "data_admin")),
+    DemoAccount("xtadmin", "谢婷", f"{C}大数据管理局", admin_role=AdminRole.SYSTEM,
+                can_do="单位管理、用户管理（新建账号、授予业务角色）"),
+    DemoAccount("aqadmin", "安庆", f"{C}大数据管理局", admin_role=AdminRole.SECURITY,
+                can_do="登录锁定与解锁、安全策略、重置动态口令、出站白名单"),
+    DemoAccount("sjadmin", "沈洁", f"{C}大数据管理局", admin_role=AdminRole.AUDIT,
+                can_do="审计查询、导出、审计链核验"),
+    DemoAccount("gaj_data", "高建国", f"{C}公安局", roles=("data_admin",),
+                can_do="编制和提交公安局的目录、答复纠错、归集公安局的数据"),
+    DemoAccount("scj_data", "马丽华", f"{C}市场监督管理局", roles=("data_admin",),
+                can_do="编制和提交市场监督管理局的目录、答复纠错、归集其数据"),
+    DemoAccount("dsj_data", "戴晓东", f"{C}大数据管理局", roles=("data_admin",),
+                can_do="数据主管部门：审核各单位提交的目录（发布或退回），查看各单位的归集批次"),
+    DemoAccount("zwb_clerk", "钟小梅", f"{C}政务服务数据管理局", roles=("clerk",),
+                can_do="检索目录、查看目录统计和数据质量评分、提出纠错（一网通办上线后受理事项）"),
+    DemoAccount("zwb_review", "黄志强", f"{C}政务服务数据管理局", roles=("reviewer",),
+                can_do="检索目录、查看统计和质量评分、提出纠错；“审核人”用于一网通办事项的审核（尚未上线），"
+                "不能审核目录（目录审核由大数据管理局的数据管理员 dsj_data 负责）"),
+    DemoAccount("mjq_clerk", "李秀英", "梅江区政务服务数据管理局", roles=("clerk", "data_admin"),
+                can_do="编制和提交梅江区政务服务数据管理局的目录、归集其数据"),
 ]
 
 # --- demo unified social credit codes ----------------------------------------------------------
@@ -234,7 +245,9 @@ class _Loader:
                 raise DomainError(f"演示密码不符合密码策略：{'；'.join(exc.messages)}", "password") from exc
             user.set_password(password)
             user.password_changed_at = timezone.now()
-            user.must_change_password = False  # so the demo is usable at once
+            # The published demo password is known to everyone: each person changes it at first
+            # login (identity's session policy sends them to 修改密码 before any other page).
+            user.must_change_password = True
             user.save()
             self.report.created_users.append(spec.username)
         if user.admin_role:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router
 
+from zhengwu.core.listing import ListOut, listing
 from zhengwu.directory.models import AdminRole
 from zhengwu.directory.permissions import ensure_admin
 
@@ -63,9 +66,9 @@ def put_policy(request: HttpRequest, payload: PolicyIn) -> PolicyOut:
     return _policy_out(policy)
 
 
-@router.get("/locks", response=list[LockOut], summary="当前锁定的账号和来源地址（安全管理员）")
-def list_locks(request: HttpRequest) -> list[LockOut]:
-    return [_lock_out(lock) for lock in queries.active_locks(request.user)]
+@router.get("/locks", response=ListOut[LockOut], summary="当前锁定的账号和来源地址（安全管理员）")
+def list_locks(request: HttpRequest) -> dict[str, Any]:
+    return listing(_lock_out(lock) for lock in queries.active_locks(request.user))
 
 
 @router.post("/locks/{lock_id}/unlock", response=LockOut, summary="解除锁定（安全管理员）")

@@ -62,6 +62,7 @@ class IdentityConfig(AppConfig):
                 url_name="identity:security_home",
                 allowed=is_security_admin,
                 group="安全管理",
+                family="管理",
                 order=10,
             )
         )
@@ -73,6 +74,7 @@ class IdentityConfig(AppConfig):
                 url_name="identity:policy_edit",
                 allowed=is_security_admin,
                 group="安全管理",
+                family="管理",
                 order=11,
             )
         )
@@ -84,6 +86,7 @@ class IdentityConfig(AppConfig):
                 url_name="identity:totp_reset",
                 allowed=is_security_admin,
                 group="安全管理",
+                family="管理",
                 order=12,
             )
         )
@@ -95,9 +98,23 @@ class IdentityConfig(AppConfig):
                 url_name="identity:egress",
                 allowed=is_security_admin,
                 group="安全管理",
+                family="管理",
                 order=13,
             )
         )
+        from zhengwu.core.consoles import register_todo
+
+        def locks_count(user: object) -> int:
+            from .queries import active_locks
+
+            return active_locks(user).count()
+
+        def locks_url(user: object) -> str:
+            from django.urls import reverse
+
+            return reverse("identity:security_home") + "#locks"
+
+        register_todo("identity.locks", "生效中的登录锁定", "管理", locks_count, locks_url, is_security_admin, order=20)
         register(
             ConsoleEntry(
                 key="identity.account",
@@ -106,6 +123,7 @@ class IdentityConfig(AppConfig):
                 url_name="identity:account",
                 allowed=lambda u: True,
                 group="个人",
+                family="个人",
                 order=900,
             )
         )

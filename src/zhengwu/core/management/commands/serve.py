@@ -66,7 +66,7 @@ class Command(BaseCommand):
                     "",
                     f"{settings.PLATFORM_NAME} 已启动：{url}",
                     f"  登录页：{url}login/    接口文档：{url}api/v1/docs",
-                    "  演示账号见上方 load_demo_city 的输出（管理员首次登录需绑定动态口令 TOTP）。",
+                    "  演示账号见上方 load_demo_city 的输出：初始密码须在首次登录时修改，管理员还需绑定动态口令 TOTP。",
                     f"  后台任务：{'已启动' if worker else '未启动'}；定期任务：{describe_schedule()}",
                     "  按 Ctrl+C 停止。",
                     "",

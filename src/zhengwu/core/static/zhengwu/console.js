@@ -9,6 +9,7 @@
  *   form[data-rule-form]        show only the parameter group of the chosen rule kind
  *   [data-copy-target]          button that copies the text of the element with that id
  *   input[data-division-search] suggest division codes from data-division-url
+ *   button[data-nav-toggle]     open/close the main menu (the element with that id) on a phone
  *   [data-expand]               a clipped long value (|clip, |clamp): a tap, Enter or Space shows all
  *                               of it and another hides it again (class "open", aria-expanded)
  */
@@ -143,7 +144,20 @@
     });
   }
 
+  function navToggle() {
+    document.documentElement.classList.add("js");
+    each("[data-nav-toggle]", function (button) {
+      var nav = document.getElementById(button.getAttribute("data-nav-toggle"));
+      if (!nav) { return; }
+      button.addEventListener("click", function () {
+        var open = nav.classList.toggle("open");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    });
+  }
+
   function start() {
+    navToggle();
     applyStyles(document);
     confirmForms();
     batchPoll();

@@ -51,7 +51,12 @@ class Command(BaseCommand):
                 + spec.unit_name
             )
         out.write("")
+        out.write("各账号能做什么：")
+        for spec in demo.ACCOUNTS:
+            out.write(f"  {spec.username}：{spec.can_do}")
+        out.write("")
         out.write(f"演示密码：{report.password}")
+        out.write("初始密码须在首次登录时修改：登录后先进入“修改密码”页面，改好后才能使用其他功能。")
         out.write(
             "管理员账号（xtadmin 系统管理员、aqadmin 安全管理员、sjadmin 审计管理员）首次登录时须绑定 TOTP 动态口令。"
         )
