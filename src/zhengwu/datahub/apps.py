@@ -53,7 +53,6 @@ AUDIT_OBJECT_TYPES = {
 }
 
 
-class DatahubConfig(AppConfig):
 def _count(query: str) -> Callable[[object], int]:
     """A to-do count from the same datahub.queries function as its list (/datahub/?todo=…)."""
 
@@ -75,6 +74,7 @@ def _todo_url(todo: str) -> Callable[[object], str]:
     return url
 
 
+class DatahubConfig(AppConfig):
     name = "zhengwu.datahub"
     label = "datahub"
     verbose_name = "数据归集"
@@ -95,7 +95,6 @@ def _todo_url(todo: str) -> Callable[[object], str]:
             key="datahub.quality", title="数据质量评分", description="各资源、各单位的数据质量评分和排名",
             url_name="datahub:quality", allowed=_is_staff, group="数据", family="数据", order=41,
         ))
-        from datetime import timedelta
         from zhengwu.core.consoles import register_todo
 
         register_todo("datahub.failed", "失败待重新提交的批次", "数据", _count("failed_batches"),
@@ -104,6 +103,7 @@ def _todo_url(todo: str) -> Callable[[object], str]:
                       _todo_url("quarantine"), _is_data_admin, order=41)
         register_todo("datahub.overdue", "逾期未更新的资源", "数据", _count("overdue_resources"),
                       _todo_url("overdue"), _is_data_admin, order=42)
+        from datetime import timedelta
 
         from zhengwu.core import periodic
 

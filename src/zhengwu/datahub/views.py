@@ -119,8 +119,8 @@ def _todo_list(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required
-@guarded
 @require_http_methods(["GET", "POST"])
+@guarded
 def index(request: HttpRequest) -> HttpResponse:
     """The actor's collectable resources with their state, an upload form each, recent batches."""
     _ensure_collector(request)
@@ -163,8 +163,8 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows, "page": page, "recent": queries.visible_batches(user)[:15], **_common(request),
         **_todo_list(request),
-    return render(request, "datahub/index.html", context)
     }
+    return render(request, "datahub/index.html", context)
 
 
 # --- one resource ------------------------------------------------------------------------------------
