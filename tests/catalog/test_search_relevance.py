@@ -226,3 +226,19 @@ def test_common_words_only_score_beside_rarer_ones(small_index: dict[str, int], 
     assert [e.pk for e in search.search(query, {}, limit=10).entries] == [small_index["both"]]
     # A query of common words only still finds them (the rarest alternative of each word recalls).
     assert search.search("项目", {}, limit=10).total == 3
+
+
+def test_rebuild_after_a_unit_is_renamed(published: Any, capsys: Any) -> None:
+    from django.core.management import call_command
+
+    from zhengwu.audit.models import AuditRecord
+
+    provider = published.provider
+    provider.name, provider.short_name = "示范市户政管理中心", "户政中心"
+    provider.save()
+    assert search.search("户政中心", {}).total == 0  # the index still has the old name
+    call_command("rebuild_catalog_index")
+    assert "1 条" in capsys.readouterr().out
+    assert [e.pk for e in search.search("户政中心", {}).entries] == [published.pk]
+    assert [e.pk for e in search.search("户政管理中心", {}).entries] == [published.pk]
+    assert AuditRecord.objects.filter(action="catalog.index.rebuild").count() == 1

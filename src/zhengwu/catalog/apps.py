@@ -71,6 +71,7 @@ AUDIT_ACTIONS = {
     "catalog.demo.load": "加载示范目录",
     "catalog.synonym.add": "添加检索同义词",
     "catalog.synonym.remove": "删除检索同义词",
+    "catalog.index.rebuild": "重建目录检索索引",
 }
 AUDIT_OBJECT_TYPES = {
     "catalog_entry": "目录",

@@ -330,6 +330,25 @@ def unindex_entry(entry_id: int) -> None:
         _bump(-1, {f: -old.get(f, 0) for f in FIELD_BOOST})
 
 
+def reindex_live_entries() -> int:
+    """Index every live entry again from its latest published version (after a unit was renamed
+    or given a 简称 in the directory, or an upgrade of the index fields). Returns the count."""
+    from .models import CatalogEntryVersion
+
+    count = 0
+    for entry in CatalogEntry.objects.filter(is_live=True).select_related("provider").iterator(chunk_size=500):
+        version = CatalogEntryVersion.objects.filter(entry=entry, version=entry.published_version).first()
+        if version is None:
+            continue
+        snap = {**version.snapshot, "provider": entry.provider.name, "provider_short_name": entry.provider.short_name}
+        CatalogTerm.objects.filter(entry_id=entry.pk).delete()
+        CatalogTerm.objects.bulk_create(postings_for(entry.pk, snap), batch_size=2000)
+        count += 1
+    CatalogTerm.objects.exclude(entry__is_live=True).delete()
+    rebuild_stats()
+    return count
+
+
 def rebuild_stats() -> None:
     """Recompute the index statistics from the postings (after bulk loads)."""
     lengths = dict.fromkeys(FIELD_BOOST, 0)
