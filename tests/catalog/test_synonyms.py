@@ -117,3 +117,12 @@ def test_console_page(reviewer: Any, data_admin: Any) -> None:
     found = c.get(url, {"q": "驾"}).content.decode()
     table = found[found.index('id="synonym-table"'):]
     assert "驾驶证" in table and "社会保险" not in table
+
+
+def test_api_search_reports_the_synonyms_used(published: Any, reviewer: Any, data_admin: Any) -> None:
+    services.do_add_search_synonym(reviewer, "人籍", "常住人口")
+    answer = login(data_admin).get("/api/v1/catalog/entries", {"q": "人籍"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["expansions"] == ["人籍 → 常住人口"] and body["terms"] == ["人籍"]
+    assert [i["id"] for i in body["items"]] == [published.pk]

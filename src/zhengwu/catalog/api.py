@@ -108,6 +108,7 @@ def search_entries(request: HttpRequest, params: Query[SearchQuery]) -> dict[str
         "limit": params.limit,
         "offset": params.offset,
         "terms": result.terms,
+        "expansions": result.expansions,
         "items": [_summary(e, result.scores.get(e.pk)) for e in result.entries],
         "facets": {k: [{"value": v, "label": lbl, "count": n} for v, lbl, n in rows] for k, rows in result.facets.items()},
     }

@@ -77,7 +77,8 @@ class SearchOut(Schema):
     count: int
     limit: int
     offset: int
-    terms: list[str]
+    terms: list[str] = Field(description="检索词（按输入的词切分）")
+    expansions: list[str] = Field(default_factory=list, description="同时检索的同义词，如“社保 → 社会保险”")
     items: list[EntrySummary]
     facets: dict[str, list[FacetValue]]
 
