@@ -150,9 +150,11 @@ def _pages(world: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
             ("工作台", "/"), *catalog_pages, ("本单位目录", "/catalog/mine/"),
             ("数据归集", "/datahub/"), ("资源", f"/datahub/resources/{code}/?version=0#preview"),
             ("批次", f"/datahub/batches/{batch.pk}/"), ("数据质量", "/datahub/quality/"), ("推送令牌", "/datahub/tokens/"),
+            ("编制目录", "/catalog/entries/new/"), ("修改目录", f"/catalog/entries/{entry.pk}/edit/"),
+            ("目录版本", f"/catalog/entries/{entry.pk}/versions/1/"), ("目录导入", "/catalog/import/"),
         ],
         "目录审核员": [("工作台", "/"), ("目录审核", "/catalog/review/"), *catalog_pages, ("数据质量", "/datahub/quality/")],
-        "业务经办人": [("工作台", "/"), *catalog_pages, ("机构目录", "/directory/")],
+        "业务经办人": [("工作台", "/"), *catalog_pages, ("机构目录", "/directory/"), ("账号与安全", "/account/")],
         "系统管理员": [
             ("工作台", "/"), ("单位管理", "/directory/units/"), ("用户管理", "/directory/users/"),
             ("账号详情", f"/directory/users/{world['users']['数据管理员'].pk}/"),
