@@ -136,6 +136,7 @@ def test_no_link_on_any_console_page_is_refused(city: dict[str, Any], gaj_entry:
                 continue
             html = response.content.decode()
             assert "无权访问" not in html, f"{username}: {url} shows 无权访问"
+            assert '<nav class="crumbs" aria-label="当前位置">' in html, f"{username}: {url} has no breadcrumbs"
             for href in parse(html).hrefs:
                 target = _internal(href)
                 if target and target not in seen:
