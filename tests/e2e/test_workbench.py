@@ -46,16 +46,14 @@ def _sign_in(page: Any, base: str, username: str, password: str) -> None:
 
 @pytest.fixture
 def demo(tmp_path: Path, settings: Any) -> dict[str, Any]:
+    import importlib
+
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from zhengwu.catalog import services as catalog
     from zhengwu.datahub import services as datahub
     from zhengwu.directory import demo as city
-    from zhengwu.directory.models import User
-
-    import importlib
-
-    from zhengwu.directory.models import BusinessRole
+    from zhengwu.directory.models import BusinessRole, User
 
     # A transactional test flushes the tables, data migrations' rows too: put the base roles back.
     base_roles = importlib.import_module("zhengwu.directory.migrations.0002_base_business_roles").BASE_ROLES
