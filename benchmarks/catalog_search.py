@@ -2,7 +2,7 @@
 
 Loads N generated live catalog entries (default 50,000; `--entries`) with information items into
 a fresh SQLite database in a temporary data directory (or the database named by DATABASE_URL —
-use an empty one), indexes them, then runs the same realistic queries through
+use an empty one; `--reuse [--data-dir DIR]` times what an earlier run loaded), indexes them, then runs the same realistic queries through
 `zhengwu.catalog.search.search` (ranking + six facet counts + first page) and through a substring
 scan (`LIKE %word%` on name, abstract and item names; count + first page). Prints a summary and
 ends with one JSON line: entries, p50_ms, p95_ms, previous_p95_ms (the previous AND ranking,
@@ -23,8 +23,10 @@ import tempfile
 import time
 
 
-def setup_django() -> None:
-    if not os.environ.get("DATABASE_URL"):
+def setup_django(data_dir: str = "") -> None:
+    if data_dir:
+        os.environ["ZHENGWU_DATA_DIR"] = data_dir
+    elif not os.environ.get("DATABASE_URL"):
         os.environ["ZHENGWU_DATA_DIR"] = tempfile.mkdtemp(prefix="zw-catalog-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengwu.settings")
     os.environ.setdefault("ZHENGWU_ENV", "test")
@@ -159,13 +161,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--data-dir", default="", help="data directory of an earlier run (with --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the entries an earlier run loaded (--data-dir, or DATABASE_URL) instead of loading")
     args = parser.parse_args()
-    setup_django()
+    setup_django(args.data_dir)
     from zhengwu.catalog import search
     from zhengwu.catalog.models import CatalogEntry, CatalogTerm
 
     t0 = time.perf_counter()
-    load(args.entries)
+    if not (args.reuse and CatalogEntry.objects.filter(is_live=True).exists()):
+        load(args.entries)
     load_s = time.perf_counter() - t0
     n = CatalogEntry.objects.filter(is_live=True).count()
     print(f"loaded {n} entries, {CatalogTerm.objects.count()} postings in {load_s:.1f} s", file=sys.stderr)

@@ -758,6 +758,17 @@ def _score_groups(groups: list[Group], df: dict[str, int]) -> dict[int, tuple[in
         f"p.entry_id AS entry_id, q.g AS g, q.a AS a, q.need AS need, p.term AS term,"
         f" CASE WHEN p.field IN ({strong_codes}) THEN 1 ELSE 0 END AS st, {posting} AS s"
     )
+    if len(plan) == 1:
+        # One term (plate_no, 社会保险, a long item name): its postings summed per entry, streamed
+        # in index order — no temporary B-tree.
+        sql = (
+            f"SELECT p.entry_id, 1, MAX(CASE WHEN p.field IN ({strong_codes}) THEN 1 ELSE 0 END),"  # noqa: S608
+            f" SUM({posting.replace('q.w', flt)}) FROM {table} p WHERE p.term = %s GROUP BY p.entry_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [plan[0].weight, *params_w, *params_n, plan[0].term])
+            found = cursor.fetchall()
+        return {int(e): (int(c), int(st), float(sc)) for e, c, st, sc in found if sc is not None}
     lookups = any(not r.recall for r in plan)
     # CROSS JOIN fixes SQLite's join order (the query terms drive, then the hits, then one index
     # look-up per (term, entry)); PostgreSQL plans it as an ordinary join.
