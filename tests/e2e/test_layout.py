@@ -57,9 +57,10 @@ OVERFLOW_JS = """() => {
   return {scrollWidth: document.documentElement.scrollWidth, viewport: vw, wide: wide.slice(0, 8)};
 }"""
 
-# Bar charts: the largest text in them (in CSS px as drawn) and how many bars they hold.
-CHART_JS = """() => Array.from(document.querySelectorAll('svg.chart.bars')).map(svg => ({
-  font: Math.max(0, ...Array.from(svg.querySelectorAll('text')).map(t => t.getBoundingClientRect().height)),
+# Every chart: the largest text in it (in CSS px as drawn) and how many bars it holds.
+CHART_JS = """() => Array.from(document.querySelectorAll('svg.chart')).map(svg => ({
+  font: Math.max(0, ...Array.from(svg.querySelectorAll('text')).map(
+    t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)),  // font size × the viewBox's scale
   rows: svg.querySelectorAll('g > title').length,
   width: svg.getBoundingClientRect().width,
   body: parseFloat(getComputedStyle(document.body).fontSize),
@@ -211,8 +212,8 @@ def test_main_pages_fit_the_screen(
                 if found["scrollWidth"] > width or found["wide"]:
                     problems.append(f"{where}：页面宽 {found['scrollWidth']} px；超出屏幕的元素 {found['wide']}")
                 for chart in page.evaluate(CHART_JS):
-                    if chart["font"] > chart["body"] * 1.3:  # a text box is ~1.2 × its font size
-                        problems.append(f"{where}：图表文字高 {chart['font']:.1f} px，大于正文 {chart['body']} px")
+                    if chart["font"] > chart["body"] + 0.01:
+                        problems.append(f"{where}：图表文字 {chart['font']:.1f} px，大于正文 {chart['body']} px")
                     if chart["width"] > width:
                         problems.append(f"{where}：图表宽 {chart['width']} px")
                 shot = out / f"{width_name}-{role}-{title}.png"

@@ -106,6 +106,6 @@ def donut(rows: list[tuple[str, int]], total: int, size: int = 180) -> dict[str,
     svg = (
         f'<svg class="chart scaled" width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" aria-label="环形图">'
         + "".join(circles)
-        + f'<text x="{size / 2}" y="{size / 2 + 6}" text-anchor="middle" font-size="18">{total}</text></svg>'
+        + f'<text x="{size / 2}" y="{size / 2 + 6}" text-anchor="middle" font-size="15" font-weight="700">{total}</text></svg>'
     )
     return {"svg": mark_safe(svg), "legend": legend}  # noqa: S308 — labels escaped above
