@@ -273,8 +273,13 @@ def _write_source(kind: str, rows: list[dict[str, str]], folder: Path, n: int) -
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx", "jsonl", "push", "database"])
 def test_random_rows_with_random_empty_cells_finish_through_every_source(
-    kind: str, tmp_path: Path, publish: Any, data_admin: Any
+    kind: str, tmp_path: Path, publish: Any, data_admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # random full loads may delete most rows: here they must finish, not wait for confirmation
+    # (the confirmation has its own tests in test_full_load_confirmation.py)
+    from django.conf import settings as django_settings
+
+    monkeypatch.setattr(django_settings, "INGEST_FULL_DELETE_CONFIRM_SHARE", 1.0)
     entry = publish(data_admin)
     code = entry.resource_code
     counter = iter(range(1, 10_000))

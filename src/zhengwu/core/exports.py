@@ -18,6 +18,9 @@ CSV is UTF-8 with a byte-order mark (so Excel opens Chinese text correctly), str
 (`csv_stream`, `csv_response`): an export of millions of rows never sits in memory. XLSX is
 written in openpyxl's write-only mode to a temporary file that the response streams
 (`xlsx_response`); `xlsx_value` neutralises one value for code that styles its own workbook.
+
+PDF (`pdf_response`, reportlab): a title and one table, in reportlab's built-in CID font
+STSong-Light (PDF readers supply the Chinese glyphs, so no font file ships with the platform).
 """
 
 from __future__ import annotations
@@ -153,3 +156,69 @@ def xlsx_response(
         xlsx_file(header, rows, sheet_title=sheet_title), content_type=XLSX_TYPE, as_attachment=True, filename=filename
     )
     return response
+
+
+# --- PDF ---------------------------------------------------------------------------------------------
+
+PDF_TYPE = "application/pdf"
+PDF_FONT = "STSong-Light"  # reportlab's built-in CID font for Simplified Chinese: no font file is shipped
+
+
+def pdf_file(title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], *, subtitle: str = "") -> Any:
+    """A temporary file (deleted when closed) holding an A4 landscape PDF: a title, a subtitle and
+    one table (the header repeated on every page), in the CID font STSong-Light, which PDF readers
+    render with their own Chinese font."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    heading = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
+    small = ParagraphStyle("small", fontName=PDF_FONT, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=9, leading=11, wordWrap="CJK")
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if isinstance(value, (datetime, date, time)):
+            return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else value.isoformat()
+        from xml.sax.saxutils import escape
+
+        return escape(str(value))
+
+    data = [[Paragraph(text(h), cell) for h in header]]
+    data += [[Paragraph(text(v), cell) for v in row] for row in rows]
+    table = LongTable(data, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.93, 0.97)),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    out = tempfile.TemporaryFile(prefix="zhengwu-export-", suffix=".pdf")  # noqa: SIM115 (the response closes it)
+    doc = SimpleDocTemplate(
+        out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+        title=title, author="zhengwu",
+    )
+    story: list[Any] = [Paragraph(text(title), heading)]
+    if subtitle:
+        story.append(Paragraph(text(subtitle), small))
+    story += [Spacer(1, 4 * mm), table]
+    doc.build(story)
+    out.seek(0)
+    return out
+
+
+def pdf_response(
+    filename: str, title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], *, subtitle: str = ""
+) -> FileResponse:
+    """A PDF download named `filename` (Chinese names allowed), streamed from a temporary file."""
+    return FileResponse(
+        pdf_file(title, header, rows, subtitle=subtitle), content_type=PDF_TYPE, as_attachment=True, filename=filename
+    )

@@ -846,3 +846,31 @@ def quality_units(request: HttpRequest) -> dict[str, Any]:
         for rank, u in enumerate(overview["units"], start=1)
     ]
     return {"count": len(items), "weights": overview["weights"], "items": items}
+
+
+@router.get(
+    "/quality/export", summary="导出各单位数据质量排名（Excel 或 PDF，可选评分期间）",
+    description="format=xlsx 或 pdf；from、to 为 YYYY-MM-DD（含两端），省略为当前评分。Excel 经统一导出写入（公式中和）。",
+    openapi_extra={"responses": {200: {"description": "XLSX 或 PDF 文件", "content": {
+        exports.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        exports.PDF_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    }}}},
+)
+def quality_export(
+    request: HttpRequest,
+    format: str = Query("xlsx", max_length=10, description="xlsx 或 pdf"),
+    date_from: str = Query("", alias="from", max_length=20, description="开始日期 YYYY-MM-DD"),
+    date_to: str = Query("", alias="to", max_length=20, description="结束日期 YYYY-MM-DD"),
+) -> Any:
+    if format not in ("xlsx", "pdf"):
+        raise DomainError(f"导出格式只能是 xlsx 或 pdf，实为“{format}”", "format")
+    period = queries.parse_period(date_from, date_to)
+    overview = queries.quality_overview(
+        request.user, period=period, request=request, action="datahub.quality.export", details={"format": format}
+    )
+    header, rows = queries.scorecard_table(overview["units"])
+    stem = f"数据质量评分-单位排名-{period.start:%Y%m%d}-{period.end:%Y%m%d}" if period else "数据质量评分-单位排名"
+    if format == "xlsx":
+        return exports.xlsx_response(f"{stem}.xlsx", header, rows, sheet_title="单位排名")
+    subtitle = f"评分期间：{period.label}" if period else "当前评分"
+    return exports.pdf_response(f"{stem}.pdf", "数据质量评分 · 单位排名", header, rows, subtitle=subtitle)

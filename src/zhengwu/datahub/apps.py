@@ -37,6 +37,7 @@ AUDIT_ACTIONS = {
     "datahub.quarantine.read": "查看隔离数据",
     "datahub.quarantine.export": "导出隔离数据",
     "datahub.quality.read": "查看数据质量评分",
+    "datahub.quality.export": "导出数据质量评分",
     "datahub.token.create": "创建推送令牌",
     "datahub.token.revoke": "吊销推送令牌",
     "datahub.rule.create": "添加校验规则",

@@ -7,7 +7,7 @@ personal/sensitive items masked by their catalog 脱敏方式, reasons and repor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -338,9 +338,61 @@ def timeliness(update_cycle: str, last_data_at: datetime | None, now: datetime) 
     return round(max(0.0, 1 - late / (2 * period)), 4)
 
 
-def resource_scores(now: datetime | None = None, unit: Unit | None = None) -> list[ResourceScore]:
+@dataclass(frozen=True)
+class Period:
+    """An assessment period of the scorecard, both days included (local dates)."""
+
+    start: date
+    end: date
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start 00:00, the day after end 00:00) in the local time zone."""
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+
+
+MAX_PERIOD_DAYS = 3660
+
+
+def parse_period(start: str | None, end: str | None) -> Period | None:
+    """The period from two YYYY-MM-DD texts (either may be empty: from the first day / to today);
+    None when both are empty. DomainError names the field (from / to) in Chinese."""
+    start, end = (start or "").strip(), (end or "").strip()
+    if not start and not end:
+        return None
+    days: dict[str, date] = {}
+    for name, label, value in (("from", "开始日期", start), ("to", "结束日期", end)):
+        if not value:
+            continue
+        try:
+            days[name] = date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
+        except ValueError:
+            raise DomainError(f"{label}应为 YYYY-MM-DD 格式的有效日期，实为“{value[:20]}”", name) from None
+    first = days.get("from", date(2000, 1, 1))
+    last = days.get("to", timezone.localdate())
+    if first > last:
+        raise DomainError(f"开始日期 {first.isoformat()} 晚于结束日期 {last.isoformat()}", "from")
+    if (last - first).days > MAX_PERIOD_DAYS:
+        raise DomainError(f"评分期间最长 {MAX_PERIOD_DAYS} 天，请缩短开始日期到结束日期的范围", "from")
+    return Period(first, last)
+
+
+def resource_scores(
+    now: datetime | None = None, unit: Unit | None = None, period: Period | None = None
+) -> list[ResourceScore]:
     """The scorecard of every published resource that lists information items (data is expected
-    for it): the latest finished batch's quality measures and timeliness against its cycle."""
+    for it): the latest finished batch's quality measures and timeliness against its cycle.
+
+    For a `period`: the quality measures of the latest batch finished within it, and timeliness as
+    of the period's end from the last data arrival before that end (a batch that accepted rows)."""
     now = now or timezone.now()
     entries = CatalogEntry.objects.filter(status=EntryStatus.PUBLISHED, is_live=True, items__isnull=False)
     entries = entries.select_related("provider").distinct().order_by("resource_code")
@@ -348,18 +400,28 @@ def resource_scores(now: datetime | None = None, unit: Unit | None = None) -> li
         entries = entries.filter(provider=unit)
     latest: dict[str, IngestBatch] = {}
     finished = IngestBatch.objects.filter(status=BatchStatus.SUCCEEDED, rows_in__gt=0).only(
-        "resource_code", "finished_at", "completeness", "validity", "uniqueness", "consistency", "rows_in", "rows_refused"
+        "resource_code", "finished_at", "completeness", "validity", "uniqueness", "consistency", "rows_in",
+        "rows_refused", "rows_accepted",
     )
+    arrivals: dict[str, datetime] = {}
+    if period is not None:
+        start, stop = period.bounds
+        now = min(now, stop)
+        for done in finished.filter(finished_at__lt=stop, rows_accepted__gt=0).order_by("resource_code", "-finished_at"):
+            if done.finished_at is not None:
+                arrivals.setdefault(done.resource_code, done.finished_at)
+        finished = finished.filter(finished_at__gte=start, finished_at__lt=stop)
     for done in finished.order_by("resource_code", "-finished_at", "-id"):
         latest.setdefault(done.resource_code, done)
     scores = []
     for entry in entries:
         batch = latest.get(entry.resource_code)
+        arrived = entry.last_data_at if period is None else arrivals.get(entry.resource_code)
         score = ResourceScore(
             resource_code=entry.resource_code, name=entry.name, unit_id=entry.provider_id, unit_name=entry.provider.name,
-            update_cycle=entry.update_cycle, has_data=batch is not None, last_data_at=entry.last_data_at,
+            update_cycle=entry.update_cycle, has_data=batch is not None, last_data_at=arrived,
             batch_id=batch.pk if batch else None,
-            timeliness=timeliness(entry.update_cycle, entry.last_data_at, now),
+            timeliness=timeliness(entry.update_cycle, arrived, now),
         )
         if batch is not None:
             score.completeness = batch.completeness or 0.0
@@ -371,19 +433,37 @@ def resource_scores(now: datetime | None = None, unit: Unit | None = None) -> li
     return scores
 
 
-def unit_ranking(now: datetime | None = None) -> list[UnitScore]:
+def unit_ranking(now: datetime | None = None, period: Period | None = None) -> list[UnitScore]:
     """Units ranked by the mean score of their resources (the bureau's assessment)."""
     units: dict[int, UnitScore] = {}
-    for score in resource_scores(now):
+    for score in resource_scores(now, period=period):
         units.setdefault(score.unit_id, UnitScore(score.unit_id, score.unit_name)).resources.append(score)
     return sorted(units.values(), key=lambda u: (-u.score, u.unit_name))
 
 
-def quality_overview(actor: Any, *, request: HttpRequest | None = None) -> dict[str, Any]:
-    """Scorecards for the ranking page: every staff member may see scores (no data values)."""
+def quality_overview(
+    actor: Any, *, period: Period | None = None, request: HttpRequest | None = None, action: str = "datahub.quality.read",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Scorecards for the ranking page (and its Excel/PDF export, `action`="datahub.quality.export"):
+    every staff member may see scores (no data values)."""
     _ensure_staff(actor)
     now = timezone.now()
-    resources = sorted(resource_scores(now), key=lambda r: (-r.score, r.resource_code))
-    ranking = unit_ranking(now)
-    record_event(actor, "datahub.quality.read", object_type="quality", object_id="ranking", request=request)
-    return {"resources": resources, "units": ranking, "weights": WEIGHTS, "dimensions": DIMENSIONS}
+    resources = sorted(resource_scores(now, period=period), key=lambda r: (-r.score, r.resource_code))
+    ranking = unit_ranking(now, period=period)
+    extra = dict(details or {})
+    if period is not None:
+        extra.update({"from": period.start.isoformat(), "to": period.end.isoformat()})
+    record_event(actor, action, object_type="quality", object_id="ranking", request=request, details=extra or None)
+    return {"resources": resources, "units": ranking, "weights": WEIGHTS, "dimensions": DIMENSIONS, "period": period}
+
+
+def scorecard_table(units: list[UnitScore]) -> tuple[list[str], list[list[Any]]]:
+    """The unit ranking as export rows (Excel and PDF): rank, unit, score, resources, collected,
+    then the five dimensions (0–100)."""
+    header = ["排名", "单位", "评分", "资源数", "已归集", *DIMENSIONS.values()]
+    rows = [
+        [rank, u.unit_name, u.score, len(u.resources), u.collected, *(value for _label, value in u.dimensions)]
+        for rank, u in enumerate(units, start=1)
+    ]
+    return header, rows

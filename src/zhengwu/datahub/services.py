@@ -494,7 +494,7 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
                 references=references,
             )
             for field_name, count in (checked.report.get("normalised") or {}).items():
-                notes.append(f"{schema.column(field_name).title}：{count} 个值由中文日期写法（如 2006年4月25日、2006/4/25、20060425）转换为标准格式")
+                notes.append(f"{schema.column(field_name).label}：{count} 个值由中文日期写法（如 2006年4月25日、2006/4/25、20060425）转换为标准格式")
             if batch.mode == LoadMode.FULL and checked.rows_accepted:
                 preview = lake.preview_full_load(
                     batch.resource_code, schema, checked.accepted, checked.refused if checked.rows_refused else None
@@ -575,11 +575,30 @@ def _await_confirmation(batch: IngestBatch, checked: Any, notes: list[str]) -> N
             uniqueness=metrics.get("uniqueness"), consistency=metrics.get("consistency"), preview=preview,
             awaiting_since=now, heartbeat_at=now, encoding=batch.encoding[:20], file_sha256=batch.file_sha256,
         )
+        _notify_awaiting(batch, preview)
         record_event(
             batch.created_by, "datahub.batch.await_confirmation", object_type="resource", object_id=batch.resource_code,
             details={"batch": batch.pk, **{k: preview[k] for k in ("rows_current", "inserted", "updated", "deleted",
                                                                    "delete_share", "threshold", "base_version")}},
         )
+
+
+def _notify_awaiting(batch: IngestBatch, preview: dict[str, Any]) -> None:
+    """Tell the uploader (or, without one, the unit's 数据管理员) that a full load waits for them."""
+    from django.urls import reverse
+
+    from zhengwu.core import notifications
+
+    title = f"批次 {batch.pk} 待确认：全量替换将删除 {preview['deleted']} 行"
+    body = (
+        f"信息资源 {batch.resource_code} 的批次 {batch.pk} 为全量替换，将删除 {preview['deleted']} 行"
+        f"（当前 {preview['rows_current']} 行），已暂停，请确认或取消"
+    )
+    url = reverse("datahub:batch", args=[batch.pk])
+    if batch.created_by_id:
+        notifications.notify([batch.created_by], kind="datahub.batch.awaiting", title=title, body=body, url=url)
+    else:
+        notifications.notify(role=DATA_ADMIN_ROLE, unit=batch.unit, kind="datahub.batch.awaiting", title=title, body=body, url=url)
 
 
 def _resume_confirmed(

@@ -22,6 +22,7 @@ app_name = "datahub"
 urlpatterns = [
     path("", views.index, name="index"),
     path("quality/", views.quality, name="quality"),
+    path("quality/export.<str:fmt>", views.quality_export, name="quality_export"),
     path("tokens/", views.tokens, name="tokens"),
     path("batches/<int:pk>/", views.batch_detail, name="batch"),
     path("resources/<resource_code:code>/", views.resource, name="resource"),

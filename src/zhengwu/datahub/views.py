@@ -16,6 +16,7 @@ from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from zhengwu.catalog.codetables import COMPARE_WORDS, range_text
@@ -536,12 +537,54 @@ SORTS = {
 }
 
 
+def _period(request: HttpRequest) -> tuple[queries.Period | None, DomainError | None]:
+    try:
+        return queries.parse_period(request.GET.get("from"), request.GET.get("to")), None
+    except DomainError as exc:
+        return None, exc
+
+
+def _period_query(period: queries.Period | None) -> str:
+    from urllib.parse import urlencode
+
+    return "?" + urlencode({"from": period.start.isoformat(), "to": period.end.isoformat()}) if period else ""
+
+
+@login_required
+@require_GET
+@guarded
+def quality_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The unit ranking of a period (or current) as Excel (core.exports, formulas neutralised) or PDF."""
+    from zhengwu.core import exports
+
+    if fmt not in ("xlsx", "pdf"):
+        raise Http404("导出格式只能是 xlsx 或 pdf")
+    period, error = _period(request)
+    if error is not None:  # the scorecard page, with the reason beside the date it names
+        page = quality(request)
+        page.status_code = 400
+        return page
+    data = queries.quality_overview(
+        request.user, period=period, request=request, action="datahub.quality.export", details={"format": fmt}
+    )
+    header, rows = queries.scorecard_table(data["units"])
+    when = period.label if period else f"截至 {timezone.localtime():%Y-%m-%d %H:%M}"
+    stem = f"数据质量评分-单位排名-{period.start:%Y%m%d}-{period.end:%Y%m%d}" if period else "数据质量评分-单位排名"
+    response: Any
+    if fmt == "xlsx":
+        response = exports.xlsx_response(f"{stem}.xlsx", header, rows, sheet_title="单位排名")
+    else:
+        response = exports.pdf_response(f"{stem}.pdf", "数据质量评分 · 单位排名", header, rows, subtitle=f"评分期间：{when}")
+    return response  # a FileResponse (streamed), which the page decorators pass through
+
+
 @login_required
 @require_GET
 @guarded
 def quality(request: HttpRequest) -> HttpResponse:
     """Unit ranking and per-resource scorecards: scores only, for every staff member."""
-    data = queries.quality_overview(request.user, request=request)
+    period, period_error = _period(request)
+    data = queries.quality_overview(request.user, period=period, request=request)
     sort = request.GET.get("sort", "-score")
     if sort not in SORTS:
         sort = "-score"
@@ -561,6 +604,11 @@ def quality(request: HttpRequest) -> HttpResponse:
         "dimensions": list(data["dimensions"].values()),
         "weights": [(data["dimensions"][k], round(100 * w)) for k, w in weights.items()],
         "collectable": collectable,
+        "period": period,
+        "period_error": {"message": period_error.message, "field": period_error.field} if period_error else None,
+        "period_from": request.GET.get("from", "")[:10] if period_error else (period.start.isoformat() if period else ""),
+        "period_to": request.GET.get("to", "")[:10] if period_error else (period.end.isoformat() if period else ""),
+        "period_query": _period_query(period),
         **common,
     }
     return render(request, "datahub/quality.html", context)
