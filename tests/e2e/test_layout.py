@@ -61,6 +61,8 @@ OVERFLOW_JS = """() => {
 CHART_JS = """() => Array.from(document.querySelectorAll('svg.chart')).map(svg => ({
   font: Math.max(0, ...Array.from(svg.querySelectorAll('text')).map(
     t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)),  // font size × the viewBox's scale
+  smallest: Math.min(99, ...Array.from(svg.querySelectorAll('text')).map(
+    t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)),
   rows: svg.querySelectorAll('g > title').length,
   width: svg.getBoundingClientRect().width,
   body: parseFloat(getComputedStyle(document.body).fontSize),
@@ -214,6 +216,8 @@ def test_main_pages_fit_the_screen(
                 for chart in page.evaluate(CHART_JS):
                     if chart["font"] > chart["body"] + 0.01:
                         problems.append(f"{where}：图表文字 {chart['font']:.1f} px，大于正文 {chart['body']} px")
+                    if chart["smallest"] < 10:
+                        problems.append(f"{where}：图表文字只有 {chart['smallest']:.1f} px，看不清")
                     if chart["width"] > width:
                         problems.append(f"{where}：图表宽 {chart['width']} px")
                 shot = out / f"{width_name}-{role}-{title}.png"

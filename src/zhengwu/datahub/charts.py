@@ -41,9 +41,11 @@ def score_bars(rows: Sequence[tuple[str, float]]) -> SafeString:
     )
 
 
-def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 480, height: int = 230) -> dict[str, Any]:
+def quality_trend(points: Sequence[tuple[str, dict[str, Any]]], width: int = 360, height: int = 220) -> dict[str, Any]:
     """Lines of the four measures (in %) over batches, oldest first. `points` holds
-    (batch label, {measure: 0–1 or None}). Returns the SVG and its legend."""
+    (batch label, {measure: 0–1 or None}). Returns the SVG and its legend. Drawn `width` px wide
+    with a viewBox: 1 unit = 1 px up to that width, shrinking on a phone (360 keeps its 12 px
+    text above 10 px in a 375 px screen's panel)."""
     legend = [{"label": label, "colour": colour} for _, label, colour in MEASURES]
     if not points:
         return {"svg": mark_safe('<p class="empty">还没有已完成的批次</p>'), "legend": []}
