@@ -55,7 +55,7 @@ NGRAM_WEIGHT = 0.7  # a match of a word's character bigrams (a substring) scores
 # The bigram alternative of a word is added only while its postings stay few (a cost bound: the
 # bigrams of 统一社会信用代码 are in a third of all entries); a word nothing else matches always
 # falls back to its bigrams.
-NGRAM_BUDGET = 5_000
+NGRAM_BUDGET = 1_000
 # Cost bounds of the scoring (see `plan_rows`): a word in more than COMMON_SHARE of all entries
 # (and more than COMMON_MIN of them) is common; common words beside rarer ones only score the
 # entries the rarer ones found, while those are at most SCORER_BUDGET.
@@ -664,6 +664,9 @@ def query_groups(text: str) -> tuple[list[Group], list[str], dict[str, int]]:
     return groups, list(dict.fromkeys(applied)), df
 
 
+RECALL, READ, LOOKUP = 1, 2, 0  # how the scoring query reaches a term's postings
+
+
 @dataclass(frozen=True)
 class PlanRow:
     term: str
@@ -671,7 +674,11 @@ class PlanRow:
     alternative: int
     need: int  # number of terms of the alternative (all must occur)
     weight: float  # idf × the alternative's weight
-    recall: bool  # the term brings entries into the result (else only scores entries already in)
+    mode: int  # RECALL: brings entries into the result; READ / LOOKUP: only scores entries already in
+
+    @property
+    def recall(self) -> bool:
+        return self.mode == RECALL
 
 
 def plan_rows(groups: list[Group], df: dict[str, int], n_docs: int) -> list[PlanRow]:
@@ -710,7 +717,10 @@ def plan_rows(groups: list[Group], df: dict[str, int], n_docs: int) -> list[Plan
         for term in terms:
             n = df[term]
             idf = math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
-            rows.append(PlanRow(term, g, a, len(terms), idf * weight, is_rare and term == lead_term))
+            # Scoring-only terms: read whole (then kept for the entries found) while their postings
+            # are few beside the entries found, else looked up entry by entry.
+            mode = RECALL if is_rare and term == lead_term else READ if n <= 3 * estimate else LOOKUP
+            rows.append(PlanRow(term, g, a, len(terms), idf * weight, mode))
     return rows
 
 
@@ -732,7 +742,7 @@ def _score_groups(groups: list[Group], df: dict[str, int]) -> dict[int, tuple[in
         return {}
     rows: list[Any] = []
     for r in plan:
-        rows.extend([r.term, r.group, r.alternative, r.need, r.weight, 1 if r.recall else 0])
+        rows.extend([r.term, r.group, r.alternative, r.need, r.weight, r.mode])
     table = connection.ops.quote_name(CatalogTerm._meta.db_table)
     flt = "CAST(%s AS DOUBLE PRECISION)"
     integer = "CAST(%s AS INTEGER)"
@@ -769,17 +779,30 @@ def _score_groups(groups: list[Group], df: dict[str, int]) -> dict[int, tuple[in
             cursor.execute(sql, [plan[0].weight, *params_w, *params_n, plan[0].term])
             found = cursor.fetchall()
         return {int(e): (int(c), int(st), float(sc)) for e, c, st, sc in found if sc is not None}
-    lookups = any(not r.recall for r in plan)
+    lookups = any(r.mode == LOOKUP for r in plan)
+    reads = any(r.mode == READ for r in plan)
     # CROSS JOIN fixes SQLite's join order (the query terms drive, then the hits, then one index
     # look-up per (term, entry)); PostgreSQL plans it as an ordinary join.
     hit = (
-        f", hit AS (SELECT DISTINCT p.entry_id AS entry_id FROM q CROSS JOIN {table} p WHERE p.term = q.term AND q.r = 1)"  # noqa: S608
+        f", hit AS (SELECT DISTINCT p.entry_id AS entry_id FROM q CROSS JOIN {table} p WHERE p.term = q.term AND q.r = {RECALL})"  # noqa: S608
+        if lookups or reads else ""
+    )
+    # The other terms of the entries found: correlated look-ups by (term, entry) on the covering
+    # index, one pair of index probes per (entry, term) — never a scan of a common term's postings
+    # (PostgreSQL would otherwise hash-join all of them). An entry lacking the term gets NULL,
+    # which the count of terms present and the sums ignore.
+    same = "p.term = q.term AND p.entry_id = h.entry_id"
+    looked_up = (
+        " UNION ALL SELECT h.entry_id AS entry_id, q.g AS g, q.a AS a, q.need AS need, q.term AS term,"  # noqa: S608
+        f" (SELECT MAX(CASE WHEN p.field IN ({strong_codes}) THEN 1 ELSE 0 END) FROM {table} p WHERE {same}) AS st,"
+        f" (SELECT SUM({posting}) FROM {table} p WHERE {same}) AS s"
+        f" FROM hit h CROSS JOIN q WHERE q.r = {LOOKUP}"
         if lookups else ""
     )
-    looked_up = (
-        f" UNION ALL SELECT {columns} FROM hit h CROSS JOIN q CROSS JOIN {table} p"  # noqa: S608
-        " WHERE q.r = 0 AND p.term = q.term AND p.entry_id = h.entry_id"
-        if lookups else ""
+    read = (
+        f" UNION ALL SELECT {columns} FROM q CROSS JOIN {table} p"  # noqa: S608
+        f" WHERE p.term = q.term AND q.r = {READ} AND p.entry_id IN (SELECT entry_id FROM hit)"
+        if reads else ""
     )
     # Only the quoted table name, "%s" markers, integer field codes and the term length are
     # formatted in; every value is a parameter.
@@ -787,13 +810,16 @@ def _score_groups(groups: list[Group], df: dict[str, int]) -> dict[int, tuple[in
         f"WITH q(term, g, a, need, w, r) AS (VALUES {values}){hit}"  # noqa: S608
         " SELECT entry_id, COUNT(*), SUM(st), SUM(gs) FROM ("
         " SELECT entry_id, g, MAX(st) AS st, MAX(s) AS gs FROM ("
-        "  SELECT entry_id, g, a, MAX(need) AS need, COUNT(DISTINCT term) AS n, MAX(st) AS st, SUM(s) AS s FROM ("
-        f"   SELECT {columns} FROM q CROSS JOIN {table} p WHERE p.term = q.term AND q.r = 1{looked_up}"
+        "  SELECT entry_id, g, a, MAX(need) AS need, COUNT(DISTINCT CASE WHEN s IS NOT NULL THEN term END) AS n,"
+        "   MAX(st) AS st, SUM(s) AS s FROM ("
+        f"   SELECT {columns} FROM q CROSS JOIN {table} p WHERE p.term = q.term AND q.r = {RECALL}{read}{looked_up}"
         "  ) o GROUP BY entry_id, g, a"
         " ) x WHERE n >= need GROUP BY entry_id, g"
         ") y GROUP BY entry_id"
     )
     params = [*rows, *params_w, *params_n]
+    if reads:
+        params.extend([*params_w, *params_n])
     if lookups:
         params.extend([*params_w, *params_n])
     with connection.cursor() as cursor:
