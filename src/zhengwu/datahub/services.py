@@ -636,7 +636,7 @@ def _display_name(user: Any) -> str:
 
 
 def _waiting_batch(batch_id: int) -> IngestBatch:
-    batch = IngestBatch.objects.select_for_update().select_related("unit", "created_by").filter(pk=batch_id).first()
+    batch = IngestBatch.objects.select_for_update(of=("self",)).select_related("unit", "created_by").filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(f"批次 {batch_id} 不存在", "batch")
     return batch
