@@ -396,3 +396,34 @@ def test_a_killed_workers_intermediates_are_removed_by_recovery_and_housekeeping
     assert sorted(p.name for p in other_space.iterdir()) == ["input.csv"]
     assert not orphan.exists()
     assert AuditRecord.objects.filter(action="datahub.input.purge", object_id="batch-9999").exists()
+
+
+def test_full_loads_deleting_and_keeping_rows_commit_on_a_table_made_in_place(
+    tmp_path: Path, publish: Any, data_admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first version of a local table adopts the engine's file; its `_batch` column must not
+    be NOT NULL, or delta-rs refuses the change-feed rows of a later full load's deletes (found by
+    the property test above on PostgreSQL: "1 rows failed validation check")."""
+    from deltalake import DeltaTable
+    from django.conf import settings as django_settings
+
+    from zhengwu.datahub import lake
+
+    monkeypatch.setattr(django_settings, "INGEST_FULL_DELETE_CONFIRM_SHARE", 1.0)
+    entry = publish(data_admin)
+    code = entry.resource_code
+    first = services.ingest_file(data_admin, code, people_csv(tmp_path / "1.csv", [
+        person(1), person(2, birth_date=""), person(3), person(4, household_address=""),
+    ]), mode="full")
+    assert first.status == "succeeded"
+    sequence = [
+        [person(1), person(3, gender="9")],  # 2 and 4 deleted, 3 refused and kept
+        [person(5, birth_date=""), person(3)],  # 1 deleted, 5 inserted, 3 updated back
+        [person(3, person_name=""), person(6)],  # 5 deleted, 3 refused and kept, 6 inserted
+    ]
+    for n, rows in enumerate(sequence, start=2):
+        batch = services.ingest_file(data_admin, code, people_csv(tmp_path / f"{n}.csv", rows), mode="full")
+        assert batch.status == "succeeded", batch.error_message
+    assert lake.count_rows(code) == 2
+    schema = DeltaTable(lake.data_uri(code)).schema()
+    assert [f.name for f in schema.fields if not f.nullable] == []

@@ -283,7 +283,10 @@ def check_batch(
         # 2. accepted rows, typed
         accepted = t.anti_join(failed.select(ROW_COLUMN), ROW_COLUMN).select(
             **{c.field_name: typed(t[c.field_name], c.data_type) for c in schema.columns},
-            **{BATCH_COLUMN: ibis.literal(batch_id).cast("int64")},
+            # Nullable on purpose: a constant column is written NOT NULL by DuckDB and Spark, and a
+            # lake table that takes NOT NULL `_batch` from its first file refuses the change-feed
+            # rows delta-rs writes for a full load's deletes ("rows failed validation check").
+            **{BATCH_COLUMN: ibis.ifelse(t[ROW_COLUMN].isnull(), ibis.null("int64"), ibis.literal(batch_id, type="int64"))},
         )
         _write_parquet(con, engine, accepted, accepted_path)
 

@@ -301,6 +301,11 @@ def commit_batch(
 
     uri = data_uri(resource_code)
     existing = _open(uri)
+    if existing is not None and any(not f.nullable for f in existing.schema().fields):
+        # Tables made before `_batch` was written nullable (see engine.check_batch): drop the
+        # constraint first (a metadata-only commit, once), or a full load's deletes are refused.
+        _relax_not_null(uri)
+        existing = _open(uri)
     keys = [c.field_name for c in schema.keys]
     source = _reader(accepted)
     if existing is None and _is_local() and accepted.is_file():
@@ -432,8 +437,9 @@ def quarantine_arrow_schema(names: list[str]) -> pa.Schema:
 
 
 def _relax_not_null(uri: str) -> None:
-    """Quarantine tables created before the schema above took NOT NULL from the Parquet of their
-    first batch: drop those constraints (a metadata-only commit), once per column."""
+    """Tables created before their columns were all written nullable took NOT NULL from the
+    Parquet of their first batch (quarantine tables; data tables' `_batch`): drop those
+    constraints (a metadata-only commit), once per column."""
     table = _open(uri)
     if table is None:
         return
