@@ -66,3 +66,21 @@ def local_databases(db: Any, settings: Any) -> None:
     settings.EGRESS_ALLOW_LOCAL = ["127.0.0.1:5432", "127.0.0.1:3306"]
     for port in (5432, 3306):
         EgressDestination.objects.get_or_create(host="127.0.0.1/32", port_min=port, port_max=port)
+
+
+@pytest.fixture
+def platform_database(settings: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    """(database name, port) of the platform's own PostgreSQL database: the real one when the
+    suite runs on PostgreSQL, otherwise settings made to look like a production deployment on
+    127.0.0.1:5432 (for the egress tests that must refuse it)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        own = connection.settings_dict
+        return own["NAME"], int(own.get("PORT") or 5432)
+    monkeypatch.setitem(
+        settings.DATABASES, "default",
+        {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql", "NAME": "zw_platform",
+         "HOST": "127.0.0.1", "PORT": "5432"},
+    )
+    return "zw_platform", 5432

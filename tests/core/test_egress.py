@@ -201,19 +201,8 @@ def test_the_platforms_own_ports_are_always_refused(settings: Any) -> None:
         assert "平台自身的服务端口" in info.value.detail, host
 
 
-def test_the_platforms_own_database_is_always_refused(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        own = connection.settings_dict
-        name, port = own["NAME"], int(own.get("PORT") or 5432)
-    else:  # the platform on PostgreSQL, as in production
-        name, port = "zw_platform", 5432
-        monkeypatch.setitem(
-            settings.DATABASES, "default",
-            {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql", "NAME": name,
-             "HOST": "127.0.0.1", "PORT": "5432"},
-        )  # fmt: skip
+def test_the_platforms_own_database_is_always_refused(settings: Any, platform_database: tuple[str, int]) -> None:
+    name, port = platform_database
     settings.EGRESS_ALLOW_LOCAL = [f"127.0.0.1:{port}", f"[::1]:{port}"]
     allow("127.0.0.1", str(port))
     allow("::1", str(port))

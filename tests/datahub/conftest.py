@@ -134,3 +134,29 @@ def people_csv(path: Path, people: list[dict[str, Any]], encoding: str = "utf-8"
     header = [item["name"] for item in PEOPLE_ITEMS]
     fields = [item["field_name"] for item in PEOPLE_ITEMS]
     return write_csv(path, header, [[p.get(f, "") for f in fields] for p in people], encoding)
+
+
+@pytest.fixture
+def queued(django_capture_on_commit_callbacks: Any) -> Any:
+    """Call a service that queues a batch, and run the queued task as the worker would (in
+    tests tasks run immediately, once the transaction commits)."""
+
+    def call(service: Any, *args: Any, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return service(*args, **kwargs)
+
+    return call
+
+
+class Upload:
+    """What a Django UploadedFile offers services."""
+
+    def __init__(self, path: Path, name: str | None = None):
+        self.path = path
+        self.name = name or path.name
+        self.size = path.stat().st_size
+
+    def chunks(self) -> Any:
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(65536):
+                yield chunk

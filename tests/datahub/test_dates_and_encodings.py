@@ -19,20 +19,7 @@ from zhengwu.datahub.readers import looks_garbled, stage_file
 from zhengwu.datahub.rules import derive_rules
 from zhengwu.datahub.schema import Column, ResourceSchema
 
-from .conftest import people_csv, person
-from .test_services import Upload
-
-
-@pytest.fixture
-def queued(django_capture_on_commit_callbacks: Any) -> Any:
-    """Call a service that queues a batch and run the queued task, as the worker would."""
-
-    def call(service: Any, *args: Any, **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(*args, **kwargs)
-
-    return call
-
+from .conftest import Upload, people_csv, person
 
 pytestmark = pytest.mark.django_db
 

@@ -369,19 +369,8 @@ def test_the_source_form_is_no_port_scanner(listener: int, settings: Any) -> Non
     refused(lambda: check_source(PG_URL, "t", "", SCHEMA))
 
 
-def test_the_platforms_own_database_is_refused_as_a_source(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        own = connection.settings_dict
-        name, port = own["NAME"], int(own.get("PORT") or 5432)
-    else:  # the platform on PostgreSQL, as in production
-        name, port = "zw_platform", 5432
-        monkeypatch.setitem(
-            settings.DATABASES, "default",
-            {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql", "NAME": name,
-             "HOST": "127.0.0.1", "PORT": "5432"},
-        )  # fmt: skip
+def test_the_platforms_own_database_is_refused_as_a_source(settings: Any, platform_database: tuple[str, int]) -> None:
+    name, port = platform_database
     for url in (
         f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}",
         f"postgresql://postgres@127.0.0.1:{port}/{name}",

@@ -20,35 +20,9 @@ from zhengwu.core.errors import Conflict, DomainError, PermissionDenied
 from zhengwu.datahub import lake, queries, services
 from zhengwu.datahub.models import IngestBatch, ResourceVersion
 
-from .conftest import PEOPLE_ITEMS, people_csv, person, valid_id
+from .conftest import PEOPLE_ITEMS, Upload, people_csv, person, valid_id
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def queued(django_capture_on_commit_callbacks: Any) -> Any:
-    """Call a service that queues a batch, and run the queued task as the worker would (in
-    tests tasks run immediately, once the transaction commits)."""
-
-    def call(service: Any, *args: Any, **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(*args, **kwargs)
-
-    return call
-
-
-class Upload:
-    """What a Django UploadedFile offers services."""
-
-    def __init__(self, path: Path, name: str | None = None):
-        self.path = path
-        self.name = name or path.name
-        self.size = path.stat().st_size
-
-    def chunks(self) -> Any:
-        with self.path.open("rb") as fh:
-            while chunk := fh.read(65536):
-                yield chunk
 
 
 def good_and_bad(n: int = 20) -> list[dict[str, Any]]:
