@@ -190,19 +190,23 @@ def diff_snapshots(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
 
 @contextmanager
 def _attempt(
-    actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None, details: dict[str, Any] | None = None
+    actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None, *, object_type: str = "catalog_entry",
+    conflict: tuple[str, str | None] = ("数据已被他人修改或存在重复，请刷新后重试", None),
 ) -> Iterator[None]:
+    """One transaction; a refusal is audited (with its Chinese reason and field) and re-raised.
+    A unique-key clash (someone else was quicker) becomes `conflict` (message, field)."""
     try:
         try:
             with transaction.atomic():
                 yield
         except IntegrityError as exc:
-            raise Conflict("数据已被他人修改或存在重复，请刷新后重试") from exc
+            raise Conflict(*conflict) from exc
     except DomainError as exc:
         failure = dict(details or {})
         failure.update({"reason": exc.message, "field": exc.field or ""})
         record_event(
-            actor, action, object_type="catalog_entry", object_id=object_id,
+            actor, action, object_type=object_type, object_id=object_id,
             result=AuditResult.FAILURE, details=failure, request=request,
         )
         raise
@@ -727,25 +731,13 @@ def _synonym_text(value: str, label: str, field: str, limit: int) -> str:
     return text
 
 
-@contextmanager
 def _synonym_attempt(
     actor: Any, action: str, object_id: str, request: HttpRequest | None, details: dict[str, Any] | None = None
-) -> Iterator[None]:
-    """One transaction; a refusal is audited (with its Chinese reason and field) and re-raised."""
-    try:
-        try:
-            with transaction.atomic():
-                yield
-        except IntegrityError as exc:
-            raise Conflict("同义词或全称：该同义词已在同义词表中（可能刚被他人添加），请刷新后查看", "synonym") from exc
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        record_event(
-            actor, action, object_type="search_synonym", object_id=object_id,
-            result=AuditResult.FAILURE, details=failure, request=request,
-        )
-        raise
+) -> Any:
+    return _attempt(
+        actor, action, object_id, request, details, object_type="search_synonym",
+        conflict=("同义词或全称：该同义词已在同义词表中（可能刚被他人添加），请刷新后查看", "synonym"),
+    )
 
 
 def _bump_synonyms() -> None:
