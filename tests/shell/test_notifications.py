@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
 from django.core import mail
 
 from tests.shell.conftest import client_for, entry_data
@@ -66,10 +67,13 @@ def test_review_flow_notifies_reviewers_then_the_submitter(city: dict[str, Any],
     assert record.details["count"] == 3
 
 
-def test_open_link_never_leaves_the_site(city: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "url", ["https://evil.example.com/", "//evil.example.com/", "/\\evil.example.com/", "javascript:alert(1)"]
+)
+def test_open_link_never_leaves_the_site(city: dict[str, Any], url: str) -> None:
     from zhengwu.core.notifications import notify
 
-    (row,) = notify([city["gaj_data"]], title="测试", url="https://evil.example.com/")
+    (row,) = notify([city["gaj_data"]], title="测试", url=url)
     response = client_for(city["gaj_data"]).post(f"/notifications/{row.pk}/read", {"open": "1"})
     assert response["Location"] == "/notifications/"
 
