@@ -85,12 +85,16 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",
     "csp",
+    "oauth2_provider",
     "zhengwu.core",
     "zhengwu.directory",
     "zhengwu.audit",
     "zhengwu.identity",
+    "zhengwu.identity.oidc",
+    "zhengwu.identity.public",
     "zhengwu.catalog",
     "zhengwu.datahub",
+    "zhengwu.portal",
 ]
 
 MIDDLEWARE = [

@@ -78,8 +78,19 @@ class Unit(models.Model):
         return chain
 
 
+class AccountKind(models.TextChoices):
+    STAFF = "staff", "工作人员"
+    PUBLIC = "public", "公众用户"
+
+
 class User(AbstractUser):
-    """A staff account. Every account belongs to a unit."""
+    """An account. Staff accounts belong to a unit; public accounts (自然人 / 法人经办, see
+    identity.public) are a separate population: they never hold a unit, a business role or an
+    administrator role, and the staff consoles refuse them."""
+
+    account_kind = models.CharField(
+        "账号类别", max_length=8, choices=AccountKind.choices, default=AccountKind.STAFF, db_index=True
+    )
 
     full_name = models.CharField("姓名", max_length=50)
     unit = models.ForeignKey(
@@ -99,6 +110,11 @@ class User(AbstractUser):
         verbose_name_plural = "工作人员账号"
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            # A public account never belongs to a unit nor holds an administrator role.
+            models.CheckConstraint(
+                condition=~models.Q(account_kind="public") | models.Q(unit__isnull=True, admin_role=""),
+                name="user_public_has_no_unit_or_admin_role",
+            ),
         ]
 
     def __str__(self) -> str:

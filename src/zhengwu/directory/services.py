@@ -22,7 +22,7 @@ from zhengwu.audit.services import record_event
 from zhengwu.core.errors import Conflict, DomainError, PermissionDenied
 
 from . import rules
-from .models import AdminRole, BusinessRole, RoleGrant, Unit, UnitType, User
+from .models import AccountKind, AdminRole, BusinessRole, RoleGrant, Unit, UnitType, User
 from .permissions import ensure_admin
 
 UNIT_FIELDS = (
@@ -516,6 +516,8 @@ def do_grant_role(
         current = User.objects.select_for_update().get(pk=user.pk)
         if current.admin_role:
             raise DomainError("管理员账号不得持有业务角色（三权分立：管理员账号专用于管理）", "role")
+        if current.account_kind == AccountKind.PUBLIC:
+            raise DomainError("公众用户账号不得持有工作人员角色", "user")
         if not current.is_active:
             raise DomainError("该账号已停用，不能授予角色", "user")
         if current.unit is None:
@@ -575,6 +577,8 @@ def do_assign_admin_role(actor: Any, user: User, role: str, *, request: HttpRequ
         if role and role not in AdminRole.values:
             raise DomainError(f"管理员角色只能是 {'、'.join(AdminRole.values)}（或 none 表示取消）", "role")
         current = User.objects.select_for_update().get(pk=user.pk)
+        if role and current.account_kind == AccountKind.PUBLIC:
+            raise DomainError("公众用户账号不得担任管理员", "user")
         if current.admin_role == role:
             return False
         if role and current.admin_role:

@@ -16,6 +16,7 @@ The caller checks its own permission first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -452,13 +453,31 @@ def do_enrol_step(request: HttpRequest, code: str, *, now: datetime | None = Non
     return LoginResult("ok", user=user)
 
 
+# Called with (request, user) just before a platform session ends (logout or idle timeout), so
+# what hangs on the session ends with it (the OIDC provider registers the end of its clients'
+# sessions: tokens revoked, back-channel logout). Registered in AppConfig.ready().
+SESSION_END_HOOKS: list[Callable[[HttpRequest, Any], None]] = []
+
+
+def register_session_end_hook(hook: Callable[[HttpRequest, Any], None]) -> None:
+    if hook not in SESSION_END_HOOKS:
+        SESSION_END_HOOKS.append(hook)
+
+
+def _end_session(request: HttpRequest, user: Any) -> None:
+    if getattr(user, "is_authenticated", False):
+        for hook in SESSION_END_HOOKS:
+            hook(request, user)
+    logout(request)
+
+
 def do_logout(request: HttpRequest) -> None:
     user = request.user
     if getattr(user, "is_authenticated", False):
         record_event(
             user, "identity.logout", object_type="directory.user", object_id=user.pk, request=request
         )
-    logout(request)
+    _end_session(request, user)
 
 
 def do_session_timeout(request: HttpRequest, idle_seconds: float) -> None:
@@ -472,7 +491,7 @@ def do_session_timeout(request: HttpRequest, idle_seconds: float) -> None:
         details={"idle_seconds": int(idle_seconds)},
         request=request,
     )
-    logout(request)
+    _end_session(request, user)
     request.session[TIMEOUT_NOTICE_KEY] = True
 
 

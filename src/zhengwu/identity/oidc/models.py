@@ -1,0 +1,1 @@
+"""Tables of the OpenID Connect provider (client registrations, SSO sessions)."""

@@ -1,0 +1,1 @@
+"""Tables of the public accounts (自然人, 法人, 经办人)."""
