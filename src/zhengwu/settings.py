@@ -275,6 +275,10 @@ LOGGING = {
 CATALOG_AUTHORITY_UNIT_NAME = os.environ.get("ZHENGWU_CATALOG_AUTHORITY_UNIT", "大数据管理局")
 
 PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")
+# --- portal (门户, docs/portal.md) -------------------------------------------------------
+# The city's name on the public portal ("<城市>政务服务门户", the app "我的<城市>") and its operator.
+PORTAL_CITY_NAME = os.environ.get("ZHENGWU_CITY_NAME", "示范市")
+PORTAL_OPERATOR = os.environ.get("ZHENGWU_PORTAL_OPERATOR", "") or f"{PORTAL_CITY_NAME}政务服务数据管理局"
 
 # --- notification e-mail (core/notifications.py) --------------------------------------
 # In-app notifications are always kept; a copy goes by e-mail only when ZHENGWU_EMAIL_HOST is set.
