@@ -63,9 +63,11 @@ def test_health_endpoint_answers(client: Client, db: Any) -> None:
 
 
 def test_home_requires_login(client: Client, db: Any) -> None:
+    """The 工作台 needs a staff login: an anonymous visitor of / is sent to the public portal."""
     response = client.get("/")
     assert response.status_code == 302
-    assert "/login/" in response["Location"]
+    assert response["Location"] == "/portal/"
+    assert "工作台" not in client.get("/", follow=True).content.decode()
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ from .errors import NotFound
 NOTIFICATIONS_PER_PAGE = 30
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The 工作台: the user's to-dos with their counts, then the consoles they may open."""
+    """The 工作台: the user's to-dos with their counts, then the consoles they may open. An
+    anonymous visitor (or a public account) of / is at the public portal's home instead; staff
+    sign in from the portal's login link or at /login/."""
+    if not request.user.is_authenticated or getattr(request.user, "account_kind", "") == "public":
+        return redirect("portal:home")
     entries = consoles.entries_for(request.user)
     todos = consoles.todos_for(request.user)
     return render(request, "core/home.html", {"families": consoles.families(entries), "todos": todos})
