@@ -17,8 +17,11 @@ class CoreConfig(AppConfig):
         register_actions(self.verbose_name, {
             "core.notification.read": "标记通知已读",
             "core.notification.read_all": "全部通知标为已读",
+            "core.holiday.set": "设置节假日调整",
+            "core.holiday.remove": "删除节假日调整",
+            "core.holiday.year": "登记年度放假安排",
         })
-        register_object_types(self.verbose_name, {"notification": "站内通知"})
+        register_object_types(self.verbose_name, {"notification": "站内通知", "holiday_override": "节假日调整"})
 
         register(ConsoleEntry(
             key="core.notifications", title="站内通知", description="到达您的待办和处理结果：审核、退回、纠错、失败的批次",

@@ -80,3 +80,43 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class HolidayOverride(models.Model):
+    """One day of the working-day calendar set by hand (core/workdays.py): a correction to the
+    chinesecalendar package, or a day of a year the package does not cover yet. Rows are
+    changed only through workdays.do_set_holiday_override / do_remove_holiday_override
+    (系统管理员, audited)."""
+
+    date = models.DateField("日期", unique=True)
+    is_working_day = models.BooleanField("是否工作日")
+    note = models.CharField("说明", max_length=200, help_text="如：国庆节、国庆调休上班；写明依据的放假通知")
+    who = models.CharField("录入人", max_length=150)
+    updated_at = models.DateTimeField("录入时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "节假日调整"
+        verbose_name_plural = "节假日调整"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'上班' if self.is_working_day else '放假'}"
+
+
+class HolidayYear(models.Model):
+    """A year whose whole holiday arrangement has been entered in HolidayOverride by an operator
+    (for a year chinesecalendar does not cover): only then are its other days counted as plain
+    weekdays and weekends. Without this row such a year is refused, never guessed."""
+
+    year = models.PositiveIntegerField("年度", unique=True)
+    basis = models.CharField("依据", max_length=200, help_text="国务院办公厅关于该年部分节假日安排的通知（文号）")
+    who = models.CharField("登记人", max_length=150)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已录入放假安排的年度"
+        verbose_name_plural = "已录入放假安排的年度"
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
