@@ -8,7 +8,7 @@ database is rolled back), a provider unit (市公安局) with its 数据管理�
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,32 @@ def lake_dir(tmp_path: Path, settings: Any) -> Path:
     settings.INGEST_WORK_DIR = tmp_path / "work"
     settings.ENGINE = "duckdb"
     return tmp_path / "lake"
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real SeaweedFS S3 server for the whole session (see tests/seaweedfs.py)."""
+    from tests import seaweedfs as server_module
+
+    server = server_module.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_lake(request: pytest.FixtureRequest, settings: Any, lake_dir: Path) -> str:
+    """Run the test on the local lake folder and again on S3-compatible storage (SeaweedFS),
+    each time in a fresh table root."""
+    if request.param == "s3":
+        import json
+        import uuid
+
+        from tests.seaweedfs import BUCKET
+
+        server = request.getfixturevalue("seaweedfs")
+        settings.LAKE_URL = f"s3://{BUCKET}/{uuid.uuid4().hex}"
+        settings.LAKE_STORAGE_OPTIONS = json.dumps(server.storage_options())
+    return str(request.param)
 
 
 @pytest.fixture

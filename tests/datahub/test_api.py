@@ -315,6 +315,7 @@ def test_a_file_the_readers_refuse_fails_the_batch_with_its_reason(
     assert api.get(batch["quarantine_url"]).json()["count"] == 0
 
 
+@pytest.mark.usefixtures("any_lake")  # on the local folder and on S3-compatible storage
 def test_versions_time_travel_changes_and_rollback(
     tmp_path: Path, entry: Any, data_admin: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:

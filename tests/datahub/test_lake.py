@@ -16,6 +16,9 @@ from zhengwu.datahub.schema import Column, ResourceSchema
 
 CODE = "1/01/001/000001"
 
+# Every test here runs on the local lake folder and on S3-compatible storage (a real SeaweedFS).
+pytestmark = pytest.mark.usefixtures("any_lake")
+
 
 def schema(keyed: bool = True) -> ResourceSchema:
     return ResourceSchema(

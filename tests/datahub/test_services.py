@@ -22,7 +22,8 @@ from zhengwu.datahub.models import IngestBatch, ResourceVersion
 
 from .conftest import PEOPLE_ITEMS, Upload, people_csv, person, valid_id
 
-pytestmark = pytest.mark.django_db
+# Every test here runs on the local lake folder and on S3-compatible storage (a real SeaweedFS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("any_lake")]
 
 
 def good_and_bad(n: int = 20) -> list[dict[str, Any]]:
@@ -217,11 +218,12 @@ def test_recovery_fails_a_dead_batch_and_undoes_its_unrecorded_commit(tmp_path: 
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake
 
-    from zhengwu.datahub.lake import _props, data_uri
+    from zhengwu.datahub.lake import _props, data_uri, storage_options
 
-    current = DeltaTable(data_uri(entry.resource_code)).to_pyarrow_table()
+    current = DeltaTable(data_uri(entry.resource_code), storage_options=storage_options()).to_pyarrow_table()
     row = current.set_column(current.schema.get_field_index("id_no"), "id_no", pa.array([person(2)["id_no"]]))
-    write_deltalake(data_uri(entry.resource_code), row, mode="append", commit_properties=_props(batch.pk))
+    write_deltalake(data_uri(entry.resource_code), row, mode="append", commit_properties=_props(batch.pk),
+                    storage_options=storage_options())
     assert lake.current_version(entry.resource_code) == 1
     assert services.do_recover_interrupted_batches() == [batch.pk]
     batch.refresh_from_db()
@@ -236,7 +238,7 @@ def test_recovery_removes_a_first_version_made_by_a_dead_batch(tmp_path: Path, p
 
     from deltalake import write_deltalake
 
-    from zhengwu.datahub.lake import _props, data_uri
+    from zhengwu.datahub.lake import _props, data_uri, storage_options
 
     entry = publish(data_admin)
     batch = services.do_submit_file(data_admin, entry.resource_code, people_csv(tmp_path / "a.csv", [person(1)]), enqueue=False)
@@ -245,7 +247,8 @@ def test_recovery_removes_a_first_version_made_by_a_dead_batch(tmp_path: Path, p
     IngestBatch.objects.filter(pk=batch.pk).update(status="running", worker_host=socket.gethostname(), worker_pid=dead.pid)
     import pyarrow as pa
 
-    write_deltalake(data_uri(entry.resource_code), pa.table({"id_no": [person(1)["id_no"]]}), commit_properties=_props(batch.pk))
+    write_deltalake(data_uri(entry.resource_code), pa.table({"id_no": [person(1)["id_no"]]}), commit_properties=_props(batch.pk),
+                    storage_options=storage_options())
     assert lake.current_version(entry.resource_code) == 0
     assert services.do_recover_interrupted_batches() == [batch.pk]
     assert lake.current_version(entry.resource_code) is None  # as before the batch: no data
@@ -270,6 +273,7 @@ def test_killing_the_process_mid_batch_leaves_the_previous_version_intact(
     big = tmp_path / "big.csv"
     people_csv(big, [person(i % 999 + 1, household_address=f"梅江区江南路{i}号") | {"id_no": valid_id(birth=f"19{50 + i % 40}0101", seq=i % 999 + 1)} for i in range(120_000)])
     env = dict(os.environ, DATABASE_URL=_database_url(), ZHENGWU_LAKE_URL=str(settings.LAKE_URL),
+               ZHENGWU_LAKE_STORAGE_OPTIONS=settings.LAKE_STORAGE_OPTIONS or "",
                ZHENGWU_INGEST_WORK_DIR=str(settings.INGEST_WORK_DIR), ZHENGWU_ENV="test")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zhengwu.cli", "ingest", str(big), "--resource", entry.resource_code,

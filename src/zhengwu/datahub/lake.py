@@ -92,9 +92,42 @@ def current_version(resource_code: str) -> int | None:
 
 
 def data_files(resource_code: str, version: int | None = None) -> list[str]:
-    """Parquet files of a version (default: current); [] when the resource has no data yet."""
+    """Parquet files of a version (default: current); [] when the resource has no data yet.
+    Their URIs are local paths only on a local lake: read a version through `_dataset`."""
     table = _open(data_uri(resource_code), version)
     return [] if table is None else list(table.file_uris())
+
+
+def _dataset(table: DeltaTable) -> pads.Dataset:
+    """A version's rows as an Arrow dataset, read by delta-rs with the lake's storage options —
+    the same on a local folder and on S3-compatible storage (DuckDB scans it registered as a view,
+    so no query needs DuckDB's own S3 support)."""
+    return table.to_pyarrow_dataset()
+
+
+def _current_dataset(resource_code: str) -> pads.Dataset | None:
+    table = _open(data_uri(resource_code))
+    if table is None or not table.file_uris():
+        return None
+    return _dataset(table)
+
+
+def reference_files(resource_code: str, work_dir: Path) -> list[str]:
+    """Parquet files holding a resource's current rows, on this machine, for the engine's
+    reference rules: the table's own files on a local lake; on object storage a copy of the
+    current version written into `work_dir` (the batch's work space, removed with it)."""
+    if _is_local():
+        return data_files(resource_code)
+    dataset = _current_dataset(resource_code)
+    if dataset is None:
+        return []
+    out = work_dir / f"reference-{resource_code.replace('/', '-')}.parquet"
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(str(out), dataset.schema) as writer:
+        for batch in dataset.to_batches(batch_size=65536):
+            writer.write_batch(batch)
+    return [str(out)]
 
 
 def open_version(resource_code: str, version: int | None = None) -> DeltaTable:
@@ -110,10 +143,10 @@ def open_version(resource_code: str, version: int | None = None) -> DeltaTable:
 
 
 def count_rows(resource_code: str, version: int | None = None) -> int:
-    files = data_files(resource_code, version)
-    if not files:
+    table = _open(data_uri(resource_code), version)
+    if table is None or not table.file_uris():
         return 0
-    return int(pads.dataset(files, format="parquet").count_rows())
+    return int(_dataset(table).count_rows())
 
 
 def read_rows(
@@ -126,7 +159,7 @@ def read_rows(
     columns = [f.name for f in schema]  # type: ignore[attr-defined]
     if not files:
         return columns, [], 0
-    dataset = pads.dataset(files, format="parquet")
+    dataset = _dataset(table)
     total = int(dataset.count_rows())
     # Stream to the page: skip whole record batches before `offset`, never load the table.
     rows: list[dict[str, Any]] = []
@@ -178,24 +211,24 @@ def _kept_rows(resource_code: str, schema: ResourceSchema, accepted: Path, refus
     """For a full load: the current rows whose key was refused in this batch (and not accepted).
     They stay as they are — a full batch must not delete a record only because its new copy was
     refused. Written beside `accepted` as Parquet; None when there are none."""
-    files = data_files(resource_code)
-    if not files or refused is None or not schema.keys:
+    current = _current_dataset(resource_code)
+    if current is None or refused is None or not schema.keys:
         return None
     keys = [c.field_name for c in schema.keys]
     # Refused rows hold raw text; compare the current rows' keys as text.
     on = " AND ".join(f"CAST(p.{_quote(k)} AS VARCHAR) = r.{_quote(k)}" for k in keys)
     on_acc = " AND ".join(f"p.{_quote(k)} IS NOT DISTINCT FROM a.{_quote(k)}" for k in keys)
     out = accepted.parent / "kept.parquet"
-    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        con.register("current_rows", current)
         accepted_files = f"{accepted}/**/*.parquet" if accepted.is_dir() else str(accepted)
         refused_files = f"{refused}/**/*.parquet" if refused.is_dir() else str(refused)
         count = con.execute(
             f"""
             COPY (
-              SELECT p.* FROM read_parquet([{file_list}]) p
+              SELECT p.* FROM current_rows p
               WHERE EXISTS (SELECT 1 FROM read_parquet('{refused_files}') r WHERE {on})
                 AND NOT EXISTS (SELECT 1 FROM read_parquet('{accepted_files}') a WHERE {on_acc})
             ) TO '{out}' (FORMAT parquet)
@@ -233,19 +266,18 @@ def preview_full_load(
     this batch are deleted (refused keys are kept), accepted keys not current are inserted, and
     current rows whose values differ are updated; without a key every current row is deleted and
     every accepted row inserted (nothing, when the rows are the same). Read only."""
-    files = data_files(resource_code)
+    dataset = _current_dataset(resource_code)
     version = current_version(resource_code)
     accepted_count = int(pads.dataset(str(accepted), format="parquet").count_rows())
-    if not files:
+    if dataset is None:
         return FullLoadPreview(version, 0, accepted_count, 0, 0)
-    current = int(pads.dataset(files, format="parquet").count_rows())
+    current = int(dataset.count_rows())
     keys = [c.field_name for c in schema.keys]
     if not keys:
         if _same_rows(resource_code, schema, accepted):
             return FullLoadPreview(version, current, 0, 0, 0)
         return FullLoadPreview(version, current, accepted_count, 0, current)
-    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    present = set(pads.dataset(files, format="parquet").schema.names)
+    present = set(dataset.schema.names)
     a_src = _parquet_source(accepted).replace("'", "''")
     on_acc = " AND ".join(f"p.{_quote(k)} = a.{_quote(k)}" for k in keys)
     differs = " OR ".join(
@@ -262,9 +294,10 @@ def preview_full_load(
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        con.register("current_rows", dataset)
         row = con.execute(
             f"""
-            WITH p AS (SELECT * FROM read_parquet([{file_list}], union_by_name=true)),
+            WITH p AS (SELECT * FROM current_rows),
                  a AS (SELECT * FROM read_parquet('{a_src}'))
             SELECT
               (SELECT count(*) FROM a WHERE NOT EXISTS (SELECT 1 FROM p WHERE {on_acc})),
@@ -370,23 +403,23 @@ def commit_batch(
 def _same_rows(resource_code: str, schema: ResourceSchema, accepted: Path) -> bool:
     """Whether a batch for a resource without a key holds exactly the current rows (as a
     multiset, `_batch` aside): a full replace by the same rows changes nothing."""
-    files = data_files(resource_code)
-    if not files:
+    dataset = _current_dataset(resource_code)
+    if dataset is None:
         return False
     columns = ", ".join(_quote(c.field_name) for c in schema.columns)
-    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     accepted_files = f"{accepted}/**/*.parquet" if accepted.is_dir() else str(accepted)
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        con.register("current_rows", dataset)
         found = con.execute(
             f"""
             SELECT count(*) FROM (
-              (SELECT {columns} FROM read_parquet([{file_list}], union_by_name=true)
+              (SELECT {columns} FROM current_rows
                EXCEPT ALL SELECT {columns} FROM read_parquet('{accepted_files}'))
               UNION ALL
               (SELECT {columns} FROM read_parquet('{accepted_files}')
-               EXCEPT ALL SELECT {columns} FROM read_parquet([{file_list}], union_by_name=true))
+               EXCEPT ALL SELECT {columns} FROM current_rows)
             )
             """  # noqa: S608 (identifiers are quoted catalog field names, paths are the platform's own)
         ).fetchone()
@@ -481,15 +514,16 @@ def quarantine_rows(
     table = _open(quarantine_uri(resource_code))
     if table is None:
         return [], [], 0
-    files = list(table.file_uris())
-    if not files:
+    if not table.file_uris():
         return [], [], 0
-    columns = [f.name for f in pads.dataset(files, format="parquet").schema if f.name != BATCH_COLUMN]
-    source = "read_parquet([" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "], union_by_name=true)"
+    dataset = _dataset(table)
+    columns = [f.name for f in dataset.schema if f.name != BATCH_COLUMN]
+    source = "quarantine_rows"
     selected = ", ".join(_quote(c) for c in columns)
     con = duckdb.connect()
     try:
         con.sql(f"SET memory_limit='{settings.DUCKDB_MEMORY_LIMIT}'")
+        con.register(source, dataset)
         counted = con.sql(f"SELECT count(*) FROM {source} WHERE {BATCH_COLUMN} = ?", params=[batch_id]).fetchall()  # noqa: S608
         total = int(counted[0][0]) if counted else 0
         query = f"SELECT {selected} FROM {source} WHERE {BATCH_COLUMN} = ? ORDER BY _row"  # noqa: S608
@@ -508,15 +542,39 @@ def quarantine_rows(
 
 def drop_unrecorded_table(resource_code: str) -> None:
     """Remove a resource's data table whose only version was made by a batch that died before
-    recording it (the resource had no data before). Local lake only; on object storage the
-    table is left and the operator is told in the log (nothing reads an unrecorded version)."""
-    import logging
+    recording it (the resource had no data before): the folder on a local lake, every object
+    under the table's prefix on object storage."""
     import shutil
 
     if not _is_local():
-        logging.getLogger(__name__).warning("资源 %s 的首个版本来自中断的批次，请人工删除 %s", resource_code, data_uri(resource_code))
+        filesystem, path = _object_store(data_uri(resource_code))
+        filesystem.delete_dir_contents(path, missing_dir_ok=True)
         return
     shutil.rmtree(Path(data_uri(resource_code).removeprefix("file://")), ignore_errors=True)
+
+
+def _object_store(uri: str) -> tuple[Any, str]:
+    """A pyarrow S3 filesystem for the lake's storage options, and `uri`'s bucket/key path in it
+    (only to delete what delta-rs cannot: a whole table written by a batch that died)."""
+    from urllib.parse import urlsplit
+
+    import pyarrow.fs as pafs
+
+    if not uri.startswith(("s3://", "s3a://")):
+        raise DomainError(f"不支持的数据湖存储：{uri.split('://', 1)[0]}（只支持本地目录和 S3 兼容存储）", "lake")
+    options = {k.upper(): v for k, v in (storage_options() or {}).items()}
+    endpoint = options.get("AWS_ENDPOINT_URL") or options.get("AWS_ENDPOINT") or ""
+    kwargs: dict[str, Any] = {
+        "access_key": options.get("AWS_ACCESS_KEY_ID"),
+        "secret_key": options.get("AWS_SECRET_ACCESS_KEY"),
+        "region": options.get("AWS_REGION") or options.get("AWS_DEFAULT_REGION") or "us-east-1",
+    }
+    if endpoint:
+        parts = urlsplit(endpoint)
+        kwargs["endpoint_override"] = parts.netloc or parts.path
+        kwargs["scheme"] = parts.scheme or "https"
+    split = urlsplit(uri)
+    return pafs.S3FileSystem(**kwargs), f"{split.netloc}{split.path}".rstrip("/")
 
 
 def restore(resource_code: str, version: int, *, reason: str, batch_id: int | None = None) -> CommitResult:

@@ -486,7 +486,7 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
             tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
             rules = derive_rules(schema, custom_rules(batch.resource_code))
             references = {
-                str(spec.params.get("resource_code")): lake.data_files(str(spec.params.get("resource_code")))
+                str(spec.params.get("resource_code")): lake.reference_files(str(spec.params.get("resource_code")), space)
                 for spec in custom_rules(batch.resource_code) if spec.kind == RuleKind.REFERENCE
             }
             checked = engine.check_batch(
