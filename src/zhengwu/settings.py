@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "zhengwu.identity.public",
     "zhengwu.catalog",
     "zhengwu.datahub",
+    "zhengwu.sharing",
     "zhengwu.portal",
 ]
 
@@ -275,6 +276,14 @@ LOGGING = {
 CATALOG_AUTHORITY_UNIT_NAME = os.environ.get("ZHENGWU_CATALOG_AUTHORITY_UNIT", "大数据管理局")
 
 PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")
+
+# --- sharing (共享交换: requests and grants, docs/sharing.md) ------------------------------
+# Working days a provider has to answer a 有条件共享 request (the day of filing not counted).
+SHARING_ANSWER_WORKING_DAYS = env_int("ZHENGWU_SHARING_ANSWER_WORKING_DAYS", 10)
+# Days before a grant's end when the consumer unit is reminded to renew it.
+SHARING_RENEWAL_REMINDER_DAYS = env_int("ZHENGWU_SHARING_RENEWAL_REMINDER_DAYS", 30)
+# Longest validity period a request may ask for, in days.
+SHARING_MAX_VALIDITY_DAYS = env_int("ZHENGWU_SHARING_MAX_VALIDITY_DAYS", 1096)
 # --- portal (门户, docs/portal.md) -------------------------------------------------------
 # The city's name on the public portal ("<城市>政务服务门户", the app "我的<城市>") and its operator.
 PORTAL_CITY_NAME = os.environ.get("ZHENGWU_CITY_NAME", "示范市")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit/", include("zhengwu.audit.urls")),
     path("catalog/", include("zhengwu.catalog.urls")),
     path("datahub/", include("zhengwu.datahub.urls")),
+    path("sharing/", include("zhengwu.sharing.urls")),
     path("portal/", include("zhengwu.portal.urls")),
 ]
 
