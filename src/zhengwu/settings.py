@@ -276,6 +276,10 @@ LOGGING = {
 CATALOG_AUTHORITY_UNIT_NAME = os.environ.get("ZHENGWU_CATALOG_AUTHORITY_UNIT", "大数据管理局")
 
 PLATFORM_NAME = os.environ.get("ZHENGWU_PLATFORM_NAME", "示范市数字政府平台")
+# --- portal (门户, docs/portal.md) -------------------------------------------------------
+# The city's name on the public portal ("<城市>政务服务门户", the app "我的<城市>") and its operator.
+PORTAL_CITY_NAME = os.environ.get("ZHENGWU_CITY_NAME", "示范市")
+PORTAL_OPERATOR = os.environ.get("ZHENGWU_PORTAL_OPERATOR", "") or f"{PORTAL_CITY_NAME}政务服务数据管理局"
 
 # --- sharing (共享交换: requests and grants, docs/sharing.md) ------------------------------
 # Working days a provider has to answer a 有条件共享 request (the day of filing not counted).
@@ -284,10 +288,6 @@ SHARING_ANSWER_WORKING_DAYS = env_int("ZHENGWU_SHARING_ANSWER_WORKING_DAYS", 10)
 SHARING_RENEWAL_REMINDER_DAYS = env_int("ZHENGWU_SHARING_RENEWAL_REMINDER_DAYS", 30)
 # Longest validity period a request may ask for, in days.
 SHARING_MAX_VALIDITY_DAYS = env_int("ZHENGWU_SHARING_MAX_VALIDITY_DAYS", 1096)
-# --- portal (门户, docs/portal.md) -------------------------------------------------------
-# The city's name on the public portal ("<城市>政务服务门户", the app "我的<城市>") and its operator.
-PORTAL_CITY_NAME = os.environ.get("ZHENGWU_CITY_NAME", "示范市")
-PORTAL_OPERATOR = os.environ.get("ZHENGWU_PORTAL_OPERATOR", "") or f"{PORTAL_CITY_NAME}政务服务数据管理局"
 
 # --- notification e-mail (core/notifications.py) --------------------------------------
 # In-app notifications are always kept; a copy goes by e-mail only when ZHENGWU_EMAIL_HOST is set.
@@ -301,6 +301,11 @@ EMAIL_TIMEOUT = env_int("ZHENGWU_EMAIL_TIMEOUT_SECONDS", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("ZHENGWU_EMAIL_FROM", "zhengwu@localhost")
 # The site's address as staff reach it (https://zw.example.gov.cn), for links in e-mails.
 SITE_URL = os.environ.get("ZHENGWU_SITE_URL", "").strip()
+# WebAuthn second factor (identity/webauthn.py; docs/security.md「WebAuthn」): the relying-party ID
+# (a domain, e.g. "zw.example.gov.cn") and the origins the browser may report. Unset: taken from
+# ZHENGWU_SITE_URL, else from the request's host (already checked against ALLOWED_HOSTS).
+WEBAUTHN_RP_ID = os.environ.get("ZHENGWU_WEBAUTHN_RP_ID", "").strip().lower()
+WEBAUTHN_ORIGINS = env_list("ZHENGWU_WEBAUTHN_ORIGINS", [])
 
 # --- data center: lake, engine, ingest -------------------------------------------------
 # Where Delta Lake tables live: a local folder (default) or s3://bucket/prefix for S3-compatible storage.
@@ -353,3 +358,62 @@ DATAHUB_FILE_SOURCES = ENV == "test"
 PULL_CONNECT_TIMEOUT_S = env_int("ZHENGWU_PULL_CONNECT_TIMEOUT_S", 10)
 PULL_STATEMENT_TIMEOUT_S = env_int("ZHENGWU_PULL_STATEMENT_TIMEOUT_S", 300)
 PULL_MAX_ROWS = env_int("ZHENGWU_PULL_MAX_ROWS", 10_000_000)
+
+# --- OpenID Connect provider (identity/oidc; docs/sso.md) ------------------------------------
+# The issuer: empty = the site root the request came to (ZHENGWU_SITE_URL when that is set).
+OIDC_ISSUER = os.environ.get("ZHENGWU_OIDC_ISSUER", "").strip().rstrip("/") or SITE_URL.rstrip("/")
+# Lifetimes in seconds. A key that stopped signing stays in the JWKS this long (+ 5 minutes) after.
+OIDC_ACCESS_TOKEN_SECONDS = env_int("ZHENGWU_OIDC_ACCESS_TOKEN_SECONDS", 600)
+OIDC_ID_TOKEN_SECONDS = env_int("ZHENGWU_OIDC_ID_TOKEN_SECONDS", 600)
+OIDC_REFRESH_TOKEN_SECONDS = env_int("ZHENGWU_OIDC_REFRESH_TOKEN_SECONDS", SESSION_COOKIE_AGE)
+# Largest client logo (PNG or JPEG) in KiB.
+OIDC_LOGO_MAX_KB = env_int("ZHENGWU_OIDC_LOGO_MAX_KB", 200)
+# Back-channel logout delivery timeout.
+OIDC_BACKCHANNEL_TIMEOUT_SECONDS = env_int("ZHENGWU_OIDC_BACKCHANNEL_TIMEOUT_SECONDS", 5)
+# django-oauth-toolkit's own models (named so migrations can refer to them; not swapped).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
+    "OAUTH2_VALIDATOR_CLASS": "zhengwu.identity.oidc.validator.PlatformValidator",
+    "SCOPES_BACKEND_CLASS": "zhengwu.identity.oidc.scopes.PlatformScopes",
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": OIDC_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": OIDC_ID_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": OIDC_REFRESH_TOKEN_SECONDS,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,  # the SSO session end revokes that session's tokens
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+}
+
+# --- public accounts (identity/public; docs/public-accounts.md) ----------------------------------------
+# The SMS sender (dotted path of a class with send(mobile, text)); the default writes to the outbox
+# a 系统管理员 reads in the console (短信发件箱) instead of sending anything.
+SMS_SENDER = os.environ.get("ZHENGWU_SMS_SENDER", "") or "zhengwu.identity.public.sms.OutboxSender"
+SMS_CODE_MINUTES = env_int("ZHENGWU_SMS_CODE_MINUTES", 5)
+# Rate limits (429 with a Chinese message): registrations per source address and per mobile number
+# an hour, SMS codes per number and per address an hour (and one a minute per number), real-name
+# checks per account a day and per address an hour.
+PUBLIC_REGISTER_PER_ADDRESS_HOUR = env_int("ZHENGWU_PUBLIC_REGISTER_PER_ADDRESS_HOUR", 10)
+PUBLIC_REGISTER_PER_MOBILE_HOUR = env_int("ZHENGWU_PUBLIC_REGISTER_PER_MOBILE_HOUR", 5)
+PUBLIC_SMS_PER_MOBILE_HOUR = env_int("ZHENGWU_PUBLIC_SMS_PER_MOBILE_HOUR", 5)
+PUBLIC_SMS_PER_ADDRESS_HOUR = env_int("ZHENGWU_PUBLIC_SMS_PER_ADDRESS_HOUR", 20)
+PUBLIC_VERIFY_PER_ACCOUNT_DAY = env_int("ZHENGWU_PUBLIC_VERIFY_PER_ACCOUNT_DAY", 5)
+PUBLIC_VERIFY_PER_ADDRESS_HOUR = env_int("ZHENGWU_PUBLIC_VERIFY_PER_ADDRESS_HOUR", 20)

@@ -12,6 +12,10 @@ urlpatterns = [
     path("datahub/", include("zhengwu.datahub.urls")),
     path("sharing/", include("zhengwu.sharing.urls")),
     path("portal/", include("zhengwu.portal.urls")),
+    # OpenID provider (identity/oidc): discovery at the root, endpoints under /oidc/, consoles under /sso/.
+    path("", include("zhengwu.identity.oidc.provider_urls")),
+    path("sso/", include("zhengwu.identity.oidc.urls")),
+    path("public-accounts/", include("zhengwu.identity.public.urls")),
 ]
 
 handler400 = "zhengwu.core.errorpages.bad_request"
