@@ -52,3 +52,13 @@ def make_notice(editor: Any) -> Callable[..., Any]:
         )
 
     return make
+
+
+@pytest.fixture
+def test_templates(settings: Any) -> None:
+    """Templates of stand-in section providers (tests/portal/templates)."""
+    from pathlib import Path
+
+    engine = dict(settings.TEMPLATES[0])
+    engine["DIRS"] = [*engine["DIRS"], Path(__file__).parent / "templates"]
+    settings.TEMPLATES = [engine, *settings.TEMPLATES[1:]]
