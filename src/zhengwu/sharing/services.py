@@ -46,6 +46,11 @@ SHARE_REVIEWER_ROLE = "share_reviewer"
 MAX_SCOPE_VALUES = 200
 
 
+def _today() -> date:
+    """Today in the platform's time zone (one place, so tests can fix the date)."""
+    return timezone.localdate()
+
+
 # --- who may do what -------------------------------------------------------------------------------
 
 
@@ -271,7 +276,7 @@ def do_file_share_request(
 ) -> ShareRequest:
     """File a request for a live catalog entry. 无条件共享 without clear values → granted at
     once; otherwise pending with an answer deadline in working days."""
-    today = today or timezone.localdate()
+    today = today or _today()
     details = {"entry": getattr(entry, "resource_code", "")}
     with _attempt(actor, "sharing.request.file", "share_request", "new", request, details):
         consumer = _ensure_requester(actor)
@@ -390,7 +395,7 @@ def do_approve_share_request(
             raise DomainError(f"有效期止：不能晚于申请的 {req.valid_until.isoformat()}（审核只能缩短有效期）", "valid_until")
         if end < start:
             raise DomainError("有效期止：不能早于有效期起", "valid_until")
-        if end < timezone.localdate():
+        if end < _today():
             raise DomainError("有效期止：已经过去，不能授权", "valid_until")
         note = str(comment or "").strip()
         limits.check_length(note, limits.TEXT, "审核意见", "comment")
@@ -417,7 +422,7 @@ def do_approve_share_request(
             actor, "sharing.request.approve", object_type="share_request", object_id=req.pk,
             details={"grant": grant.pk, "items": item_list, "clear_items": clear, "scope": new_scope,
                      "valid_from": start.isoformat(), "valid_until": end.isoformat(), "narrowed": narrowed,
-                     "comment": note[:500], "overdue": bool(req.deadline and req.deadline < timezone.localdate())},
+                     "comment": note[:500], "overdue": bool(req.deadline and req.deadline < _today())},
             request=request,
         )
         record_event(
@@ -520,7 +525,7 @@ def do_revoke_share_grant(
 
 def do_expire_share_grants(today: date | None = None) -> int:
     """Active grants whose period has ended become 已过期 (the periodic job; audited per grant)."""
-    today = today or timezone.localdate()
+    today = today or _today()
     done = 0
     for pk in list(ShareGrant.objects.filter(status=GrantStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)):
         with transaction.atomic():
@@ -548,7 +553,7 @@ def do_expire_share_grants(today: date | None = None) -> int:
 
 def do_send_renewal_reminders(today: date | None = None) -> int:
     """Remind the consumer unit once, SHARING_RENEWAL_REMINDER_DAYS before a grant ends."""
-    today = today or timezone.localdate()
+    today = today or _today()
     horizon = today + timedelta(days=int(getattr(settings, "SHARING_RENEWAL_REMINDER_DAYS", 30)))
     done = 0
     due = ShareGrant.objects.filter(
@@ -580,7 +585,7 @@ def do_send_renewal_reminders(today: date | None = None) -> int:
 
 def do_notify_overdue_requests(today: date | None = None) -> int:
     """Tell the provider's reviewers and the data authority once when a request is overdue."""
-    today = today or timezone.localdate()
+    today = today or _today()
     done = 0
     for pk in list(ShareRequest.objects.filter(
         status=RequestStatus.PENDING, deadline__lt=today, overdue_notified_at__isnull=True
