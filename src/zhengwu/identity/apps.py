@@ -13,6 +13,10 @@ AUDIT_ACTIONS = {
     "identity.totp_enrol": "绑定动态口令",
     "identity.totp_disable": "停用动态口令",
     "identity.totp_reset": "重置动态口令",
+    "identity.webauthn_register": "登记安全密钥",
+    "identity.webauthn_remove": "移除安全密钥",
+    "identity.webauthn_reset": "重置安全密钥",
+    "identity.webauthn_clone": "安全密钥签名计数回退（疑似被复制）",
     "identity.policy_change": "修改安全策略",
     "identity.egress_add": "添加出站白名单",
     "identity.egress_remove": "移除出站白名单",
@@ -22,6 +26,7 @@ AUDIT_OBJECT_TYPES = {
     "identity.lock.account": "账号锁定",
     "identity.lock.address": "来源地址锁定",
     "identity.securitypolicy": "安全策略",
+    "identity.webauthncredential": "安全密钥",
     "core.egressdestination": "出站白名单条目",
 }
 
@@ -92,6 +97,18 @@ class IdentityConfig(AppConfig):
         )
         register(
             ConsoleEntry(
+                key="identity.webauthn_reset",
+                title="重置安全密钥",
+                description="用户丢失安全密钥或更换手机时移除其登记的安全密钥（WebAuthn）",
+                url_name="identity:webauthn_reset",
+                allowed=is_security_admin,
+                group="安全管理",
+                family="管理",
+                order=12,
+            )
+        )
+        register(
+            ConsoleEntry(
                 key="identity.egress",
                 title="出站白名单",
                 description="数据源等出站连接可以访问的主机、网段和端口；其余一律拒绝",
@@ -119,7 +136,7 @@ class IdentityConfig(AppConfig):
             ConsoleEntry(
                 key="identity.account",
                 title="账号与安全",
-                description="修改密码、动态口令、最近登录记录",
+                description="修改密码、动态口令、安全密钥、最近登录记录",
                 url_name="identity:account",
                 allowed=lambda u: True,
                 group="个人",

@@ -1,4 +1,4 @@
-"""Forms for login, TOTP, password change and the security policy (messages in Chinese)."""
+"""Forms for login, TOTP, WebAuthn, password change and the security policy (messages in Chinese)."""
 
 from __future__ import annotations
 
@@ -134,4 +134,44 @@ class EgressDestinationForm(forms.Form):
         required=False,
         error_messages=_chinese_errors(max_length="说明不能超过 200 个字符"),
         help_text="如 公安局人口库前置机",
+    )
+
+
+# --- WebAuthn (security keys, platform authenticators) ---------------------------------------
+WEBAUTHN_RESPONSE_REQUIRED = "请点击按钮，并按浏览器提示触摸安全密钥或完成指纹、面容、PIN 验证"
+
+
+def _credential_field() -> forms.CharField:
+    return forms.CharField(
+        max_length=64 * 1024,
+        strip=False,
+        widget=forms.HiddenInput(attrs={"data-webauthn-credential": ""}),
+        error_messages=_chinese_errors(required=WEBAUTHN_RESPONSE_REQUIRED, max_length="浏览器返回的数据过长"),
+    )
+
+
+class WebAuthnAssertionForm(forms.Form):
+    credential = _credential_field()
+
+
+class WebAuthnRegisterForm(forms.Form):
+    name = forms.CharField(
+        label="名称",
+        max_length=40,
+        help_text="便于您区分，如“办公室 U 盾”“我的手机”，最多 40 字",
+        error_messages=_chinese_errors(
+            required="请为这个安全密钥起一个名称，如“办公室 U 盾”“我的手机”", max_length="名称不能超过 40 个字"
+        ),
+        widget=forms.TextInput(attrs={"maxlength": 40, "autocomplete": "off", "data-webauthn-name": ""}),
+    )
+    credential = _credential_field()
+
+
+class WebAuthnRemoveForm(forms.Form):
+    password = forms.CharField(
+        label="当前登录密码",
+        max_length=4096,
+        strip=False,
+        error_messages=_chinese_errors(max_length="密码过长"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )

@@ -1,4 +1,5 @@
-"""Identity tables: the security policy, password history, login attempts, locks and TOTP devices.
+"""Identity tables: the security policy, password history, login attempts, locks, TOTP devices and
+WebAuthn credentials (security keys and platform authenticators).
 
 State changes go through `identity.services`; reads through `identity.queries`.
 """
@@ -186,6 +187,7 @@ class LoginFailureReason(models.TextChoices):
     UNKNOWN_USER = "unknown_user", "账号不存在"
     LOCKED = "locked", "已锁定"
     BAD_TOTP = "bad_totp", "动态口令错误"
+    BAD_WEBAUTHN = "bad_webauthn", "安全密钥验证失败"
     INACTIVE = "inactive", "账号已停用"
 
 
@@ -194,6 +196,7 @@ COUNTED_REASONS = (
     LoginFailureReason.BAD_PASSWORD,
     LoginFailureReason.UNKNOWN_USER,
     LoginFailureReason.BAD_TOTP,
+    LoginFailureReason.BAD_WEBAUTHN,
     LoginFailureReason.INACTIVE,
 )
 
@@ -292,3 +295,61 @@ class TOTPDevice(models.Model):
 
     def __str__(self) -> str:
         return f"TOTP {self.user_id}"
+
+
+# Longest name a person gives an authenticator ("办公室的 U 盾", "我的手机").
+WEBAUTHN_NAME_MAX = 40
+# Most authenticators one account may register.
+WEBAUTHN_MAX_PER_USER = 10
+
+
+class WebAuthnCredential(models.Model):
+    """A WebAuthn public-key credential (W3C Web Authentication Level 2) registered by a user as a
+    second factor: a security key (USB/NFC) or the platform authenticator of a phone or computer.
+
+    Only the public key is stored; the private key never leaves the authenticator. `sign_count`
+    is the authenticator's signature counter: a response whose counter does not move forward
+    (when either side is non-zero) means the key may have been cloned and is refused.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials"
+    )
+    name = models.CharField("名称", max_length=WEBAUTHN_NAME_MAX)
+    # base64url of the credential ID (at most 1023 bytes by the specification: 1364 characters)
+    credential_id = models.CharField("凭据标识", max_length=1400, unique=True)
+    public_key = models.BinaryField("公钥（COSE）")
+    sign_count = models.BigIntegerField("签名计数", default=0)
+    transports = models.CharField("传输方式", max_length=100, blank=True, help_text="逗号分隔，如 usb,nfc")
+    aaguid = models.CharField("认证器型号（AAGUID）", max_length=36, blank=True)
+    user_verified = models.BooleanField("登记时已验证用户", default=False)
+    backed_up = models.BooleanField("已同步备份（通行密钥）", default=False)
+    created_at = models.DateTimeField("登记时间")
+    last_used_at = models.DateTimeField("最近使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "安全密钥"
+        verbose_name_plural = "安全密钥"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="identity_webauthn_user_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"
+
+    @property
+    def transport_list(self) -> list[str]:
+        return [t for t in self.transports.split(",") if t]
+
+    @property
+    def kind_label(self) -> str:
+        """What the person registered, as far as the browser told (the transports it reported)."""
+        transports = set(self.transport_list)
+        if "internal" in transports:
+            return "本机认证器（指纹、面容或 PIN）"
+        if "hybrid" in transports:
+            return "手机（扫码连接）"
+        if transports & {"usb", "nfc", "ble", "smart-card"}:
+            return "安全密钥（" + "、".join(sorted(t.upper() for t in transports if t != "hybrid")) + "）"
+        return "安全密钥"

@@ -1,4 +1,4 @@
-"""Read helpers for identity: the policy, locks, login history, TOTP state."""
+"""Read helpers for identity: the policy, locks, login history, second factors (TOTP, WebAuthn)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from zhengwu.directory.models import AdminRole, RoleGrant
 from zhengwu.directory.permissions import ensure_admin
 
-from .models import LockKind, LoginAttempt, LoginLock, SecurityPolicy, TOTPDevice
+from .models import LockKind, LoginAttempt, LoginLock, SecurityPolicy, TOTPDevice, WebAuthnCredential
 
 _REQUEST_CACHE_ATTR = "_identity_security_policy"
 
@@ -41,7 +41,8 @@ def normalise_username(username: str) -> str:
 
 
 def totp_required(user: Any, policy: SecurityPolicy | None = None) -> bool:
-    """Administrators always; everyone else when the policy says so."""
+    """Whether the user must have a second factor: administrators always; everyone else when the
+    policy says so. (The name is historical: a WebAuthn credential satisfies it as well as TOTP.)"""
     if getattr(user, "admin_role", ""):
         return True
     return bool((policy or get_policy()).totp_required_for_all)
@@ -55,6 +56,41 @@ def confirmed_totp_device(user: Any) -> TOTPDevice | None:
 
 def has_totp(user: Any) -> bool:
     return confirmed_totp_device(user) is not None
+
+
+def second_factor_required(user: Any, policy: SecurityPolicy | None = None) -> bool:
+    return totp_required(user, policy)
+
+
+def webauthn_credentials_of(user: Any) -> list[WebAuthnCredential]:
+    """The user's own registered security keys / platform authenticators, oldest first."""
+    if user is None or user.pk is None:
+        return []
+    return list(WebAuthnCredential.objects.filter(user=user).order_by("created_at", "id"))
+
+
+def has_webauthn(user: Any) -> bool:
+    return user is not None and user.pk is not None and WebAuthnCredential.objects.filter(user=user).exists()
+
+
+def second_factors(user: Any) -> list[str]:
+    """The second factors the user can log in with, the one offered first first: "webauthn"
+    (phishing-resistant) before "totp"."""
+    factors = []
+    if has_webauthn(user):
+        factors.append("webauthn")
+    if has_totp(user):
+        factors.append("totp")
+    return factors
+
+
+def webauthn_holders(actor: Any, username: str = "") -> QuerySet[WebAuthnCredential]:
+    """Every registered security key, or those of one account (安全管理员 only)."""
+    ensure_admin(actor, AdminRole.SECURITY)
+    qs = WebAuthnCredential.objects.select_related("user").order_by("user__username", "created_at")
+    if username:
+        qs = qs.filter(user__username__iexact=username.strip())
+    return qs
 
 
 def active_lock(kind: str, key: str, now: datetime | None = None) -> LoginLock | None:

@@ -38,7 +38,7 @@ from zhengwu.core.http import client_ip
 from zhengwu.directory.models import AdminRole
 from zhengwu.directory.permissions import ensure_admin
 
-from . import queries, totp
+from . import queries, totp, webauthn
 from .models import (
     COUNTED_REASONS,
     MAX_PASSWORD_HISTORY,
@@ -51,6 +51,7 @@ from .models import (
     PasswordHistory,
     SecurityPolicy,
     TOTPDevice,
+    WebAuthnCredential,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 # Session keys
-PENDING_KEY = "identity_pending"  # {"user_id", "started", "stage", "next"} between password and TOTP
+PENDING_KEY = "identity_pending"  # {"user_id", "started", "stage", "factors", "next"} between the two steps
 LAST_ACTIVITY_KEY = "identity_last_activity"  # epoch seconds of the last request
 TIMEOUT_NOTICE_KEY = "identity_timeout_notice"  # set after an idle logout, shown once on the login page
 PENDING_SECONDS = 5 * 60
@@ -87,8 +88,9 @@ def lock_message(lock: LoginLock) -> str:
 class LoginResult:
     """Outcome of a login step.
 
-    status: "ok" (logged in), "totp" (ask for the code), "enrol" (administrator must enrol TOTP),
-    "failed" (show `message`), "locked" (show `message`), "expired" (pending step timed out).
+    status: "ok" (logged in), "totp" (ask for the code), "webauthn" (ask for the security key),
+    "enrol" (administrator must enrol a second factor), "failed" (show `message`), "locked" (show
+    `message`), "expired" (pending step timed out).
     """
 
     status: str
@@ -217,24 +219,37 @@ def _refuse_locked(
     return LoginResult("locked", lock_message(lock), lock=lock)
 
 
-def _find_user(username: str) -> Any:
-    user_model = get_user_model()
+def _find_user(username: str, population: str = "staff") -> Any:
+    """The account a login names, within one population: staff log in here by username, public
+    accounts (identity.public) at the portal by mobile or identity number — neither finds the other."""
     name = (username or "").strip()
     if not name:
         return None
-    return user_model.objects.filter(username__iexact=name).select_related("unit").first()
+    if population == "public":
+        from .public.queries import find_login_account
+
+        return find_login_account(name)
+    user_model = get_user_model()
+    return user_model.objects.filter(username__iexact=name, account_kind="staff").select_related("unit").first()
 
 
 def do_password_step(
-    request: HttpRequest, username: str, password: str, *, next_url: str = "", now: datetime | None = None
+    request: HttpRequest, username: str, password: str, *, next_url: str = "", now: datetime | None = None,
+    population: str = "staff",
 ) -> LoginResult:
-    """First login step. On a correct password either logs in, or starts the TOTP step."""
+    """First login step. On a correct password either logs in, or starts the TOTP step.
+    `population` "public": the portal's login of public accounts (identity.public.services), which
+    counts failures under the account's opaque username (or a keyed hash of what was typed)."""
     now = _now(now)
     username_key = queries.normalise_username(username)
     ip = client_ip(request)
     clear_pending(request)
+    user = _find_user(username, population) if username_key else None
+    if population == "public":
+        from .public.queries import login_key
+
+        username_key = login_key(username, user)
     lock = _lock_in_force(username_key, ip, now)
-    user = _find_user(username) if username_key else None
     if lock is not None:
         return _refuse_locked(request, username_key, user, lock, now)
     too_long = len(password) > MAX_PASSWORD_LENGTH  # no stored password is this long: hash a prefix, refuse
@@ -249,10 +264,11 @@ def do_password_step(
         new_lock = _register_failure(request, username_key, user, LoginFailureReason.INACTIVE, now)
     else:
         policy = queries.get_policy(request)
-        if queries.has_totp(user):
-            _start_pending(request, user, "totp", next_url, now)
-            return LoginResult("totp", user=user)
-        if queries.totp_required(user, policy):
+        factors = queries.second_factors(user)
+        if factors:  # the first is offered first; the person may switch to another (WebAuthn, TOTP)
+            _start_pending(request, user, factors[0], next_url, now, factors=factors)
+            return LoginResult(factors[0], user=user)
+        if population == "staff" and queries.totp_required(user, policy):
             _start_pending(request, user, "enrol", next_url, now)
             return LoginResult("enrol", user=user)
         complete_login(request, user, method="password", now=now)
@@ -287,14 +303,33 @@ def complete_login(request: HttpRequest, user: Any, *, method: str, now: datetim
     request.session[LAST_ACTIVITY_KEY] = now.timestamp()
 
 
-def _start_pending(request: HttpRequest, user: Any, stage: str, next_url: str, now: datetime) -> None:
+def _start_pending(
+    request: HttpRequest,
+    user: Any,
+    stage: str,
+    next_url: str,
+    now: datetime,
+    *,
+    factors: list[str] | None = None,
+) -> None:
     request.session.cycle_key()
+    webauthn.forget_challenge(request)
     request.session[PENDING_KEY] = {
         "user_id": user.pk,
         "started": now.timestamp(),
         "stage": stage,
+        "factors": list(factors or []),
         "next": next_url,
     }
+
+
+def pending_allows(pending: dict[str, Any] | None, stage: str) -> bool:
+    """Whether the pending login may continue with `stage` ("totp", "webauthn" or "enrol"): its own
+    stage, or another second factor the user holds (a user with both may choose)."""
+    if pending is None:
+        return False
+    factors = pending.get("factors")
+    return pending.get("stage") == stage or (isinstance(factors, list) and stage in factors)
 
 
 def clear_pending(request: HttpRequest) -> None:
@@ -356,7 +391,7 @@ def _second_step_start(request: HttpRequest, stage: str, now: datetime) -> tuple
     """Common start of the TOTP and enrolment steps: the pending user, or why the step is refused
     (pending login expired / in another stage, or the account or address is locked meanwhile)."""
     pending, user = pending_user(request, now)
-    if pending is None or pending.get("stage") != stage:
+    if pending is None or not pending_allows(pending, stage):
         return None, "", LoginResult("expired", EXPIRED_MESSAGE)
     username_key = queries.normalise_username(user.get_username())
     lock = _lock_in_force(username_key, client_ip(request), now)
@@ -451,6 +486,321 @@ def do_enrol_step(request: HttpRequest, code: str, *, now: datetime | None = Non
     )
     complete_login(request, user, method="password+totp", now=now)
     return LoginResult("ok", user=user)
+
+
+# --- WebAuthn at login ------------------------------------------------------------------------
+BAD_WEBAUTHN_MESSAGE = (
+    "安全密钥验证未通过：请使用已在本账号登记的安全密钥（或本机的指纹、面容、PIN）重试，也可改用其他验证方式。"
+)
+STALE_WEBAUTHN_MESSAGE = "这次验证请求已失效（每次请求只能使用一次，2 分钟内有效），请重新点击按钮验证。"
+CLONED_WEBAUTHN_MESSAGE = (
+    "该安全密钥的签名计数异常（可能被复制），已拒绝登录并记入审计。请改用其他验证方式，并联系安全管理员。"
+)
+BAD_REGISTRATION_MESSAGE = "未能登记该安全密钥：浏览器返回的数据未通过校验，请重试。"
+
+
+def _pending_started(request: HttpRequest) -> float:
+    pending = request.session.get(PENDING_KEY) or {}
+    return float(pending.get("started", 0.0))
+
+
+def begin_webauthn_step(request: HttpRequest, *, now: datetime | None = None) -> tuple[str, LoginResult | None]:
+    """Options (JSON) for navigator.credentials.get() in the pending login, with a fresh challenge
+    bound to it; or ("", the refusal) when the login is not waiting for a security key."""
+    now = _now(now)
+    user, _username_key, refused = _second_step_start(request, "webauthn", now)
+    if refused is not None:
+        return "", refused
+    credentials = queries.webauthn_credentials_of(user)
+    if not credentials:  # reset by the 安全管理员 meanwhile
+        clear_pending(request)
+        return "", LoginResult("expired", EXPIRED_MESSAGE)
+    rp = webauthn.relying_party(request)
+    challenge = webauthn.new_challenge(
+        request, webauthn.PURPOSE_LOGIN, user, _pending_started(request), now.timestamp()
+    )
+    return webauthn.authentication_options(rp, challenge, credentials), None
+
+
+def _webauthn_failure(
+    request: HttpRequest, username_key: str, user: Any, now: datetime, problem: str, message: str,
+    extra: dict[str, Any] | None = None,
+) -> LoginResult:
+    new_lock = _register_failure(
+        request, username_key, user, LoginFailureReason.BAD_WEBAUTHN, now, {"webauthn": problem, **(extra or {})}
+    )
+    if new_lock is not None:
+        clear_pending(request)
+        return LoginResult("locked", lock_message(new_lock), lock=new_lock)
+    return LoginResult("failed", message, user=user)
+
+
+def do_webauthn_step(request: HttpRequest, response: str | None, *, now: datetime | None = None) -> LoginResult:
+    """Second login step with a security key or platform authenticator.
+
+    Refused (and counted towards the lock like a wrong TOTP code): no challenge issued for this
+    pending login or one already used or expired; a credential that is not one of this user's
+    (another person's, or removed); wrong origin or RP ID; bad signature; a counter that did not
+    increase (also audited as "identity.webauthn_clone").
+    """
+    now = _now(now)
+    user, username_key, refused = _second_step_start(request, "webauthn", now)
+    if refused is not None:
+        webauthn.forget_challenge(request)
+        return refused
+    challenge = webauthn.take_challenge(
+        request, webauthn.PURPOSE_LOGIN, user, _pending_started(request), now.timestamp()
+    )
+    if challenge is None:
+        return _webauthn_failure(request, username_key, user, now, "no_challenge", STALE_WEBAUTHN_MESSAGE)
+    try:
+        data = webauthn.parse_response(response)
+    except webauthn.WebAuthnFailure as exc:
+        return _webauthn_failure(request, username_key, user, now, exc.reason, BAD_WEBAUTHN_MESSAGE)
+    rp = webauthn.relying_party(request)
+    with transaction.atomic():
+        credential = (
+            WebAuthnCredential.objects.select_for_update().filter(user=user, credential_id=data["id"]).first()
+        )
+        if credential is None:
+            problem, assertion = "unknown_credential", None
+        else:
+            try:
+                assertion = webauthn.verify_assertion(rp, data, challenge, credential)
+                problem = ""
+            except webauthn.CounterRegression as exc:
+                record_event(
+                    user,
+                    "identity.webauthn_clone",
+                    object_type="identity.webauthncredential",
+                    object_id=credential.pk,
+                    result=AuditResult.FAILURE,
+                    details={"name": credential.name, "stored_count": exc.stored, "received_count": exc.received},
+                    request=request,
+                )
+                problem, assertion = exc.reason, None
+            except webauthn.WebAuthnFailure as exc:
+                problem, assertion = exc.reason, None
+            if assertion is not None:
+                credential.sign_count = assertion.new_sign_count
+                credential.last_used_at = now
+                credential.save(update_fields=["sign_count", "last_used_at"])
+    if assertion is None or credential is None:
+        message = CLONED_WEBAUTHN_MESSAGE if problem == "counter_regression" else BAD_WEBAUTHN_MESSAGE
+        extra = {"credential": credential.name} if credential is not None else {}
+        return _webauthn_failure(request, username_key, user, now, problem, message, extra)
+    complete_login(request, user, method="password+webauthn", now=now)
+    return LoginResult("ok", user=user)
+
+
+def begin_webauthn_enrol(request: HttpRequest, *, now: datetime | None = None) -> tuple[str, LoginResult | None]:
+    """Options for navigator.credentials.create() when an administrator (or everyone, by policy)
+    must enrol a second factor before the login completes."""
+    now = _now(now)
+    user, _username_key, refused = _second_step_start(request, "enrol", now)
+    if refused is not None:
+        return "", refused
+    rp = webauthn.relying_party(request)
+    challenge = webauthn.new_challenge(
+        request, webauthn.PURPOSE_REGISTER, user, _pending_started(request), now.timestamp()
+    )
+    return webauthn.registration_options(rp, user, challenge, queries.webauthn_credentials_of(user)), None
+
+
+def do_webauthn_enrol_step(
+    request: HttpRequest, name: str, response: str | None, *, now: datetime | None = None
+) -> LoginResult:
+    """Login-time enrolment of a security key: register it, then log in. A refused registration
+    counts towards the lock (whoever is here has only the password so far)."""
+    now = _now(now)
+    user, username_key, refused = _second_step_start(request, "enrol", now)
+    if refused is not None:
+        webauthn.forget_challenge(request)
+        return refused
+    try:
+        clean_name = _clean_credential_name(user, name)
+    except DomainError as exc:
+        webauthn.forget_challenge(request)
+        return LoginResult("failed", exc.message, user=user)
+    challenge = webauthn.take_challenge(
+        request, webauthn.PURPOSE_REGISTER, user, _pending_started(request), now.timestamp()
+    )
+    try:
+        if challenge is None:
+            raise webauthn.WebAuthnFailure("no_challenge")
+        with transaction.atomic():
+            credential = _store_credential(request, user, clean_name, response, challenge, now)
+    except webauthn.WebAuthnFailure as exc:
+        record_event(
+            user,
+            "identity.webauthn_register",
+            object_type="directory.user",
+            object_id=user.pk,
+            result=AuditResult.FAILURE,
+            details={"reason": exc.reason, "stage": "enrol"},
+            request=request,
+        )
+        message = STALE_WEBAUTHN_MESSAGE if exc.reason == "no_challenge" else BAD_REGISTRATION_MESSAGE
+        return _webauthn_failure(request, username_key, user, now, exc.reason, message, {"stage": "enrol"})
+    except DomainError as exc:
+        return LoginResult("failed", exc.message, user=user)
+    complete_login(request, user, method="password+webauthn", now=now)
+    return LoginResult("ok", user=user, message=credential.name)
+
+
+# --- WebAuthn credentials of one's own account ----------------------------------------------------
+def _clean_credential_name(user: Any, name: str | None, *, exclude_id: int | None = None) -> str:
+    from .models import WEBAUTHN_NAME_MAX
+
+    value = " ".join((name or "").split())
+    if not value:
+        raise DomainError("请为这个安全密钥起一个名称，如“办公室 U 盾”“我的手机”", field="name")
+    if len(value) > WEBAUTHN_NAME_MAX:
+        raise DomainError(f"名称不能超过 {WEBAUTHN_NAME_MAX} 个字", field="name")
+    taken = WebAuthnCredential.objects.filter(user=user, name=value)
+    if exclude_id is not None:
+        taken = taken.exclude(pk=exclude_id)
+    if taken.exists():
+        raise DomainError(f"您已有名为“{value}”的安全密钥，请换一个名称", field="name")
+    return value
+
+
+def _store_credential(
+    request: HttpRequest, user: Any, name: str, response: str | None, challenge: bytes, now: datetime
+) -> WebAuthnCredential:
+    """Verify a registration response and store the credential, audited. Inside a transaction."""
+    from .models import WEBAUTHN_MAX_PER_USER
+
+    data = webauthn.parse_response(response)
+    rp = webauthn.relying_party(request)
+    new = webauthn.verify_registration(rp, data, challenge)
+    # Serialise registrations of one user (the limit and the unique name hold under concurrency).
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if WebAuthnCredential.objects.filter(user=user).count() >= WEBAUTHN_MAX_PER_USER:
+        raise DomainError(f"每个账号最多登记 {WEBAUTHN_MAX_PER_USER} 个安全密钥，请先移除不用的", field="name")
+    if WebAuthnCredential.objects.filter(credential_id=new.credential_id).exists():
+        raise DomainError("这个安全密钥已经登记过，无需重复登记", field="name")
+    credential = WebAuthnCredential.objects.create(
+        user=user,
+        name=name,
+        credential_id=new.credential_id,
+        public_key=new.public_key,
+        sign_count=new.sign_count,
+        transports=new.transports,
+        aaguid=new.aaguid,
+        user_verified=new.user_verified,
+        backed_up=new.backed_up,
+        created_at=now,
+    )
+    record_event(
+        user,
+        "identity.webauthn_register",
+        object_type="identity.webauthncredential",
+        object_id=credential.pk,
+        details={
+            "name": name,
+            "aaguid": new.aaguid,
+            "transports": new.transports,
+            "user_verified": new.user_verified,
+            "backed_up": new.backed_up,
+            "rp_id": rp.rp_id,
+        },
+        request=request,
+    )
+    return credential
+
+
+def begin_webauthn_registration(request: HttpRequest, *, now: datetime | None = None) -> str:
+    """Options for navigator.credentials.create() on the 账号与安全 page (logged-in user)."""
+    now = _now(now)
+    actor = request.user
+    if not getattr(actor, "is_authenticated", False):
+        raise DomainError("请先登录")
+    rp = webauthn.relying_party(request)
+    challenge = webauthn.new_challenge(request, webauthn.PURPOSE_REGISTER, actor, 0.0, now.timestamp())
+    return webauthn.registration_options(rp, actor, challenge, queries.webauthn_credentials_of(actor))
+
+
+def do_register_webauthn(
+    actor: Any, name: str, response: str | None, request: HttpRequest, *, now: datetime | None = None
+) -> WebAuthnCredential:
+    """Register a security key or platform authenticator for one's own account (audited, also when
+    refused). Raises DomainError naming the field ("name" or "credential")."""
+    now = _now(now)
+    if not getattr(actor, "is_authenticated", False):
+        raise DomainError("请先登录")
+    clean = _clean_credential_name(actor, name)
+    challenge = webauthn.take_challenge(request, webauthn.PURPOSE_REGISTER, actor, 0.0, now.timestamp())
+    try:
+        if challenge is None:
+            raise webauthn.WebAuthnFailure("no_challenge")
+        with transaction.atomic():
+            return _store_credential(request, actor, clean, response, challenge, now)
+    except webauthn.WebAuthnFailure as exc:
+        record_event(
+            actor,
+            "identity.webauthn_register",
+            object_type="directory.user",
+            object_id=actor.pk,
+            result=AuditResult.FAILURE,
+            details={"reason": exc.reason},
+            request=request,
+        )
+        message = STALE_WEBAUTHN_MESSAGE if exc.reason == "no_challenge" else BAD_REGISTRATION_MESSAGE
+        raise DomainError(message, field="credential") from exc
+
+
+def _keeps_second_factor(user: Any, request: HttpRequest | None, *, without: str) -> bool:
+    """Whether `user` still meets the second-factor rule after dropping `without` ("totp" or one
+    WebAuthn credential "webauthn:<id>")."""
+    if not queries.totp_required(user, queries.get_policy(request)):
+        return True
+    has_totp = queries.has_totp(user) and without != "totp"
+    others = WebAuthnCredential.objects.filter(user=user)
+    if without.startswith("webauthn:"):
+        others = others.exclude(pk=int(without.split(":", 1)[1]))
+    return has_totp or others.exists()
+
+
+SECOND_FACTOR_NEEDED = "管理员（或按安全策略，所有用户）必须至少保留一种第二重身份鉴别：动态口令或安全密钥"
+
+
+def do_remove_webauthn(
+    actor: Any, credential_id: int, password: str, request: HttpRequest | None = None
+) -> WebAuthnCredential:
+    """Remove one of one's own security keys after re-entering the password. Refused when it is the
+    last second factor of someone who must have one."""
+    if not getattr(actor, "is_authenticated", False):
+        raise DomainError("请先登录")
+    credential = WebAuthnCredential.objects.filter(pk=credential_id, user=actor).first()
+    if credential is None:
+        raise NotFound("该安全密钥不存在或已移除", field="credential")
+    if len(password or "") > MAX_PASSWORD_LENGTH or not actor.check_password(password or ""):
+        record_event(
+            actor,
+            "identity.webauthn_remove",
+            object_type="identity.webauthncredential",
+            object_id=credential.pk,
+            result=AuditResult.FAILURE,
+            details={"reason": "bad_password", "name": credential.name},
+            request=request,
+        )
+        raise DomainError("密码不正确：移除安全密钥前须输入当前登录密码", field="password")
+    if not _keeps_second_factor(actor, request, without=f"webauthn:{credential.pk}"):
+        raise Conflict(f"不能移除最后一个第二重身份鉴别方式。{SECOND_FACTOR_NEEDED}", field="credential")
+    with transaction.atomic():
+        deleted, _ = WebAuthnCredential.objects.filter(pk=credential.pk, user=actor).delete()
+        if not deleted:
+            raise NotFound("该安全密钥不存在或已移除", field="credential")
+        record_event(
+            actor,
+            "identity.webauthn_remove",
+            object_type="identity.webauthncredential",
+            object_id=credential.pk,
+            details={"name": credential.name},
+            request=request,
+        )
+    return credential
 
 
 # Called with (request, user) just before a platform session ends (logout or idle timeout), so
@@ -640,11 +990,12 @@ def do_confirm_totp(
 
 
 def do_disable_totp(actor: Any, request: HttpRequest | None = None) -> None:
-    """A user stops using TOTP; refused for administrators and when the policy requires it."""
-    if getattr(actor, "admin_role", ""):
-        raise DomainError("管理员必须使用动态口令，不能停用")
-    if queries.get_policy(request).totp_required_for_all:
-        raise DomainError("安全策略要求所有用户使用动态口令，不能停用")
+    """A user stops using TOTP; refused when they must have a second factor (administrators, or
+    everyone by policy) and no security key remains."""
+    if not _keeps_second_factor(actor, request, without="totp"):
+        if getattr(actor, "admin_role", ""):
+            raise DomainError("管理员必须使用动态口令或安全密钥：请先登记一个安全密钥，再停用动态口令")
+        raise DomainError("安全策略要求所有用户使用动态口令或安全密钥：请先登记一个安全密钥，再停用动态口令")
     with transaction.atomic():
         deleted, _ = TOTPDevice.objects.filter(user=actor).delete()
         if not deleted:
@@ -671,6 +1022,29 @@ def do_reset_totp(actor: Any, user_id: int, request: HttpRequest | None = None) 
             object_type="directory.user",
             object_id=user.pk,
             details={"username": user.get_username()},
+            request=request,
+        )
+    return user
+
+
+def do_reset_webauthn(actor: Any, user_id: int, request: HttpRequest | None = None) -> Any:
+    """Remove every security key of a user (lost or stolen key); administrators enrol a second
+    factor again at next login."""
+    ensure_admin(actor, AdminRole.SECURITY)
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("账号不存在", field="user")
+    with transaction.atomic():
+        names = list(WebAuthnCredential.objects.filter(user=user).values_list("name", flat=True))
+        if not names:
+            raise Conflict(f"{user} 没有登记安全密钥，无需重置", field="user")
+        WebAuthnCredential.objects.filter(user=user).delete()
+        record_event(
+            actor,
+            "identity.webauthn_reset",
+            object_type="directory.user",
+            object_id=user.pk,
+            details={"username": user.get_username(), "names": names},
             request=request,
         )
     return user

@@ -1,4 +1,4 @@
-"""Pages: login (password, TOTP, enrolment), logout, 账号与安全, and the 安全管理员 console.
+"""Pages: login (password, TOTP or WebAuthn, enrolment), logout, 账号与安全, and the 安全管理员 console.
 
 Thin: the rules are in services.py and queries.py.
 """
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,6 +31,9 @@ from .forms import (
     SecurityPolicyForm,
     TOTPCodeForm,
     TOTPResetForm,
+    WebAuthnAssertionForm,
+    WebAuthnRegisterForm,
+    WebAuthnRemoveForm,
 )
 from .models import POLICY_RANGES
 
@@ -52,6 +55,8 @@ def _step_redirect(result: services.LoginResult, next_url: str, request: HttpReq
         return _after_login(request, next_url)
     if result.status == "totp":
         return redirect("identity:login_totp")
+    if result.status == "webauthn":
+        return redirect("identity:login_webauthn")
     if result.status == "enrol":
         return redirect("identity:login_enrol")
     return None
@@ -89,7 +94,7 @@ def _second_factor(
 ) -> tuple[HttpResponse | None, Any, TOTPCodeForm, str]:
     """Shared by the TOTP and enrolment steps: (response to return, pending user, form, error)."""
     pending, user = services.pending_user(request)
-    if pending is None or pending.get("stage") != stage:
+    if pending is None or not services.pending_allows(pending, stage):
         messages.warning(request, services.EXPIRED_MESSAGE)
         return redirect("identity:login"), user, TOTPCodeForm(), ""
     if request.method != "POST":
@@ -114,7 +119,8 @@ def login_totp_view(request: HttpRequest) -> HttpResponse:
     response, user, form, error = _second_factor(request, "totp", services.do_totp_step)
     if response is not None:
         return response
-    return render(request, "identity/login_totp.html", {"form": form, "error": error, "pending_user": user})
+    context = {"form": form, "error": error, "pending_user": user, "can_webauthn": _pending_may(request, "webauthn")}
+    return render(request, "identity/login_totp.html", context)
 
 
 @sensitive_post_parameters("code")
@@ -154,6 +160,7 @@ def _account_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "recent_attempts": queries.last_logins(user, limit=10),
         "password_expires_at": queries.password_expires_at(user, policy),
         "has_totp": queries.has_totp(user),
+        "webauthn_credentials": queries.webauthn_credentials_of(user),
         "totp_required": queries.totp_required(user, policy),
         "password_form": PasswordChangeForm(),
     }
@@ -342,3 +349,160 @@ def egress_remove_view(request: HttpRequest, destination_id: int) -> HttpRespons
     else:
         messages.success(request, f"已将 {row.host} 端口 {row.ports} 移出出站白名单。")
     return redirect("identity:egress")
+
+
+# --- WebAuthn ------------------------------------------------------------------------------------
+def _pending_may(request: HttpRequest, stage: str) -> bool:
+    pending, _user = services.pending_user(request)
+    return services.pending_allows(pending, stage)
+
+
+def _options_response(options: str, refused: services.LoginResult | None) -> HttpResponse:
+    """The ceremony options as JSON, or a JSON refusal the page's script shows (409)."""
+    if refused is not None:
+        return JsonResponse({"detail": refused.message, "redirect": reverse("identity:login")}, status=409)
+    response = HttpResponse(options, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _login_step_page(
+    request: HttpRequest, stage: str, template: str, step: Any, form_class: Any, extra: dict[str, Any]
+) -> HttpResponse:
+    pending, user = services.pending_user(request)
+    if pending is None or not services.pending_allows(pending, stage):
+        messages.warning(request, services.EXPIRED_MESSAGE)
+        return redirect("identity:login")
+    error = ""
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = step(request, form.cleaned_data)
+        response = _step_redirect(result, pending.get("next", ""), request)
+        if response is not None:
+            return response
+        if result.status in {"locked", "expired"}:
+            messages.error(request, result.message)
+            return redirect("identity:login")
+        error = result.message
+        # The response was used up: the next attempt needs a new ceremony (the name stays).
+        form = form_class(initial={k: v for k, v in form.cleaned_data.items() if k == "name"})
+    context = {"form": form, "error": error, "pending_user": user, **extra}
+    return render(request, template, context)
+
+
+@sensitive_post_parameters("credential")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_webauthn_view(request: HttpRequest) -> HttpResponse:
+    return _login_step_page(
+        request,
+        "webauthn",
+        "identity/login_webauthn.html",
+        lambda req, data: services.do_webauthn_step(req, data["credential"]),
+        WebAuthnAssertionForm,
+        {"can_totp": _pending_may(request, "totp")},
+    )
+
+
+@never_cache
+@require_POST
+def login_webauthn_options_view(request: HttpRequest) -> HttpResponse:
+    return _options_response(*services.begin_webauthn_step(request))
+
+
+@sensitive_post_parameters("credential")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_webauthn_enrol_view(request: HttpRequest) -> HttpResponse:
+    return _login_step_page(
+        request,
+        "enrol",
+        "identity/login_webauthn_enrol.html",
+        lambda req, data: services.do_webauthn_enrol_step(req, data["name"], data["credential"]),
+        WebAuthnRegisterForm,
+        {},
+    )
+
+
+@never_cache
+@require_POST
+def login_webauthn_enrol_options_view(request: HttpRequest) -> HttpResponse:
+    return _options_response(*services.begin_webauthn_enrol(request))
+
+
+@sensitive_post_parameters("credential")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def webauthn_register_view(request: HttpRequest) -> HttpResponse:
+    form = WebAuthnRegisterForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = services.do_register_webauthn(
+                request.user, form.cleaned_data["name"], form.cleaned_data["credential"], request
+            )
+        except DomainError as exc:
+            # The response was used up: a new attempt needs a new ceremony (the name stays).
+            form = WebAuthnRegisterForm(initial={"name": form.cleaned_data["name"]})
+            error = exc.message
+        else:
+            messages.success(request, f"安全密钥“{credential.name}”已登记，今后登录时可以用它完成第二步验证。")
+            return redirect("identity:account")
+    return render(
+        request,
+        "identity/webauthn_register.html",
+        {"form": form, "error": error, "credentials": queries.webauthn_credentials_of(request.user)},
+    )
+
+
+@login_required
+@never_cache
+@require_POST
+def webauthn_register_options_view(request: HttpRequest) -> HttpResponse:
+    return _options_response(services.begin_webauthn_registration(request), None)
+
+
+@sensitive_post_parameters("password")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def webauthn_remove_view(request: HttpRequest, credential_id: int) -> HttpResponse:
+    credential = next((c for c in queries.webauthn_credentials_of(request.user) if c.pk == credential_id), None)
+    if credential is None:
+        messages.error(request, "该安全密钥不存在或已移除。")
+        return redirect("identity:account")
+    form = WebAuthnRemoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_remove_webauthn(request.user, credential.pk, form.cleaned_data["password"], request)
+        except DomainError as exc:
+            form.add_error("password" if exc.field == "password" else None, exc.message)
+        else:
+            messages.success(request, f"安全密钥“{credential.name}”已移除，它不能再用于登录本账号。")
+            return redirect("identity:account")
+    return render(request, "identity/webauthn_remove.html", {"form": form, "credential": credential})
+
+
+@require_admin_role(AdminRole.SECURITY)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def webauthn_reset_view(request: HttpRequest) -> HttpResponse:
+    form = TOTPResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        target = (
+            get_user_model().objects.filter(username__iexact=form.cleaned_data["username"].strip()).first()
+        )
+        if target is None:
+            form.add_error("username", "账号不存在")
+        else:
+            try:
+                services.do_reset_webauthn(request.user, target.pk, request)
+            except DomainError as exc:
+                form.add_error("username", exc.message)
+            else:
+                messages.success(request, f"已移除 {target} 登记的全部安全密钥；管理员下次登录时须重新登记第二重身份鉴别。")
+                return redirect("identity:webauthn_reset")
+    return render(
+        request, "identity/webauthn_reset.html", {"form": form, "holders": queries.webauthn_holders(request.user)[:200]}
+    )
