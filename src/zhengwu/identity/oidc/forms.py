@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from .claims import SCOPES, USER_SCOPES
 from .models import Audience, ClientKind
@@ -34,6 +35,10 @@ class RegistrationForm(forms.Form):
 
     def __init__(self, *args: Any, units: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["kind"].initial = ClientKind.WEB
+        self.fields["audience"].initial = Audience.STAFF
+        self.fields["scopes"].initial = ["openid", "profile"]
+        self.fields["logo"].help_text = f"PNG 或 JPEG，不超过 {settings.OIDC_LOGO_MAX_KB} KB，宽高不超过 1024 像素"
         self.fields["unit"].choices = [(u.pk, u.name) for u in units]  # type: ignore[attr-defined]
 
     def service_arguments(self) -> dict[str, Any]:
@@ -48,7 +53,7 @@ class RegistrationForm(forms.Form):
             "redirect_uris": _lines(data.get("redirect_uris", "")),
             "post_logout_redirect_uris": _lines(data.get("post_logout_redirect_uris", "")),
             "backchannel_logout_uri": data.get("backchannel_logout_uri", ""),
-            "logo": logo.read(256 * 1024 + 1) if logo else None,
+            "logo": logo.read(settings.OIDC_LOGO_MAX_KB * 1024 + 1) if logo else None,
         }
 
 

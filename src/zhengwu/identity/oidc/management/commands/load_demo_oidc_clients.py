@@ -41,6 +41,19 @@ def demo_urls(port: int) -> dict[str, str]:
 class Command(BaseCommand):
     help = "登记并批准示范市的两个示例应用系统（统一身份认证），客户端凭据写入数据目录"
 
+    def _allow_demo_port(self, port: int) -> None:
+        """When the deployment allows the demo system's loopback port (ZHENGWU_EGRESS_ALLOW_LOCAL), the
+        demo 安全管理员 aqadmin lists it in the allowlist (audited), so back-channel logout can reach it."""
+        from zhengwu.core.models import EgressDestination
+        from zhengwu.identity.services import do_add_egress_destination
+
+        allowed = f"127.0.0.1:{port}" in settings.EGRESS_ALLOW_LOCAL
+        security = User.objects.filter(username="aqadmin").first()
+        if not allowed or security is None:
+            return
+        if not EgressDestination.objects.filter(host="127.0.0.1/32", port_min__lte=port, port_max__gte=port).exists():
+            do_add_egress_destination(security, host="127.0.0.1/32", ports=str(port), note="示例业务系统的后台退出通知")
+
     def handle(self, *args: Any, **options: Any) -> None:
         admin = User.objects.filter(username="xtadmin").first()
         role = BusinessRole.objects.filter(code=services.APP_ADMIN_ROLE).first()
@@ -58,6 +71,7 @@ class Command(BaseCommand):
             registration = ClientRegistration.objects.filter(unit=registrar.unit, name=system["name"]).first()
             entry = stored.get(system["key"], {})
             if registration is None:
+                self._allow_demo_port(system["port"])
                 backchannel = urls["backchannel"]
                 try:
                     services.check_backchannel_uri(backchannel)
