@@ -86,6 +86,14 @@ class DatahubConfig(AppConfig):
         register_actions(self.verbose_name, AUDIT_ACTIONS)
         register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
 
+        # identity's real-name checks look people and enterprises up in the base resources here.
+        from zhengwu.core.verifiers import register_enterprise_verifier, register_person_verifier
+
+        from . import verifiers
+
+        register_person_verifier(verifiers.verify_person)
+        register_enterprise_verifier(verifiers.find_enterprise)
+
         from zhengwu.core.consoles import ConsoleEntry, register
 
         register(ConsoleEntry(
