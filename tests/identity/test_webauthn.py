@@ -409,3 +409,24 @@ def test_configured_rp_id_is_what_the_server_checks(make_user: Any, clock: Clock
     post_assertion(client, key.get(options, origin="http://testserver"))
     assert not is_logged_in(client) and last_failure_detail()["webauthn"] == "origin_mismatch"
     assert post_assertion(client, key.get(login_options(client)))["Location"] == "/"
+
+
+def test_an_ip_address_page_is_told_to_use_a_domain(make_user: Any, clock: Clock, settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
+    person = make_user("byip")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(person)
+    refused = client.post("/account/webauthn/options/")
+    assert refused.status_code == 409 and "不能在以 IP 地址打开的页面上使用" in refused.json()["detail"]
+    assert webauthn.CHALLENGE_KEY not in client.session
+
+
+def test_system_check_reports_settings_that_can_never_match(settings: Any) -> None:
+    from django.core.checks import run_checks
+
+    settings.WEBAUTHN_RP_ID = "example.gov.cn"
+    settings.WEBAUTHN_ORIGINS = ["https://zw.other.cn"]
+    errors = [e for e in run_checks() if e.id == "zhengwu.identity.E001"]
+    assert len(errors) == 1 and "必须等于来源 https://zw.other.cn 的主机名" in errors[0].msg
+    settings.WEBAUTHN_ORIGINS = ["https://zw.example.gov.cn"]
+    assert not [e for e in run_checks() if e.id == "zhengwu.identity.E001"]

@@ -42,6 +42,12 @@ class IdentityConfig(AppConfig):
         register_actions(self.verbose_name, AUDIT_ACTIONS)
         register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
 
+        from django.core import checks
+
+        from .webauthn import check_settings
+
+        checks.register(check_settings, "security")
+
         from datetime import timedelta
 
         from zhengwu.core import periodic

@@ -630,6 +630,8 @@ def do_webauthn_enrol_step(
             raise webauthn.WebAuthnFailure("no_challenge")
         with transaction.atomic():
             credential = _store_credential(request, user, clean_name, response, challenge, now)
+            credential.last_used_at = now  # it completes this login
+            credential.save(update_fields=["last_used_at"])
     except webauthn.WebAuthnFailure as exc:
         record_event(
             user,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -404,10 +405,17 @@ def login_webauthn_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _unavailable(exc: ImproperlyConfigured) -> HttpResponse:
+    return JsonResponse({"detail": str(exc)}, status=409)
+
+
 @never_cache
 @require_POST
 def login_webauthn_options_view(request: HttpRequest) -> HttpResponse:
-    return _options_response(*services.begin_webauthn_step(request))
+    try:
+        return _options_response(*services.begin_webauthn_step(request))
+    except ImproperlyConfigured as exc:
+        return _unavailable(exc)
 
 
 @sensitive_post_parameters("credential")
@@ -427,7 +435,10 @@ def login_webauthn_enrol_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def login_webauthn_enrol_options_view(request: HttpRequest) -> HttpResponse:
-    return _options_response(*services.begin_webauthn_enrol(request))
+    try:
+        return _options_response(*services.begin_webauthn_enrol(request))
+    except ImproperlyConfigured as exc:
+        return _unavailable(exc)
 
 
 @sensitive_post_parameters("credential")
@@ -460,7 +471,10 @@ def webauthn_register_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def webauthn_register_options_view(request: HttpRequest) -> HttpResponse:
-    return _options_response(services.begin_webauthn_registration(request), None)
+    try:
+        return _options_response(services.begin_webauthn_registration(request), None)
+    except ImproperlyConfigured as exc:
+        return _unavailable(exc)
 
 
 @sensitive_post_parameters("password")

@@ -23,6 +23,7 @@ No state is changed here; services.py stores credentials, counters and audit rec
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
@@ -104,6 +105,10 @@ def _host_of_origin(origin: str) -> str:
 
 def relying_party(request: HttpRequest) -> RelyingParty:
     """The RP ID and accepted origins for this deployment (see the module docstring)."""
+    return _resolve(lambda: f"{request.scheme}://{request.get_host()}")
+
+
+def _resolve(request_origin: Any) -> RelyingParty:
     site = (getattr(settings, "SITE_URL", "") or "").strip()
     configured_origins = [o for o in getattr(settings, "WEBAUTHN_ORIGINS", []) if o.strip()]
     if configured_origins:
@@ -111,10 +116,15 @@ def relying_party(request: HttpRequest) -> RelyingParty:
     elif site:
         origins = (_origin_of(site),)
     else:
-        origins = (_origin_of(f"{request.scheme}://{request.get_host()}"),)
+        origins = (_origin_of(request_origin()),)
     rp_id = (getattr(settings, "WEBAUTHN_RP_ID", "") or "").strip().lower().rstrip(".")
     if not rp_id:
         rp_id = _host_of_origin(origins[0])
+    if _is_ip(rp_id):
+        raise ImproperlyConfigured(
+            "安全密钥不能在以 IP 地址打开的页面上使用：请通过域名访问（开发时用 http://localhost:端口），"
+            "或设置 ZHENGWU_WEBAUTHN_RP_ID 和 ZHENGWU_WEBAUTHN_ORIGINS"
+        )
     for origin in origins:
         host = _host_of_origin(origin)
         if host != rp_id and not host.endswith("." + rp_id):
@@ -122,6 +132,29 @@ def relying_party(request: HttpRequest) -> RelyingParty:
                 f"ZHENGWU_WEBAUTHN_RP_ID（{rp_id}）必须等于来源 {origin} 的主机名或是它的上级域名"
             )
     return RelyingParty(rp_id=rp_id, origins=origins, name=getattr(settings, "PLATFORM_NAME", "zhengwu"))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def check_settings(**_kwargs: Any) -> list[Any]:
+    """System check (`zhengwu check`): configured RP ID and origins that can never match."""
+    from django.core.checks import Error
+
+    if not getattr(settings, "WEBAUTHN_ORIGINS", []) and not getattr(settings, "WEBAUTHN_RP_ID", ""):
+        return []
+    if not getattr(settings, "WEBAUTHN_ORIGINS", []) and not (getattr(settings, "SITE_URL", "") or "").strip():
+        return []  # the origin comes from each request: checked then
+    try:
+        _resolve(lambda: "")
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="zhengwu.identity.E001")]
+    return []
 
 
 def user_handle(user: Any) -> bytes:

@@ -133,6 +133,12 @@
       return;
     }
 
+    if (nameInput) {
+      nameInput.addEventListener("input", function () {
+        if (!busy && status && status.textContent === MESSAGES.name) { show("", "error"); }
+      });
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (busy) { return; }
