@@ -35,7 +35,11 @@ def editor(make_user: Callable[..., Any]) -> Any:
     from zhengwu.directory.models import BusinessRole, RoleGrant
 
     user = make_user(full_name="李编辑")
-    RoleGrant.objects.create(user=user, role=BusinessRole.objects.get(code="portal_editor"), unit=user.unit)
+    # get_or_create: a transactional (browser) test flushes what the data migration wrote.
+    role, _ = BusinessRole.objects.get_or_create(
+        code="portal_editor", defaults={"name": "门户编辑", "app_label": "portal"}
+    )
+    RoleGrant.objects.create(user=user, role=role, unit=user.unit)
     return user
 
 

@@ -21,6 +21,13 @@ def _audit(action: str) -> list[AuditRecord]:
     return list(AuditRecord.objects.filter(action=action).order_by("seq"))
 
 
+def test_the_migration_registers_the_portal_editor_role() -> None:
+    from zhengwu.directory.models import BusinessRole
+
+    role = BusinessRole.objects.get(code="portal_editor")
+    assert role.name == "门户编辑" and role.app_label == "portal"
+
+
 def test_editor_creates_publishes_withdraws_and_deletes_each_audited(editor: Any) -> None:
     draft = services.do_create_notice(editor, title="  门户 上线  ", body="第一段\r\n\r\n第二段")
     assert draft.title == "门户 上线" and draft.body == "第一段\n\n第二段" and draft.status == "草稿"

@@ -45,7 +45,6 @@ class PortalConfig(AppConfig):
         sections.register_nav("help", "帮助中心", "portal:help", order=90)
         sections.register_quick_entry("me", "个人中心", "我的办件、诉求、证照和数据使用记录", "portal:me", order=10)
         sections.register_quick_entry("enterprise", "企业中心", "以企业名义办事，管理经办人", "portal:enterprise", order=20)
-        sections.register_quick_entry("notices", "通知公告", "平台的最新通知和公告", "portal:notices", order=80)
         sections.register_quick_entry("help", "帮助中心", "注册、实名认证、经办人、个人信息保护", "portal:help", order=90)
         sections.register_search_provider("notices", "通知公告", search_notice_results, order=30)
         sections.register_search_kinds()  # 办事服务, 开放数据: "not yet" until their apps register

@@ -23,8 +23,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {
         "notices": notices,
         "quick_entries": [{"title": q.title, "description": q.description, "url": q.href} for q in sections.quick_entries()],
-        "search_kinds": [p.kind for p in sections.search_providers()],
+        **_search_kinds(),
     })
+
+
+def _search_kinds() -> dict[str, list[str]]:
+    """What the search answers now, and what it will once its app is there."""
+    providers = sections.search_providers()
+    return {
+        "searchable": [p.kind for p in providers if p.search is not None],
+        "pending": [p.kind for p in providers if p.search is None],
+    }
 
 
 @require_GET
@@ -40,7 +49,8 @@ def search(request: HttpRequest) -> HttpResponse:
         groups = sections.search(query, request.user)
     total = sum(len(g.results) for g in groups)
     return render(
-        request, "portal/search.html", {"query": query, "error": error, "groups": groups, "total": total},
+        request, "portal/search.html",
+        {"query": query, "error": error, "groups": groups, "total": total, **_search_kinds()},
         status=400 if error else 200,
     )
 
