@@ -261,9 +261,15 @@ def _create_grant(share_request: ShareRequest, actor: Any, items: list[str], cle
     )
 
 
-def _describe(items: list[str], scope: dict[str, list[str]], valid_from: date, valid_until: date) -> str:
-    where = "；".join(f"{k} ∈ {'、'.join(v)}" for k, v in scope.items()) or "全部记录"
-    return f"信息项 {len(items)} 项（{'、'.join(items)}）；范围：{where}；有效期 {valid_from.isoformat()} 至 {valid_until.isoformat()}"
+def _names(entry: CatalogEntry, fields: list[str]) -> str:
+    """"公民身份号码、姓名" for ["id_no", "person_name"] (the catalog's names, for people)."""
+    known = _items_of(entry)
+    return "、".join(str(known.get(f, {}).get("name") or f) for f in fields)
+
+
+def _describe(entry: CatalogEntry, items: list[str], scope: dict[str, list[str]], valid_from: date, valid_until: date) -> str:
+    where = "；".join(f"{_names(entry, [k])}为 {'、'.join(v)}" for k, v in scope.items()) or "全部记录"
+    return f"信息项 {len(items)} 项（{_names(entry, items)}）；范围：{where}；有效期 {valid_from.isoformat()} 至 {valid_until.isoformat()}"
 
 
 # --- requests -------------------------------------------------------------------------------------------
@@ -308,8 +314,8 @@ def do_file_share_request(
             share_request.answer_days = days
             share_request.deadline = workdays.add_working_days(today, days)
         share_request.save()
-        _event(share_request, actor, "提交申请", _describe(item_list, clean_scope, start, end)
-               + (f"；申请明文：{'、'.join(clear)}" if clear else "") + f"；用途：{purpose_text}")
+        _event(share_request, actor, "提交申请", _describe(entry, item_list, clean_scope, start, end)
+               + (f"；申请明文：{_names(entry, clear)}" if clear else "") + f"；用途：{purpose_text}")
         record_event(
             actor, "sharing.request.file", object_type="share_request", object_id=share_request.pk,
             details={"entry": entry.resource_code, "share_type": entry.share_type, "items": item_list,
@@ -411,10 +417,12 @@ def do_approve_share_request(
             "scope_changed": new_scope != req.scope,
             "period_changed": (start, end) != (req.valid_from, req.valid_until),
         }
-        text = "同意共享：" + _describe(item_list, new_scope, start, end)
-        text += f"；明文：{'、'.join(clear)}" if clear else "；个人/敏感信息项按目录脱敏"
+        text = "同意共享：" + _describe(req.entry, item_list, new_scope, start, end)
+        text += f"；明文：{_names(req.entry, clear)}" if clear else "；个人/敏感信息项按目录脱敏"
         if narrowed["items_removed"]:
-            text += f"；未同意的信息项：{'、'.join(narrowed['items_removed'])}"
+            text += f"；未同意的信息项：{_names(req.entry, narrowed['items_removed'])}"
+        if narrowed["clear_removed"]:
+            text += f"；未同意明文：{_names(req.entry, narrowed['clear_removed'])}"
         if note:
             text += f"；审核意见：{note}"
         _event(req, actor, "审核通过", text)
@@ -432,7 +440,7 @@ def do_approve_share_request(
         notifications.notify(
             [req.requester], role=DATA_ADMIN_ROLE, unit=req.consumer, exclude=actor, kind="sharing.approved",
             title=f"共享申请已通过：{req.entry.name}",
-            body=f"{req.provider.name}同意共享“{req.entry.name}”：{_describe(item_list, new_scope, start, end)}。",
+            body=f"{req.provider.name}同意共享“{req.entry.name}”：{_describe(req.entry, item_list, new_scope, start, end)}。",
             url=request_url(req),
         )
     return grant

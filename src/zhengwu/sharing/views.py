@@ -73,6 +73,10 @@ def _scope_from(post: QueryDict, entry: CatalogEntry) -> dict[str, list[str]]:
     return scope
 
 
+def _named(items: dict[str, dict[str, Any]], fields: list[str]) -> str:
+    return "、".join(str(items.get(f, {}).get("name") or f) for f in fields)
+
+
 def _entry_items(entry: CatalogEntry) -> list[dict[str, Any]]:
     return list((published_snapshot(entry) or {}).get("items") or [])
 
@@ -184,6 +188,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sharing/request_detail.html", {
         "r": share_request, "grant": grant, "events": queries.timeline(share_request),
         "items": items, "requested": [items.get(f, {"field_name": f, "name": f}) for f in share_request.items],
+        "clear_named": [items.get(f, {"field_name": f, "name": f}) for f in share_request.clear_items],
+        "granted_names": _named(items, grant.items if grant else []),
+        "granted_clear_names": _named(items, grant.clear_items if grant else []),
+        "granted_scope": [{"name": items.get(k, {}).get("name", k), "codes": "、".join(v)}
+                          for k, v in (grant.scope.items() if grant else [])],
         "can_decide": pending and is_reviewer,
         "can_withdraw": pending and unit_id == share_request.consumer_id and services.is_unit_data_admin(user),
         "can_revoke": grant is not None and grant.status == GrantStatus.ACTIVE and is_reviewer,
