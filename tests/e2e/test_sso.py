@@ -118,3 +118,43 @@ def test_review_page_screens(live_server: Any, page: Any, make_user: Any, make_u
     _shoot(page, "review")
     page.goto(f"{live_server.url}/")
     assert "待审核的应用系统接入" in page.content()
+
+
+def test_consent_page_screens(live_server: Any, page: Any, make_user: Any, make_unit: Any) -> None:
+    import base64
+    import struct
+    import zlib
+    from urllib.parse import urlencode
+
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    from zhengwu.directory.models import BusinessRole, RoleGrant
+    from zhengwu.identity.oidc import services
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\xb2\x22\x1c" * 32 for _ in range(32))
+    logo = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    unit = make_unit("示范市人力资源和社会保障局")
+    staff = make_user("rsj_app", unit=unit, full_name="林晓")
+    role, _ = BusinessRole.objects.get_or_create(code="app_admin", defaults={"name": "应用系统管理员", "app_label": "oidc"})
+    RoleGrant.objects.create(user=staff, role=role, unit=unit)
+    registration, _secret = services.do_register_client(
+        staff, unit=unit, name="社保经办系统", kind="web", audience="both", scopes=["openid", "profile"],
+        redirect_uris=["https://sb.rsj.example.gov.cn/callback"], logo=logo)
+    services.do_approve_client(make_user("xtadmin", admin_role="system_admin"), registration.pk)
+    client = Client()
+    client.force_login(staff)
+    page.context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    challenge = base64.urlsafe_b64encode(b"x" * 32).rstrip(b"=").decode()
+    query = urlencode({"response_type": "code", "client_id": registration.application.client_id, "scope": "openid profile",
+                       "redirect_uri": "https://sb.rsj.example.gov.cn/callback", "code_challenge": challenge,
+                       "code_challenge_method": "S256", "state": "s"})
+    page.goto(f"{live_server.url}/oidc/authorize/?{query}")
+    assert page.locator("text=同意并登录").is_visible()
+    assert page.evaluate("document.querySelector('.oidc-logo').naturalWidth") == 32
+    _shoot(page, "consent")

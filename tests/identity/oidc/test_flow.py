@@ -263,3 +263,81 @@ def browser_login_again(browser: requests.Session, issuer: str) -> bool:
     response = browser.post(f"{issuer}/login/", data={"username": "appadmin", "password": STRONG_PASSWORD,
                                                        "csrfmiddlewaretoken": csrf}, allow_redirects=False)
     return response.status_code == 302
+
+
+def test_consent_page_for_a_public_audience_client(issuer: str, register: Any) -> None:
+    import re
+
+    registration, secret = register(audience="both", scopes=["openid", "profile"])
+    meta = discover(issuer)
+    browser = browser_login(issuer, "appadmin")
+    too_much = client_for(registration, secret)  # asks for unit and roles, which were not registered
+    url, _ = too_much.create_authorization_url(meta["authorization_endpoint"], code_verifier=generate_token(48))
+    assert "error=invalid_scope" in browser.get(url, allow_redirects=False).headers["Location"]
+    client = client_for(registration, secret)
+    client.scope = "openid profile"
+    verifier = generate_token(48)
+    url, state = client.create_authorization_url(meta["authorization_endpoint"], nonce="n1", code_verifier=verifier)
+    page = browser.get(url, allow_redirects=False)
+    assert page.status_code == 200, page.headers.get("Location")
+    assert "同意并登录" in page.text and "姓名" in page.text and "企业登记系统" in page.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    refused = browser.post(url, data={**fields}, allow_redirects=False)
+    assert refused.status_code == 302 and "error=access_denied" in refused.headers["Location"]
+    allowed = browser.post(url, data={**fields, "allow": "Authorize"}, allow_redirects=False)
+    location = allowed.headers["Location"]
+    assert location.startswith(REDIRECT) and "code=" in location
+    token = client.fetch_token(meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    assert verify_id_token(issuer, meta, token["id_token"], registration.application.client_id, "n1")["name"]
+
+
+def test_public_only_client_sends_to_the_portal_login(issuer: str, register: Any) -> None:
+    registration, secret = register(audience="public", scopes=["openid", "profile"])
+    meta = discover(issuer)
+    url, _ = client_for(registration, secret).create_authorization_url(meta["authorization_endpoint"], code_verifier=generate_token(48))
+    response = requests.get(url, allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/portal/account/login/"
+    staff = client_for(register(name="内部系统")[0], "")
+    url, _ = staff.create_authorization_url(meta["authorization_endpoint"], code_verifier=generate_token(48))
+    assert urlsplit(requests.get(url, allow_redirects=False, timeout=10).headers["Location"]).path == "/login/"
+
+
+def test_rp_logout_after_the_platform_session_ended_still_ends_the_sso_session(issuer: str, register: Any) -> None:
+    from zhengwu.identity.oidc.models import SsoSession
+
+    registration, secret = register()
+    meta = discover(issuer)
+    browser = browser_login(issuer, "appadmin")
+    client = client_for(registration, secret)
+    location, verifier, _ = authorize(browser, client, meta)
+    token = client.fetch_token(meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    # Another browser without the platform session sends the logout.
+    other = requests.get(meta["end_session_endpoint"], params={"id_token_hint": token["id_token"],
+                         "post_logout_redirect_uri": "http://127.0.0.1:9999/"}, allow_redirects=False, timeout=10)
+    assert other.status_code == 302
+    assert SsoSession.objects.get().ended_at is not None
+    assert requests.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10).status_code == 401
+
+
+def test_idle_timeout_ends_the_sso_session(client: Any, register: Any, app_admin: Any, settings: Any) -> None:
+    import base64
+    import hashlib
+
+    from zhengwu.identity.services import LAST_ACTIVITY_KEY
+
+    registration, secret = register()
+    client.force_login(app_admin)
+    verifier = generate_token(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    response = client.get("/oidc/authorize/", {"response_type": "code", "client_id": registration.application.client_id,
+                          "redirect_uri": REDIRECT, "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"})
+    code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
+    token = client.post("/oidc/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                        "code_verifier": verifier, "client_id": registration.application.client_id, "client_secret": secret}).json()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token['access_token']}"}
+    assert client.get("/oidc/userinfo/", **bearer).status_code == 200
+    session = client.session
+    session[LAST_ACTIVITY_KEY] = time.time() - 24 * 3600
+    session.save()
+    client.get("/")  # the session policy middleware ends the idle session (identity.do_session_timeout)
+    assert client.get("/oidc/userinfo/", **bearer).status_code == 401

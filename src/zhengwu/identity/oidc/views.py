@@ -235,7 +235,23 @@ class LogoutView(RPInitiatedLogoutView):
     def do_logout(self, application: Any = None, post_logout_redirect_uri: str | None = None, state: str | None = None, token_user: Any = None) -> HttpResponse:
         if self.request.user.is_authenticated:
             identity_services.do_logout(self.request)
+        elif token_user is not None:
+            # The platform session is already gone (e.g. logged out elsewhere), but the system that
+            # sent the ID token may still hold tokens of that SSO session: end it by the token's sid.
+            self._end_hinted_session(token_user)
         return super_redirect(self.request, application, post_logout_redirect_uri, state)
+
+    def _end_hinted_session(self, token_user: Any) -> None:
+        from oauth2_provider.views.oidc import _load_id_token
+
+        from .models import SsoSession
+
+        hint = self.request.GET.get("id_token_hint") or self.request.POST.get("id_token_hint") or ""
+        _token, claims = _load_id_token(hint) if hint else (None, None)
+        sid = (claims or {}).get("sid")
+        session = SsoSession.objects.filter(sid=sid, user=token_user, ended_at__isnull=True).first() if sid else None
+        if session is not None:
+            services.end_session(session, "rp_logout", oauth2_settings.oidc_issuer(self.request))
 
     def error_response(self, error: Any) -> HttpResponse:
         return self.render_to_response({"error": error, "error_text": _logout_error_text(error)}, status=error.status_code)
