@@ -3,7 +3,7 @@
     zhengwu holidays check 2026-10-10
     zhengwu holidays list 2027
     zhengwu holidays set 2027-10-01 --off --note "2027 年国庆节（国办发明电〔2026〕X 号）" --by xtadmin
-    zhengwu holidays set 2027-09-26 --work --note "国庆调休上班" --by xtadmin
+    zhengwu holidays set <调休上班日> --work --note "国庆调休上班（按通知原文）" --by xtadmin
     zhengwu holidays remove 2027-10-01 --by xtadmin
     zhengwu holidays year 2027 --basis "国办发明电〔2026〕X 号" --by xtadmin
 """
