@@ -277,7 +277,7 @@ def test_consent_page_for_a_public_audience_client(issuer: str, register: Any) -
     client = client_for(registration, secret)
     client.scope = "openid profile"
     verifier = generate_token(48)
-    url, state = client.create_authorization_url(meta["authorization_endpoint"], nonce="n1", code_verifier=verifier)
+    url, _state = client.create_authorization_url(meta["authorization_endpoint"], nonce="n1", code_verifier=verifier)
     page = browser.get(url, allow_redirects=False)
     assert page.status_code == 200, page.headers.get("Location")
     assert "同意并登录" in page.text and "姓名" in page.text and "企业登记系统" in page.text
