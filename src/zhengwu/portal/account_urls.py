@@ -10,6 +10,7 @@ urlpatterns = [
     path("", v.account_view, name="account"),
     path("export/", v.export_view, name="account_export"),
     path("close/", v.close_view, name="account_close"),
+    path("security/", v.security_view, name="account_security"),
     path("realname/", v.realname_view, name="realname"),
     path("enterprise/bind/", v.enterprise_bind_view, name="enterprise_bind"),
     path("enterprise/switch/", v.enterprise_switch_view, name="enterprise_switch"),

@@ -198,6 +198,36 @@ def close_view(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/account/close.html", {"errors": errors}, status=400 if errors else 200)
 
 
+# --- 动态口令 (optional second factor) ----------------------------------------------------------------
+@public_required
+@require_http_methods(["GET", "POST"])
+def security_view(request: HttpRequest) -> HttpResponse:
+    """Optional TOTP for a public account (the staff login's identity/totp.py and services)."""
+    from zhengwu.identity import queries as identity_queries
+    from zhengwu.identity import totp
+
+    enabled = identity_queries.has_totp(request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "disable":
+                identity_services.do_disable_totp(request.user, request)
+                messages.success(request, "动态口令已停用。")
+            else:
+                identity_services.do_confirm_totp(request.user, request.POST.get("code", ""), request)
+                messages.success(request, "动态口令已启用，今后登录时须输入验证器上的 6 位数字。")
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return redirect("portal:account_security")
+    context: dict[str, Any] = {"enabled": enabled, "error": error}
+    if not enabled:
+        secret = identity_services.enrolment_secret(request.user)
+        uri = totp.provisioning_uri(secret, "门户账号")
+        context.update({"secret": totp.group_secret(secret), "qr_svg": totp.qr_svg(uri)})
+    return render(request, "portal/account/security.html", context, status=400 if error else 200)
+
+
 # --- 实名认证 -------------------------------------------------------------------------------------
 @public_required
 @require_http_methods(["GET", "POST"])

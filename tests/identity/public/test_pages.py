@@ -183,3 +183,22 @@ def test_in_person_page_for_the_window_verifier(verified: Any, make_user: Any) -
     done = client.post("/public-accounts/in-person/", {"name": NAMES[1], "id_no": pid(1)})
     assert done.status_code == 302
     assert PublicProfile.objects.get(level=AssuranceLevel.ADVANCED)
+
+
+def test_optional_totp_for_a_public_account(register: Any) -> None:
+    from tests.identity.conftest import current_code
+
+    user = register(1, mobile="13900007777")
+    client = signed_in(user)
+    page = client.get("/portal/account/security/")
+    assert page.status_code == 200 and "<svg" in page.content.decode()
+    bad = client.post("/portal/account/security/", {"action": "enable", "code": "000000"})
+    assert bad.status_code == 400
+    assert client.post("/portal/account/security/", {"action": "enable", "code": current_code(user)}).status_code == 302
+    fresh = Client()
+    first = login(fresh, "13900007777")
+    assert first.status_code == 302 and first["Location"] == "/portal/account/login/totp/"
+    assert fresh.get("/portal/me/").status_code == 302  # not signed in before the second step
+    done = fresh.post("/portal/account/login/totp/", {"code": current_code(user, 30)})
+    assert done.status_code == 302 and done["Location"] == "/portal/me/"
+    assert fresh.get("/portal/me/").status_code == 200
