@@ -28,6 +28,7 @@ run: install
 	$(BIN)/zhengwu load_demo_city
 	$(BIN)/zhengwu load_demo_catalog
 	$(BIN)/zhengwu load_demo_data
+	$(BIN)/zhengwu load_demo_public_accounts
 	$(BIN)/zhengwu load_demo_oidc_clients
 	$(BIN)/zhengwu load_demo_sharing
 	$(BIN)/zhengwu load_demo_portal
