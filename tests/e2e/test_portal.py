@@ -179,3 +179,47 @@ def test_portal_pages_and_offline_app(
     # The offline navigations log net::ERR_INTERNET_DISCONNECTED from the worker's failed fetch; nothing else.
     others = [p for p in problems if "ERR_INTERNET_DISCONNECTED" not in p and "Failed to fetch" not in p]
     assert others == [], others
+
+
+@pytest.mark.parametrize(("width", "height", "mobile"), WIDTHS, ids=["1366", "375"])
+def test_editor_publishes_a_notice_the_public_then_reads(
+    live_server: Any, browser: Any, make_user: Any, width: int, height: int, mobile: bool
+) -> None:
+    from zhengwu.directory.models import BusinessRole, RoleGrant
+
+    editor = make_user(full_name="李编辑")
+    role, _ = BusinessRole.objects.get_or_create(code="portal_editor", defaults={"name": "门户编辑", "app_label": "portal"})
+    RoleGrant.objects.create(user=editor, role=role, unit=editor.unit)
+    base = live_server.url
+    context, page, problems = _context(browser, width, height, mobile)
+    try:
+        _sign_in(context, live_server, editor)
+        page.goto(f"{base}/")  # the 工作台 offers the console entry in 服务
+        page.goto(base + page.get_attribute('[data-console="portal.notices"]', "href"))
+        assert page.locator("h1").inner_text() == "通知公告"
+        page.click("text=新建通知")
+        page.fill("#f-title", "关于系统维护的通知")
+        page.fill("#f-body", "本周六 22:00 至 24:00 系统维护。\n\n维护期间暂停网上服务。")
+        page.click("form.stacked button[type=submit]")  # no publish time: a draft
+        page.wait_for_url("**/portal/console/notices/")
+        row = page.locator("tr", has_text="关于系统维护的通知")
+        assert "草稿" in row.inner_text()
+        _fits(page, width)
+        _shot(page, "console-notices", width)
+        row.locator("text=立即发布").click()
+        page.wait_for_url("**/portal/console/notices/")
+        assert "已发布" in page.locator("tr", has_text="关于系统维护的通知").inner_text()
+
+        visitor, public, _ = _context(browser, width, height, mobile)
+        try:
+            public.goto(f"{base}/portal/")
+            public.click("text=关于系统维护的通知")
+            assert public.locator("h1").inner_text() == "关于系统维护的通知"
+            assert public.locator(".p-article p").nth(2).inner_text() == "维护期间暂停网上服务。"
+            _fits(public, width)
+            _shot(public, "notice", width)
+        finally:
+            visitor.close()
+    finally:
+        context.close()
+    assert [p for p in problems if "Content Security Policy" in p] == []

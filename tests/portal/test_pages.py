@@ -95,3 +95,18 @@ def test_offline_page_holds_nothing_personal(client: Client, public_user: Any) -
     html = client.get("/portal/offline/").content.decode()
     assert "王" not in html and "个人中心</a>" not in html and "csrfmiddlewaretoken" not in html
     assert "data-offline-page" in html
+
+
+@pytest.mark.django_db
+def test_site_root_sends_a_public_account_to_the_portal(client: Client, public_user: Any) -> None:
+    client.force_login(public_user)
+    r = client.get("/")
+    assert r.status_code == 302 and r["Location"] == "/portal/"
+
+
+@pytest.mark.django_db
+def test_staff_on_the_portal_see_the_way_back_to_the_workbench(client: Client, make_user: Any) -> None:
+    client.force_login(make_user(full_name="赵工作"))
+    html = client.get("/portal/").content.decode()
+    assert "赵**（工作人员）" in html and 'href="/">进入工作台' in html
+    assert 'href="/portal/me/"' not in html.split('class="p-account"', 1)[1].split("</nav>", 1)[0]

@@ -46,7 +46,6 @@ def manifest(request: HttpRequest) -> HttpResponse:
         "start_url": home,
         "scope": home,
         "display": "standalone",
-        "orientation": "portrait",
         "theme_color": site.THEME_COLOR,
         "background_color": site.BACKGROUND_COLOR,
         "icons": [
