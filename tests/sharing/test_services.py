@@ -320,3 +320,26 @@ def test_share_need_flow(
         AuditRecord.objects.filter(action__startswith="sharing.need", result="success").order_by("seq").values_list("action", flat=True)
     ) == ["sharing.need.post", "sharing.need.assign", "sharing.need.answer"]
     assert ShareNeed.objects.count() == 1
+
+
+def test_masking_follows_the_grant(
+    publish: Callable[..., Any], ask: Callable[..., Any], provider_reviewer: Any, consumer_admin: Any, other_reviewer: Any
+) -> None:
+    from zhengwu.catalog.queries import masked_items
+    from zhengwu.core.masking import display_method, mask_value
+
+    entry = publish()
+    masked = services.do_approve_share_request(provider_reviewer, ask(entry), items=["id_no", "person_name"])
+    clear = services.do_approve_share_request(provider_reviewer, ask(entry, clear_items=["id_no"]))
+    items = masked_items(entry)
+    # Without clear values the identity number is shown masked (部分遮盖), as the catalog says.
+    seen = queries.clear_items_for_grant(consumer_admin, masked)
+    assert seen == frozenset()
+    method = display_method(items["id_no"], actor_may_see_clear="id_no" in seen)
+    assert mask_value("44140219900101002X", method) == "441***********002X"
+    # With clear values granted: clear for the consumer only, and never after revocation.
+    assert queries.clear_items_for_grant(consumer_admin, clear) == frozenset({"id_no"})
+    assert queries.clear_items_for_grant(other_reviewer, clear) == frozenset()
+    services.do_revoke_share_grant(provider_reviewer, clear, reason="测试撤销后不再显示明文")
+    clear.refresh_from_db()
+    assert queries.clear_items_for_grant(consumer_admin, clear) == frozenset()

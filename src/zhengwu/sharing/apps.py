@@ -9,7 +9,6 @@ AUDIT_ACTIONS = {
     "sharing.request.refuse": "不予共享",
     "sharing.request.withdraw": "撤回共享申请",
     "sharing.request.overdue": "共享申请逾期",
-    "sharing.request.read": "查看共享申请",
     "sharing.grant.create": "生成共享授权",
     "sharing.grant.revoke": "撤销共享授权",
     "sharing.grant.expire": "共享授权到期",

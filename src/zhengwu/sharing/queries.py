@@ -124,3 +124,16 @@ def needs_to_answer(actor: Any) -> QuerySet[ShareNeed]:
     if not is_unit_data_admin(actor):
         return ShareNeed.objects.none()
     return needs_for(actor).filter(status=NeedStatus.ASSIGNED, assigned_unit_id=actor.unit_id)
+
+
+def clear_items_for_grant(actor: Any, grant: ShareGrant) -> frozenset[str]:
+    """The fields of the granted resource the consumer's `actor` may see clear: only those the
+    grant allows clear (catalog.queries.clear_items_for decides, core.masking applies), and
+    nothing once the grant is no longer in force."""
+    from zhengwu.catalog.queries import clear_items_for
+
+    today = timezone.localdate()
+    in_force = grant.status == GrantStatus.ACTIVE and grant.valid_from <= today <= grant.valid_until
+    if not in_force or getattr(actor, "unit_id", None) != grant.consumer_id:
+        return frozenset()
+    return clear_items_for(actor, grant.entry, granted_clear=[f for f in grant.clear_items if f in grant.items])

@@ -102,8 +102,8 @@ def _ensure_reviewer_of(actor: Any, provider: Unit) -> None:
 
 @contextmanager
 def _attempt(
-    actor: Any, action: str, object_type: str, object_id: Any = "", request: HttpRequest | None = None,
-    details: dict[str, Any] | None = None,
+    actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None, *, object_type: str,
 ) -> Iterator[None]:
     """One transaction; a refusal is audited with its reason and field, then re-raised."""
     try:
@@ -284,7 +284,7 @@ def do_file_share_request(
     once; otherwise pending with an answer deadline in working days."""
     today = today or _today()
     details = {"entry": getattr(entry, "resource_code", "")}
-    with _attempt(actor, "sharing.request.file", "share_request", "new", request, details):
+    with _attempt(actor, "sharing.request.file", "new", request, details, object_type="share_request"):
         consumer = _ensure_requester(actor)
         entry = CatalogEntry.objects.select_related("provider").get(pk=entry.pk)
         if not entry.is_live or not entry.published_version:
@@ -368,7 +368,7 @@ def do_approve_share_request(
     """The provider's 共享审核员 approves; items, scope, period and clear values default to what
     was asked and may only be narrowed."""
     pk = share_request.pk if isinstance(share_request, ShareRequest) else share_request
-    with _attempt(actor, "sharing.request.approve", "share_request", pk, request):
+    with _attempt(actor, "sharing.request.approve", pk, request, object_type="share_request"):
         req = _lock_request(pk)
         _ensure_reviewer_of(actor, req.provider)
         if req.status != RequestStatus.PENDING:
@@ -450,7 +450,7 @@ def do_refuse_share_request(
     actor: Any, share_request: ShareRequest | int, *, reason: str, request: HttpRequest | None = None
 ) -> ShareRequest:
     pk = share_request.pk if isinstance(share_request, ShareRequest) else share_request
-    with _attempt(actor, "sharing.request.refuse", "share_request", pk, request):
+    with _attempt(actor, "sharing.request.refuse", pk, request, object_type="share_request"):
         req = _lock_request(pk)
         _ensure_reviewer_of(actor, req.provider)
         if req.status != RequestStatus.PENDING:
@@ -479,7 +479,7 @@ def do_withdraw_share_request(
     actor: Any, share_request: ShareRequest | int, *, request: HttpRequest | None = None
 ) -> ShareRequest:
     pk = share_request.pk if isinstance(share_request, ShareRequest) else share_request
-    with _attempt(actor, "sharing.request.withdraw", "share_request", pk, request):
+    with _attempt(actor, "sharing.request.withdraw", pk, request, object_type="share_request"):
         req = _lock_request(pk)
         unit = _ensure_requester(actor)
         if req.consumer_id != unit.pk:
@@ -502,7 +502,7 @@ def do_revoke_share_grant(
 ) -> ShareGrant:
     """The provider's 共享审核员 revokes an active grant, with reasons."""
     pk = grant.pk if isinstance(grant, ShareGrant) else grant
-    with _attempt(actor, "sharing.grant.revoke", "share_grant", pk, request):
+    with _attempt(actor, "sharing.grant.revoke", pk, request, object_type="share_grant"):
         found = ShareGrant.objects.select_for_update().filter(pk=pk).first()
         if found is None:
             raise NotFound("共享授权不存在", "grant")
@@ -630,7 +630,7 @@ def do_post_share_need(
     actor: Any, *, title: str, description: str, purpose: str, legal_basis: str = "",
     request: HttpRequest | None = None,
 ) -> ShareNeed:
-    with _attempt(actor, "sharing.need.post", "share_need", "new", request, {"title": str(title)[:100]}):
+    with _attempt(actor, "sharing.need.post", "new", request, {"title": str(title)[:100]}, object_type="share_need"):
         unit = _ensure_requester(actor)
         clean_title = _text(title, "需求名称", "title", minimum=4, limit=100)
         limits.check_length(str(legal_basis or "").strip(), limits.TEXT, "依据", "legal_basis")
@@ -655,7 +655,7 @@ def do_assign_share_need(
 ) -> ShareNeed:
     """The data authority assigns a need to the unit responsible for the data."""
     pk = need.pk if isinstance(need, ShareNeed) else need
-    with _attempt(actor, "sharing.need.assign", "share_need", pk, request):
+    with _attempt(actor, "sharing.need.assign", pk, request, object_type="share_need"):
         if not is_data_authority(actor):
             raise PermissionDenied(f"只有数据主管部门（{authority_unit_name()}）可以分派共享需求")
         found = ShareNeed.objects.select_for_update().filter(pk=pk).first()
@@ -690,7 +690,7 @@ def do_answer_share_need(
 ) -> ShareNeed:
     """The assigned unit answers: a live catalogued resource it provides, or reasons it cannot."""
     pk = need.pk if isinstance(need, ShareNeed) else need
-    with _attempt(actor, "sharing.need.answer", "share_need", pk, request):
+    with _attempt(actor, "sharing.need.answer", pk, request, object_type="share_need"):
         found = ShareNeed.objects.select_for_update().filter(pk=pk).first()
         if found is None:
             raise NotFound("共享需求不存在", "need")
