@@ -341,3 +341,35 @@ def test_idle_timeout_ends_the_sso_session(client: Any, register: Any, app_admin
     session.save()
     client.get("/")  # the session policy middleware ends the idle session (identity.do_session_timeout)
     assert client.get("/oidc/userinfo/", **bearer).status_code == 401
+
+
+def test_a_key_rotated_by_another_process_is_used_and_published(issuer: str, register: Any) -> None:
+    """Several web processes: keys are read from the shared store (the database), not process memory."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    registration, secret = register()
+    meta = discover(issuer)
+    browser = browser_login(issuer, "appadmin")
+    client = client_for(registration, secret)
+    location, verifier, nonce = authorize(browser, client, meta)
+    before = jwt_header(client.fetch_token(meta["token_endpoint"], authorization_response=location, code_verifier=verifier)["id_token"])["kid"]
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    command = Path(sys.executable).parent / "zhengwu"
+    out = subprocess.run([str(command), "oidc_rotate_key"], env={**os.environ, "DATABASE_URL": url, "ZHENGWU_ENV": "test"},
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    new_kid = out.split("kid=")[1].split("，")[0].split()[0]
+    assert new_kid != before
+    assert {k["kid"] for k in requests.get(meta["jwks_uri"], timeout=10).json()["keys"]} == {before, new_kid}
+    location, verifier, nonce = authorize(browser, client, meta)
+    after = client.fetch_token(meta["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    assert jwt_header(after["id_token"])["kid"] == new_kid
+    verify_id_token(issuer, meta, after["id_token"], registration.application.client_id, nonce)
