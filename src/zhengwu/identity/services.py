@@ -764,9 +764,6 @@ def _keeps_second_factor(user: Any, request: HttpRequest | None, *, without: str
     return has_totp or others.exists()
 
 
-SECOND_FACTOR_NEEDED = "管理员（或按安全策略，所有用户）必须至少保留一种第二重身份鉴别：动态口令或安全密钥"
-
-
 def do_remove_webauthn(
     actor: Any, credential_id: int, password: str, request: HttpRequest | None = None
 ) -> WebAuthnCredential:
@@ -789,7 +786,12 @@ def do_remove_webauthn(
         )
         raise DomainError("密码不正确：移除安全密钥前须输入当前登录密码", field="password")
     if not _keeps_second_factor(actor, request, without=f"webauthn:{credential.pk}"):
-        raise Conflict(f"不能移除最后一个第二重身份鉴别方式。{SECOND_FACTOR_NEEDED}", field="credential")
+        who = "管理员" if getattr(actor, "admin_role", "") else "按安全策略，您"
+        raise Conflict(
+            f"不能移除最后一个第二重身份鉴别方式：{who}须至少保留动态口令或一个安全密钥。"
+            "请先启用动态口令或再登记一个安全密钥，然后再移除这个。",
+            field="credential",
+        )
     with transaction.atomic():
         deleted, _ = WebAuthnCredential.objects.filter(pk=credential.pk, user=actor).delete()
         if not deleted:
