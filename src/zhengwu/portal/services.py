@@ -96,7 +96,9 @@ def do_create_notice(
     request: HttpRequest | None = None,
 ) -> Notice:
     """A new notice: a draft without `published_at`, else published at that time (now or later)."""
-    with _attempt(actor, "portal.notice.create", "", request, {"title": str(title or "")[:TITLE_MAX]}):
+    # NUL stripped from the audit copy: PostgreSQL's JSON refuses \u0000 (the refusal itself would fail).
+    attempted = str(title or "").replace("\x00", "")[:TITLE_MAX]
+    with _attempt(actor, "portal.notice.create", "", request, {"title": attempted}):
         _ensure_editor(actor)
         notice = Notice.objects.create(
             title=_text(title, "标题", "title", TITLE_MAX, multiline=False),
