@@ -43,7 +43,7 @@ POLICY_LABELS: dict[str, str] = {
     "address_lock_window_minutes": "来源地址失败计数时间窗（分钟）",
     "address_lock_minutes": "来源地址锁定时长（分钟）",
     "session_idle_minutes": "会话空闲超时（分钟）",
-    "totp_required_for_all": "所有用户均须启用动态口令",
+    "totp_required_for_all": "所有用户均须启用第二重身份鉴别（动态口令或安全密钥）",
 }
 
 # Largest number of old password hashes kept per user (the top of the history range).
@@ -62,7 +62,8 @@ def _range_validators(name: str) -> list[Any]:
 class SecurityPolicy(models.Model):
     """Singleton (id = 1): the platform's login and password rules, edited by the 安全管理员.
 
-    Administrators (the three admin roles) always need TOTP; that is not a setting.
+    Administrators (the three admin roles) always need a second factor (TOTP or WebAuthn); that is
+    not a setting.
     The password must never contain the username or the person's full name; not a setting either.
     """
 
@@ -126,7 +127,7 @@ class SecurityPolicy(models.Model):
     totp_required_for_all = models.BooleanField(
         POLICY_LABELS["totp_required_for_all"],
         default=False,
-        help_text="三类管理员始终须使用动态口令（不可关闭）；勾选后所有工作人员也必须启用",
+        help_text="三类管理员始终须使用动态口令或安全密钥（不可关闭）；勾选后所有工作人员也必须启用其中一种",
     )
     updated_at = models.DateTimeField("修改时间", null=True, blank=True)
     updated_by = models.ForeignKey(

@@ -1,4 +1,4 @@
-"""State changes for identity: logins, locks, passwords, TOTP, the security policy.
+"""State changes for identity: logins, locks, passwords, TOTP and WebAuthn second factors, the security policy.
 
 Every function here that changes state writes its audit record (zhengwu.audit.services.record_event)
 in the same transaction. Functions take an optional `now` so tests and batch jobs can fix the time.
