@@ -98,6 +98,8 @@ def start(folder: Path, timeout: float = 60.0) -> SeaweedFS:
         [binary, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
          f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
          "-s3", f"-s3.port={ports['s3']}", f"-s3.config={config}",
+         # No Iceberg / Lance catalog listeners: their fixed default ports would clash between runs.
+         "-s3.port.iceberg=0", "-s3.port.lance=0",
          "-master.volumeSizeLimitMB=64", "-volume.max=50"],
         stdout=log, stderr=subprocess.STDOUT, cwd=folder,
         start_new_session=True,

@@ -148,3 +148,20 @@ def test_a_page_of_rows_is_read_from_its_offset_across_record_batches(tmp_path: 
     assert [r["id_no"] for r in page] == [f"{i:06d}" for i in range(8190, 8195)]
     assert lake.read_rows(CODE, offset=19_999, limit=50)[1][0]["id_no"] == "019999"
     assert lake.read_rows(CODE, offset=20_000, limit=50)[1] == []
+
+
+def test_reference_rules_read_the_current_version_from_this_machine(tmp_path: Path, any_lake: str) -> None:
+    """The engine's reference rules get files it can read: the table's own on a local lake, a copy
+    in the batch's work space on object storage or for a Spark cluster (copy=True)."""
+    work = tmp_path / "work-space"
+    work.mkdir()
+    assert lake.reference_files(CODE, work) == []
+    lake.commit_batch(CODE, schema(), accepted(tmp_path, "a", [("1", "甲", 1.0), ("2", "乙", 2.0)], 1), mode="full", batch_id=1)
+    lake.commit_batch(CODE, schema(), accepted(tmp_path, "b", [("2", "丙", 3.0)], 2), mode="incremental", batch_id=2)
+    for copy in (False, True):
+        files = lake.reference_files(CODE, work, copy=copy)
+        copied = any_lake == "s3" or copy
+        assert all(f.startswith(str(work)) for f in files) == copied
+        rows = pa.concat_tables([pq.read_table(f.removeprefix("file://")) for f in files]).to_pylist() if copied else None
+        if rows is not None:
+            assert sorted((r["id_no"], r["person_name"]) for r in rows) == [("1", "甲"), ("2", "丙")]

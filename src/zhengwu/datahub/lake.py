@@ -112,11 +112,12 @@ def _current_dataset(resource_code: str) -> pads.Dataset | None:
     return _dataset(table)
 
 
-def reference_files(resource_code: str, work_dir: Path) -> list[str]:
-    """Parquet files holding a resource's current rows, on this machine, for the engine's
-    reference rules: the table's own files on a local lake; on object storage a copy of the
-    current version written into `work_dir` (the batch's work space, removed with it)."""
-    if _is_local():
+def reference_files(resource_code: str, work_dir: Path, *, copy: bool = False) -> list[str]:
+    """Parquet files holding a resource's current rows for the engine's reference rules: the
+    table's own files on a local lake; a copy of the current version written into `work_dir` (the
+    batch's work space, removed with it) on object storage, or when `copy` (a Spark cluster's
+    executors read the work space, which is shared, not the lake folder)."""
+    if _is_local() and not copy:
         return data_files(resource_code)
     dataset = _current_dataset(resource_code)
     if dataset is None:

@@ -264,7 +264,13 @@ def ingest_file(
 ) -> IngestBatch:
     """Submit a file and process it right here (command line, demo loader, benchmark)."""
     batch = do_submit_file(actor, resource_code, path, file_name=file_name, mode=mode, encoding=encoding, enqueue=False)
-    return run_batch(batch.pk, progress=progress)
+    batch = run_batch(batch.pk, progress=progress)
+    if batch.status == BatchStatus.PENDING:
+        # Another batch of the resource runs or comes first: the worker takes this one after it.
+        from .tasks import run_ingest_batch
+
+        run_ingest_batch.enqueue(batch.pk)
+    return batch
 
 
 def _ensure_corrector(actor: Any, entry: CatalogEntry) -> None:
@@ -384,14 +390,23 @@ class _Progress:
 
 
 def _claim(batch_id: int) -> IngestBatch | None:
-    """Take a pending batch for this process; None if it is not pending (already run or taken)."""
+    """Take a pending batch for this process; None if it is not pending (already run or taken),
+    another batch of its resource is running, or an earlier batch of its resource is still
+    pending (batches of one resource are applied one at a time, in the order they were submitted).
+
+    Several workers may claim at once: the resource's open batches are locked first, in id order
+    (so two claimers never deadlock), which serialises the claims of one resource on PostgreSQL."""
     with transaction.atomic():
-        batch = IngestBatch.objects.select_for_update().filter(pk=batch_id).first()
+        code = IngestBatch.objects.filter(pk=batch_id).values_list("resource_code", flat=True).first()
+        if code is None:
+            return None
+        open_batches = IngestBatch.objects.filter(resource_code=code, status__in=[BatchStatus.PENDING, BatchStatus.RUNNING])
+        list(open_batches.select_for_update().order_by("pk").values_list("pk", flat=True))
+        batch = IngestBatch.objects.filter(pk=batch_id).first()
         if batch is None or batch.status != BatchStatus.PENDING:
             return None
-        busy = IngestBatch.objects.filter(resource_code=batch.resource_code, status=BatchStatus.RUNNING).exclude(pk=batch.pk)
-        if busy.exists():
-            return None  # one batch per resource at a time; the task is retried later
+        if _waits_for_another(batch):
+            return None  # the task is retried later
         now = timezone.now()
         batch.status = BatchStatus.RUNNING
         batch.stage = BatchStage.READING
@@ -401,6 +416,20 @@ def _claim(batch_id: int) -> IngestBatch | None:
         batch.engine = settings.ENGINE
         batch.save(update_fields=["status", "stage", "started_at", "heartbeat_at", "worker_host", "worker_pid", "engine"])
     return batch
+
+
+def _waits_for_another(batch: IngestBatch) -> bool:
+    """Whether `batch` must wait: another batch of its resource is running, or an earlier one of
+    its resource is still pending."""
+    others = IngestBatch.objects.filter(resource_code=batch.resource_code).exclude(pk=batch.pk)
+    return others.filter(status=BatchStatus.RUNNING).exists() or others.filter(
+        status=BatchStatus.PENDING, pk__lt=batch.pk
+    ).exists()
+
+
+def waits_for_another(batch_id: int) -> bool:
+    batch = IngestBatch.objects.filter(pk=batch_id, status=BatchStatus.PENDING).first()
+    return batch is not None and _waits_for_another(batch)
 
 
 def resource_busy(resource_code: str) -> bool:
@@ -485,8 +514,11 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
                 notes.append("确认后资源已有新的数据版本，已按当前数据重新校验")
             tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
             rules = derive_rules(schema, custom_rules(batch.resource_code))
+            on_cluster = settings.ENGINE == "spark" and not str(settings.SPARK_MASTER).startswith("local")
             references = {
-                str(spec.params.get("resource_code")): lake.reference_files(str(spec.params.get("resource_code")), space)
+                str(spec.params.get("resource_code")): lake.reference_files(
+                    str(spec.params.get("resource_code")), space, copy=on_cluster
+                )
                 for spec in custom_rules(batch.resource_code) if spec.kind == RuleKind.REFERENCE
             }
             checked = engine.check_batch(
@@ -962,6 +994,18 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
             dead = True
         if not dead:
             continue
+        if _recover(batch, now):
+            recovered.append(batch.pk)
+    return recovered
+
+
+def _recover(batch: IngestBatch, now: datetime) -> bool:
+    """Recover one dead batch, holding its row lock throughout, so that when several workers find
+    the same dead batch only one undoes its commit and records the recovery."""
+    with transaction.atomic():
+        locked = IngestBatch.objects.select_for_update().filter(pk=batch.pk, status=BatchStatus.RUNNING).first()
+        if locked is None or locked.heartbeat_at != batch.heartbeat_at:
+            return False  # another worker recovered it, or it is alive after all
         latest = lake.current_version(batch.resource_code)
         undone = False
         reason = f"批次 {batch.pk} 中断，撤销其提交"
@@ -972,20 +1016,18 @@ def do_recover_interrupted_batches(now: datetime | None = None) -> list[int]:
         except Exception:
             log.exception("recovery of batch %s: undoing lake commit v%s failed", batch.pk, latest)
         _clean(work_dir(batch.pk), batch)  # the dead process left its intermediates
-        with transaction.atomic():
-            updated = IngestBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
-                status=BatchStatus.FAILED, finished_at=now,
-                error_message="处理进程中断（进程被终止或服务器重启），本批次未生效，之前的数据版本保持不变；请重新提交",
+        updated = IngestBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+            status=BatchStatus.FAILED, finished_at=now,
+            error_message="处理进程中断（进程被终止或服务器重启），本批次未生效，之前的数据版本保持不变；请重新提交",
+        )
+        if updated:
+            record_event(
+                None, "datahub.batch.recover", object_type="resource", object_id=batch.resource_code,
+                details={"batch": batch.pk, "worker": f"{batch.worker_host}:{batch.worker_pid}",
+                         "undone_commit": latest if undone else None},
             )
-            if updated:
-                record_event(
-                    None, "datahub.batch.recover", object_type="resource", object_id=batch.resource_code,
-                    details={"batch": batch.pk, "worker": f"{batch.worker_host}:{batch.worker_pid}",
-                             "undone_commit": latest if undone else None},
-                )
-                _notify_failed(batch, "处理进程中断（进程被终止或服务器重启），本批次未生效，请重新提交")
-                recovered.append(batch.pk)
-    return recovered
+            _notify_failed(batch, "处理进程中断（进程被终止或服务器重启），本批次未生效，请重新提交")
+    return bool(updated)
 
 
 # --- retention: inputs kept INGEST_KEEP_INPUT_DAYS, intermediates never ----------------------------------

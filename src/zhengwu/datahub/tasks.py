@@ -16,11 +16,12 @@ from django_tasks import task
 @task()
 def run_ingest_batch(batch_id: int) -> dict[str, Any]:
     from .models import IngestBatch
-    from .services import resource_busy, run_batch
+    from .services import run_batch, waits_for_another
 
     batch = run_batch(batch_id)
-    if batch.status == "pending" and resource_busy(batch.resource_code):
-        # Another batch of the same resource is running: try again shortly (one at a time).
+    if batch.status == "pending" and waits_for_another(batch_id):
+        # Another batch of the same resource runs or comes first: try again shortly (one at a time,
+        # in submission order).
         run_ingest_batch.using(run_after=timezone.now() + timedelta(seconds=10)).enqueue(batch_id)
     batch = IngestBatch.objects.get(pk=batch_id)
     return {"batch": batch.pk, "status": batch.status, "accepted": batch.rows_accepted, "refused": batch.rows_refused}
