@@ -99,10 +99,23 @@ def data_files(resource_code: str, version: int | None = None) -> list[str]:
 
 
 def _dataset(table: DeltaTable) -> pads.Dataset:
-    """A version's rows as an Arrow dataset, read by delta-rs with the lake's storage options —
-    the same on a local folder and on S3-compatible storage (DuckDB scans it registered as a view,
-    so no query needs DuckDB's own S3 support)."""
-    return table.to_pyarrow_dataset()
+    """A version's rows as an Arrow dataset over delta-rs's file system (the lake's storage
+    options) — the same on a local folder and on S3-compatible storage; DuckDB scans it registered
+    as a view, so no query needs DuckDB's own S3 support.
+
+    The version's files are opened as a plain Parquet dataset with the table's schema (older files
+    lacking a later column read it as null). Not delta-rs's own dataset: deltalake 1.x gives each
+    fragment a guarantee built from the commit's column statistics, and for text columns, whose
+    statistics it does not record, that guarantee is "between null and null" — a filter on such a
+    column pushed into the scan then skips every file and finds nothing."""
+    delta = table.to_pyarrow_dataset()
+    return pads.dataset(delta.files, schema=delta.schema, format="parquet", filesystem=delta.filesystem)
+
+
+def version_dataset(resource_code: str, version: int) -> pads.Dataset | None:
+    """The rows of one version (see `_dataset`); None when the version holds no files."""
+    table = open_version(resource_code, version)
+    return _dataset(table) if table.file_uris() else None
 
 
 def _current_dataset(resource_code: str) -> pads.Dataset | None:

@@ -6,7 +6,8 @@
 
 Both read only the matching row of the resource's current *served* version
 (`queries.served_version`: never an undone version) with a DuckDB filter over the version's
-Arrow dataset (the filter and the column list are pushed into the Parquet scan); nothing is copied into identity.
+Arrow dataset (`lake.version_dataset`; the filter and the column list are pushed into the Parquet
+scan); nothing is copied into identity.
 The resource is the live catalog entry of that name that has data (the lowest id when the
 catalog lists several). When there is no such resource or data yet, or the lake cannot be read,
 `VerifierUnavailable` is raised: a check never passes by default.
@@ -18,7 +19,6 @@ import logging
 from typing import Any
 
 import duckdb
-import pyarrow.dataset as pads
 from django.conf import settings
 
 from zhengwu.core.errors import DomainError
@@ -52,18 +52,13 @@ def _lookup(name: str, key_field: str, key: str, fields: list[str]) -> tuple[dic
     code, version = _served(name)
     source = f"{name} {code} v{version}"
     try:
-        table = lake.open_version(code, version)
-        if not table.file_uris():
-            return None, code, source
-        delta = table.to_pyarrow_dataset()  # delta-rs's file system: local folders and object storage alike
-        # The same files as a plain Parquet dataset: delta-rs (1.x) gives every fragment a guarantee
-        # built from the commit's column statistics, and for text columns, whose statistics it does
-        # not write, that guarantee is "between null and null" — any filter on them then skips
-        # every file and finds nothing (tests/identity/public: a known person was not found).
-        dataset = pads.dataset(delta.files, schema=delta.schema, format="parquet", filesystem=delta.filesystem)
+        # Not delta-rs's own dataset: see lake._dataset (text filters would find nothing).
+        dataset = lake.version_dataset(code, version)
     except Exception as exc:
         logger.exception("verifier: cannot open %s version %s", code, version)
         raise VerifierUnavailable() from exc
+    if dataset is None:
+        return None, code, source
     selected = ", ".join(f'"{f}"' for f in fields)
     con = duckdb.connect()
     try:
