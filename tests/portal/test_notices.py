@@ -150,6 +150,8 @@ def test_search_drops_results_that_leave_the_site(client: Client, db: Any) -> No
             sections.SearchResult("协议相对", "//evil.example/", "测试"),
             sections.SearchResult("脚本", "javascript:alert(1)", "测试"),
             sections.SearchResult("反斜杠", "/\\evil.example", "测试"),
+            sections.SearchResult("制表符", "/\t/evil.example", "测试"),
+            sections.SearchResult("换行", "/\n/evil.example", "测试"),
         ]
 
     sections.register_search_provider("test-evil", "测试", provider, order=99)
@@ -158,7 +160,7 @@ def test_search_drops_results_that_leave_the_site(client: Client, db: Any) -> No
     finally:
         sections._search.pop("test-evil")
     assert "好链接" in html
-    for bad in ("外链", "协议相对", "脚本", "反斜杠", "evil.example", "javascript:"):
+    for bad in ("外链", "协议相对", "脚本", "反斜杠", "制表符", "换行", "evil.example", "javascript:"):
         assert bad not in html
 
 

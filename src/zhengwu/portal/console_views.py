@@ -63,7 +63,7 @@ def _form(request: HttpRequest, notice: Notice | None) -> HttpResponse:
                 saved = services.do_update_notice(request.user, notice.pk, request=request, **fields)
         except DomainError as exc:
             errors[exc.field if exc.field in ("title", "body", "published_at") else "notice"] = exc.message
-            status = 400 if exc.status == 400 else exc.status
+            status = exc.status
         else:
             messages.success(request, f"已保存通知“{saved.title}”（{saved.status}）")
             return redirect("portal:console_notices")

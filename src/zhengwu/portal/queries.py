@@ -13,7 +13,7 @@ NOTICE_SEARCH_TERMS_MAX = 8
 
 
 def published_notices() -> Any:
-    return Notice.objects.published().select_related(None)
+    return Notice.objects.published()
 
 
 def published_notice(pk: int) -> Notice | None:

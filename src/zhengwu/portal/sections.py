@@ -252,8 +252,11 @@ def search(query: str, user: Any, limit: int = 20) -> list[SearchGroup]:
 
 
 def _is_site_path(url: str) -> bool:
-    # "/x" yes; "//host", "/\\host", "javascript:", "https://…" no.
-    return url.startswith("/") and not url.startswith(("//", "/\\")) and "\\" not in url[:2]
+    # "/x" yes; "//host", "/\\host", "javascript:", "https://…" no — nor any control character or
+    # space, which browsers drop from a URL ("/\t/host" is "//host" to them).
+    if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return False
+    return url.startswith("/") and not url.startswith(("//", "/\\"))
 
 
 # --- the acting enterprise of 企业中心 ------------------------------------------------------------

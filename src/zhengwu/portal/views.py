@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -57,8 +58,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def notice_list(request: HttpRequest) -> HttpResponse:
-    from django.core.paginator import Paginator
-
     page = Paginator(queries.published_notices(), NOTICES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "portal/notice_list.html", {"page": page})
 
