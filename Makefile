@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# The two demo unit systems (zhengwu demo_unit_system) listen on loopback; the platform may send
+# their back-channel logout there. Only for `make run`'s demo: a real deployment sets its own.
+DEMO_LOCAL_SYSTEMS ?= 127.0.0.1:8101,127.0.0.1:8102
 
 .PHONY: run test install install-test lint typecheck pytest clean
 
@@ -29,10 +32,10 @@ run: install
 	$(BIN)/zhengwu load_demo_catalog
 	$(BIN)/zhengwu load_demo_data
 	$(BIN)/zhengwu load_demo_public_accounts
-	$(BIN)/zhengwu load_demo_oidc_clients
+	ZHENGWU_EGRESS_ALLOW_LOCAL="$(DEMO_LOCAL_SYSTEMS)" $(BIN)/zhengwu load_demo_oidc_clients
 	$(BIN)/zhengwu load_demo_sharing
 	$(BIN)/zhengwu load_demo_portal
-	$(BIN)/zhengwu serve --host $(HOST) --port $(PORT)
+	ZHENGWU_EGRESS_ALLOW_LOCAL="$(DEMO_LOCAL_SYSTEMS)" $(BIN)/zhengwu serve --host $(HOST) --port $(PORT)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -372,9 +372,9 @@ OIDC_LOGO_MAX_KB = env_int("ZHENGWU_OIDC_LOGO_MAX_KB", 200)
 OIDC_BACKCHANNEL_TIMEOUT_SECONDS = env_int("ZHENGWU_OIDC_BACKCHANNEL_TIMEOUT_SECONDS", 5)
 # django-oauth-toolkit's own models (named so migrations can refer to them; not swapped).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
-OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
-OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
-OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,

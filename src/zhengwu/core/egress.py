@@ -56,6 +56,7 @@ PURPOSE_LABELS = {
     "datahub.source": "数据源",
     "sharing.webhook": "回调地址",
     "sharing.database": "目标数据库",
+    "oidc.backchannel": "退出通知地址",
 }
 
 DEFAULT_DB_PORTS = {"postgresql": 5432, "mysql": 3306}
