@@ -272,8 +272,10 @@ def _locked(registration_id: int) -> ClientRegistration:
 
 
 def _review(actor: Any, registration_id: int, approve: bool, reason: str, request: HttpRequest | None) -> ClientRegistration:
-    action = "oidc.client_approve" if approve else "oidc.client_refuse"
-    with _attempt(actor, action, registration_id, request, {"reason_given": reason[:500]}):
+    with _attempt(
+        actor, "oidc.client_approve" if approve else "oidc.client_refuse", registration_id, request,
+        {"reason_given": reason[:500]},
+    ):
         if not is_system_admin(actor):
             raise PermissionDenied("只有系统管理员可以审核应用系统")
         registration = _locked(registration_id)
@@ -290,7 +292,8 @@ def _review(actor: Any, registration_id: int, approve: bool, reason: str, reques
         registration.reviewed_at = timezone.now()
         registration.save(update_fields=["status", "refusal_reason", "reviewed_by", "reviewed_at"])
         record_event(
-            actor, action, object_type="oidc.client", object_id=registration.application.client_id,
+            actor, "oidc.client_approve" if approve else "oidc.client_refuse", object_type="oidc.client",
+            object_id=registration.application.client_id,
             details={"name": registration.name, "unit": registration.unit.name, "reason": reason}, request=request,
         )
     return registration
@@ -337,8 +340,7 @@ def _revoke_client_tokens(application: Any) -> int:
 
 def do_set_client_enabled(actor: Any, registration_id: int, enabled: bool, *, request: HttpRequest | None = None) -> ClientRegistration:
     """Disable (its tokens are revoked and refused at once) or enable again."""
-    action = "oidc.client_enable" if enabled else "oidc.client_disable"
-    with _attempt(actor, action, registration_id, request, {}):
+    with _attempt(actor, "oidc.client_enable" if enabled else "oidc.client_disable", registration_id, request, {}):
         registration = _locked(registration_id)
         if not (may_manage(actor, registration) or is_system_admin(actor)):
             raise PermissionDenied("只有该系统所属单位的应用系统管理员或系统管理员可以停用、启用")
@@ -349,7 +351,8 @@ def do_set_client_enabled(actor: Any, registration_id: int, enabled: bool, *, re
         registration.save(update_fields=["enabled", "disabled_at"])
         revoked = 0 if enabled else _revoke_client_tokens(registration.application)
         record_event(
-            actor, action, object_type="oidc.client", object_id=registration.application.client_id,
+            actor, "oidc.client_enable" if enabled else "oidc.client_disable", object_type="oidc.client",
+            object_id=registration.application.client_id,
             details={"name": registration.name, "revoked_tokens": revoked}, request=request,
         )
     return registration
