@@ -58,5 +58,5 @@ class Command(BaseCommand):
         out.write(f"演示密码：{report.password}")
         out.write("初始密码须在首次登录时修改：登录后先进入“修改密码”页面，改好后才能使用其他功能。")
         out.write(
-            "管理员账号（xtadmin 系统管理员、aqadmin 安全管理员、sjadmin 审计管理员）首次登录时须绑定 TOTP 动态口令。"
+            "管理员账号（xtadmin 系统管理员、aqadmin 安全管理员、sjadmin 审计管理员）首次登录时须绑定第二因素：TOTP 动态口令或安全密钥（WebAuthn）。"
         )
