@@ -18,7 +18,7 @@ from zhengwu.core import audit_names
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "zhengwu"
 # Functions that take (actor, action, ...) and record it; `object_type` by keyword or position.
-WRAPPERS = {"record_event": None, "_attempt": None}
+WRAPPERS = {"record_event": None, "_attempt": None, "audited_attempt": None}
 DIRECTORY_ATTEMPT_OBJECT_TYPE_POSITION = 2  # directory.services._attempt(actor, action, object_type, ...)
 
 

@@ -14,13 +14,7 @@ from typing import Any
 
 import pytest
 
-
-def grant(user: Any, code: str, unit: Any) -> None:
-    from zhengwu.directory.models import BusinessRole, RoleGrant
-
-    names = {"data_admin": "数据管理员", "catalog_reviewer": "目录审核员", "clerk": "业务经办人"}
-    role, _ = BusinessRole.objects.get_or_create(code=code, defaults={"name": names.get(code, code), "app_label": "catalog"})
-    RoleGrant.objects.get_or_create(user=user, role=role, unit=unit)
+from tests.factories import grant, role_holder
 
 
 @pytest.fixture(autouse=True)
@@ -69,24 +63,18 @@ def provider(make_unit: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def data_admin(make_user: Callable[..., Any], provider: Any) -> Any:
-    user = make_user("ga_data", unit=provider, full_name="公安数据员")
-    grant(user, "data_admin", provider)
-    return user
+    return role_holder(make_user, "ga_data", provider, "公安数据员", "data_admin")
 
 
 @pytest.fixture
 def authority_admin(make_user: Callable[..., Any], authority: Any) -> Any:
-    user = make_user("dsj_data", unit=authority, full_name="大数据局数据员")
-    grant(user, "data_admin", authority)
-    return user
+    return role_holder(make_user, "dsj_data", authority, "大数据局数据员", "data_admin")
 
 
 @pytest.fixture
 def other_unit_admin(make_user: Callable[..., Any], make_unit: Callable[..., Any]) -> Any:
     unit = make_unit("市民政局")
-    user = make_user("mz_data", unit=unit, full_name="民政数据员")
-    grant(user, "data_admin", unit)
-    return user
+    return role_holder(make_user, "mz_data", unit, "民政数据员", "data_admin")
 
 
 PEOPLE_ITEMS: list[dict[str, Any]] = [

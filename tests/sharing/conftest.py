@@ -12,14 +12,7 @@ from typing import Any
 import pytest
 
 from tests.catalog.conftest import BASE_ENTRY
-
-
-def grant(user: Any, code: str, unit: Any) -> None:
-    from zhengwu.directory.models import BusinessRole, RoleGrant
-
-    names = {"data_admin": "数据管理员", "catalog_reviewer": "目录审核员", "share_reviewer": "共享审核员"}
-    role, _ = BusinessRole.objects.get_or_create(code=code, defaults={"name": names.get(code, code), "app_label": "sharing"})
-    RoleGrant.objects.get_or_create(user=user, role=role, unit=unit)
+from tests.factories import grant, role_holder  # noqa: F401 (re-exported for the app's tests)
 
 
 @pytest.fixture(autouse=True)
@@ -55,45 +48,33 @@ def county_consumer(make_unit: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def provider_admin(make_user: Callable[..., Any], provider: Any) -> Any:
-    user = make_user("ga_data", unit=provider, full_name="公安数据员")
-    grant(user, "data_admin", provider)
-    return user
+    return role_holder(make_user, "ga_data", provider, "公安数据员", "data_admin")
 
 
 @pytest.fixture
 def provider_reviewer(make_user: Callable[..., Any], provider: Any) -> Any:
-    user = make_user("ga_share", unit=provider, full_name="公安共享审核员")
-    grant(user, "share_reviewer", provider)
-    return user
+    return role_holder(make_user, "ga_share", provider, "公安共享审核员", "share_reviewer")
 
 
 @pytest.fixture
 def consumer_admin(make_user: Callable[..., Any], consumer: Any) -> Any:
-    user = make_user("rs_data", unit=consumer, full_name="人社数据员")
-    grant(user, "data_admin", consumer)
-    return user
+    return role_holder(make_user, "rs_data", consumer, "人社数据员", "data_admin")
 
 
 @pytest.fixture
 def county_admin(make_user: Callable[..., Any], county_consumer: Any) -> Any:
-    user = make_user("mj_rs_data", unit=county_consumer, full_name="梅江人社数据员")
-    grant(user, "data_admin", county_consumer)
-    return user
+    return role_holder(make_user, "mj_rs_data", county_consumer, "梅江人社数据员", "data_admin")
 
 
 @pytest.fixture
 def other_reviewer(make_user: Callable[..., Any], make_unit: Callable[..., Any]) -> Any:
     unit = make_unit("市民政局", division_code="441400")
-    user = make_user("mz_share", unit=unit, full_name="民政共享审核员")
-    grant(user, "share_reviewer", unit)
-    return user
+    return role_holder(make_user, "mz_share", unit, "民政共享审核员", "share_reviewer")
 
 
 @pytest.fixture
 def authority_admin(make_user: Callable[..., Any], authority: Any) -> Any:
-    user = make_user("dsj_data", unit=authority, full_name="大数据局数据员")
-    grant(user, "data_admin", authority)
-    return user
+    return role_holder(make_user, "dsj_data", authority, "大数据局数据员", "data_admin")
 
 
 POPULATION_ITEMS = [

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.core.crypto import sm3_hex
-from zhengwu.core.errors import DomainError
+from zhengwu.core.errors import Conflict, DomainError
 from zhengwu.core.http import client_ip
 
 from .models import AuditChainHead, AuditCheckpoint, AuditRecord, AuditResult
@@ -129,6 +131,39 @@ def record_event(
 # --- checkpoints and retention ----------------------------------------------------------
 AUDIT_ACTION_CHECKPOINT = "audit.checkpoint"
 AUDIT_ACTION_PURGE = "audit.purge"
+
+
+
+CONFLICT = ("数据已被他人修改或存在重复，请刷新后重试", None)
+
+
+@contextmanager
+def audited_attempt(
+    actor: Any, action: str, *, object_type: str, object_id: Any = "", request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None, conflict: tuple[str, str | None] = CONFLICT,
+) -> Iterator[None]:
+    """The body of a service call in one transaction. A refusal (DomainError) rolls it back and is
+    audited as a failure with its Chinese reason, its field and, when the error carries one, the
+    `detail` of what really happened (an egress refusal, a source's read error); then re-raised.
+    A unique-key clash (someone else was quicker) becomes a Conflict with `conflict` (message, field).
+    Every app's services use it (through their `_attempt`), so refusals are audited alike."""
+    try:
+        try:
+            with transaction.atomic():
+                yield
+        except IntegrityError as exc:
+            raise Conflict(*conflict) from exc
+    except DomainError as exc:
+        failure = dict(details or {})
+        failure.update({"reason": exc.message, "field": exc.field or ""})
+        detail = getattr(exc, "detail", "")
+        if detail:
+            failure["detail"] = str(detail)[:1000]
+        record_event(
+            actor, action, object_type=object_type, object_id=object_id,
+            result=AuditResult.FAILURE, details=failure, request=request,
+        )
+        raise
 
 
 def _ensure_audit_admin_or_system(actor: Any) -> None:

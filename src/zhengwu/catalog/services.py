@@ -4,19 +4,18 @@ records its audit event in that transaction; a refusal changes nothing and is it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import CONFLICT, audited_attempt, record_event
 from zhengwu.core import limits, notifications
 from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from zhengwu.directory.models import Unit
@@ -188,28 +187,15 @@ def diff_snapshots(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-@contextmanager
 def _attempt(
     actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
     details: dict[str, Any] | None = None, *, object_type: str = "catalog_entry",
-    conflict: tuple[str, str | None] = ("数据已被他人修改或存在重复，请刷新后重试", None),
-) -> Iterator[None]:
-    """One transaction; a refusal is audited (with its Chinese reason and field) and re-raised.
-    A unique-key clash (someone else was quicker) becomes `conflict` (message, field)."""
-    try:
-        try:
-            with transaction.atomic():
-                yield
-        except IntegrityError as exc:
-            raise Conflict(*conflict) from exc
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        record_event(
-            actor, action, object_type=object_type, object_id=object_id,
-            result=AuditResult.FAILURE, details=failure, request=request,
-        )
-        raise
+    conflict: tuple[str, str | None] = CONFLICT,
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt for the catalog (its entries by default)."""
+    return audited_attempt(
+        actor, action, object_type=object_type, object_id=object_id, request=request, details=details, conflict=conflict,
+    )
 
 
 def _lock(entry: CatalogEntry) -> CatalogEntry:

@@ -19,19 +19,19 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, UpdateCycle
 from zhengwu.catalog.models import CatalogEntry
 from zhengwu.catalog.services import authority_unit, do_record_data_arrival, is_data_admin
@@ -92,28 +92,12 @@ def _ensure_collector(actor: Any, entry: CatalogEntry) -> None:
         raise PermissionDenied(f"只有{entry.provider.name}或数据主管部门的数据管理员可以归集“{entry.name}”的数据")
 
 
-@contextmanager
 def _attempt(
     actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
     details: dict[str, Any] | None = None, object_type: str = "resource",
-) -> Iterator[None]:
-    try:
-        try:
-            with transaction.atomic():
-                yield
-        except IntegrityError as exc:
-            raise Conflict("数据已被他人修改或存在重复，请刷新后重试") from exc
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        detail = getattr(exc, "detail", "")  # an egress refusal or a source read error: what really happened
-        if detail:
-            failure["detail"] = str(detail)[:1000]
-        record_event(
-            actor, action, object_type=object_type, object_id=object_id,
-            result=AuditResult.FAILURE, details=failure, request=request,
-        )
-        raise
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt for data collection (a resource by default)."""
+    return audited_attempt(actor, action, object_type=object_type, object_id=object_id, request=request, details=details)
 
 
 # --- work space --------------------------------------------------------------------------------------

@@ -7,18 +7,15 @@ itself audited with result=failure and the reason, so that the log shows who tri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.core.errors import Conflict, DomainError, PermissionDenied
 
 from . import rules
@@ -38,7 +35,6 @@ UNIT_FIELDS = (
 USER_FIELDS = ("full_name", "unit", "mobile")
 
 
-@contextmanager
 def _attempt(
     actor: Any,
     action: str,
@@ -46,28 +42,9 @@ def _attempt(
     object_id: Any = "",
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
-) -> Iterator[None]:
-    """Run the body in one transaction; on refusal roll it back and audit the failure."""
-    try:
-        try:
-            with transaction.atomic():
-                yield
-        except IntegrityError as exc:
-            # A concurrent writer won a uniqueness race after our checks passed.
-            raise Conflict("数据已被他人修改或存在重复，请刷新后重试") from exc
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        record_event(
-            actor,
-            action,
-            object_type=object_type,
-            object_id=object_id,
-            result=AuditResult.FAILURE,
-            details=failure,
-            request=request,
-        )
-        raise
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt: one transaction, a refusal audited and re-raised."""
+    return audited_attempt(actor, action, object_type=object_type, object_id=object_id, request=request, details=details)
 
 
 def _actor_id(actor: Any) -> Any:

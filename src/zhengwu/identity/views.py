@@ -288,22 +288,30 @@ def unlock_view(request: HttpRequest, lock_id: int) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def totp_reset_view(request: HttpRequest) -> HttpResponse:
+    return _reset_second_factor(
+        request, services.do_reset_totp, "identity:totp_reset", "identity/totp_reset.html",
+        "已重置 {target} 的动态口令，其下次登录时须重新绑定。",
+    )
+
+
+def _reset_second_factor(
+    request: HttpRequest, reset: Any, url_name: str, template: str, done: str, extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The 安全管理员's reset of one account's second factor, named by its username."""
     form = TOTPResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        target = (
-            get_user_model().objects.filter(username__iexact=form.cleaned_data["username"].strip()).first()
-        )
+        target = get_user_model().objects.filter(username__iexact=form.cleaned_data["username"].strip()).first()
         if target is None:
             form.add_error("username", "账号不存在")
         else:
             try:
-                services.do_reset_totp(request.user, target.pk, request)
+                reset(request.user, target.pk, request)
             except DomainError as exc:
                 form.add_error("username", exc.message)
             else:
-                messages.success(request, f"已重置 {target} 的动态口令，其下次登录时须重新绑定。")
-                return redirect("identity:totp_reset")
-    return render(request, "identity/totp_reset.html", {"form": form})
+                messages.success(request, done.format(target=target))
+                return redirect(url_name)
+    return render(request, template, {"form": form, **(extra or {})})
 
 
 @require_admin_role(AdminRole.SECURITY)
@@ -502,21 +510,8 @@ def webauthn_remove_view(request: HttpRequest, credential_id: int) -> HttpRespon
 @never_cache
 @require_http_methods(["GET", "POST"])
 def webauthn_reset_view(request: HttpRequest) -> HttpResponse:
-    form = TOTPResetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        target = (
-            get_user_model().objects.filter(username__iexact=form.cleaned_data["username"].strip()).first()
-        )
-        if target is None:
-            form.add_error("username", "账号不存在")
-        else:
-            try:
-                services.do_reset_webauthn(request.user, target.pk, request)
-            except DomainError as exc:
-                form.add_error("username", exc.message)
-            else:
-                messages.success(request, f"已移除 {target} 登记的全部安全密钥；管理员下次登录时须重新登记第二重身份鉴别。")
-                return redirect("identity:webauthn_reset")
-    return render(
-        request, "identity/webauthn_reset.html", {"form": form, "holders": queries.webauthn_holders(request.user)[:200]}
+    return _reset_second_factor(
+        request, services.do_reset_webauthn, "identity:webauthn_reset", "identity/webauthn_reset.html",
+        "已移除 {target} 登记的全部安全密钥；管理员下次登录时须重新登记第二重身份鉴别。",
+        {"holders": queries.webauthn_holders(request.user)[:200]},
     )

@@ -7,17 +7,14 @@ refusal is audited too).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
 
 from .models import BODY_MAX, TITLE_MAX, Notice
@@ -26,22 +23,11 @@ from .permissions import is_portal_editor
 OBJECT_TYPE = "portal_notice"
 
 
-@contextmanager
 def _attempt(
     actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None, details: dict[str, Any] | None = None
-) -> Iterator[None]:
-    """One transaction; a refusal is audited with its reason and field, then re-raised."""
-    try:
-        with transaction.atomic():
-            yield
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        record_event(
-            actor, action, object_type=OBJECT_TYPE, object_id=str(object_id), result=AuditResult.FAILURE,
-            details=failure, request=request,
-        )
-        raise
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt for notices."""
+    return audited_attempt(actor, action, object_type=OBJECT_TYPE, object_id=str(object_id), request=request, details=details)
 
 
 def _ensure_editor(actor: Any) -> None:

@@ -17,19 +17,17 @@ values of personal items always goes to the provider's reviewer. 不予共享 ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.catalog.codetables import CodeTableError, parse_code_table
 from zhengwu.catalog.constants import DATA_ADMIN_ROLE, ShareType
 from zhengwu.catalog.models import CatalogEntry
@@ -100,26 +98,15 @@ def _ensure_reviewer_of(actor: Any, provider: Unit) -> None:
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-@contextmanager
 def _attempt(
     actor: Any, action: str, object_id: Any = "", request: HttpRequest | None = None,
     details: dict[str, Any] | None = None, *, object_type: str,
-) -> Iterator[None]:
-    """One transaction; a refusal is audited with its reason and field, then re-raised."""
-    try:
-        try:
-            with transaction.atomic():
-                yield
-        except IntegrityError as exc:
-            raise Conflict("数据已被他人修改，请刷新后重试") from exc
-    except DomainError as exc:
-        failure = dict(details or {})
-        failure.update({"reason": exc.message, "field": exc.field or ""})
-        record_event(
-            actor, action, object_type=object_type, object_id=object_id,
-            result=AuditResult.FAILURE, details=failure, request=request,
-        )
-        raise
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt for sharing."""
+    return audited_attempt(
+        actor, action, object_type=object_type, object_id=object_id, request=request, details=details,
+        conflict=("数据已被他人修改，请刷新后重试", None),
+    )
 
 
 def _event(target: ShareRequest | ShareNeed, actor: Any, kind: str, text: str = "") -> ShareEvent:

@@ -21,8 +21,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +35,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken, revoke_access_token
 
 from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
+from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.core import egress
 from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
 from zhengwu.core.roles import AdminRole
@@ -79,18 +78,11 @@ def may_manage(user: Any, registration: ClientRegistration) -> bool:
     return is_app_admin(user, registration.unit)
 
 
-@contextmanager
-def _attempt(actor: Any, action: str, object_id: Any, request: HttpRequest | None, details: dict[str, Any]) -> Iterator[None]:
-    """One transaction; a refused call is audited with its Chinese reason and re-raised."""
-    try:
-        with transaction.atomic():
-            yield
-    except DomainError as exc:
-        record_event(
-            actor, action, object_type="oidc.client", object_id=object_id, result=AuditResult.FAILURE,
-            details={**details, "reason": exc.message, "field": exc.field or ""}, request=request,
-        )
-        raise
+def _attempt(
+    actor: Any, action: str, object_id: Any, request: HttpRequest | None, details: dict[str, Any]
+) -> AbstractContextManager[None]:
+    """audit.services.audited_attempt for client registrations."""
+    return audited_attempt(actor, action, object_type="oidc.client", object_id=object_id, request=request, details=details)
 
 
 # --- validating a registration ----------------------------------------------------------------
