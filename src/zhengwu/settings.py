@@ -94,8 +94,12 @@ INSTALLED_APPS = [
     "zhengwu.identity.public",
     "zhengwu.catalog",
     "zhengwu.datahub",
+    "zhengwu.datahub.serving",
     "zhengwu.sharing",
+    "zhengwu.sharing.gateway",
+    "zhengwu.sharing.exchange",
     "zhengwu.portal",
+    "zhengwu.opendata",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,10 @@ urlpatterns = [
     path("", include("zhengwu.identity.oidc.provider_urls")),
     path("sso/", include("zhengwu.identity.oidc.urls")),
     path("public-accounts/", include("zhengwu.identity.public.urls")),
+    # 数据服务网关 (its API, consoles and /metrics), 数据交换, 公共数据开放: each owns its paths.
+    path("", include("zhengwu.sharing.gateway.urls")),
+    path("", include("zhengwu.sharing.exchange.urls")),
+    path("", include("zhengwu.opendata.urls")),
 ]
 
 handler400 = "zhengwu.core.errorpages.bad_request"

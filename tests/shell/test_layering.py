@@ -1,5 +1,5 @@
 """Layering: lower apps never import higher ones (core < audit < directory < identity < catalog
-< datahub < sharing < portal). The audit console's administrator check lives in core.roles, so audit imports no
+< datahub < sharing < portal < opendata). The audit console's administrator check lives in core.roles, so audit imports no
 domain app while directory writes audit records."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import zhengwu
 SRC = Path(zhengwu.__file__).parent
 # audit sits right above core: every app (directory included) writes audit records, and audit
 # imports no domain app (its administrator check is core.roles).
-ORDER = ["core", "audit", "directory", "identity", "catalog", "datahub", "sharing", "portal"]
+ORDER = ["core", "audit", "directory", "identity", "catalog", "datahub", "sharing", "portal", "opendata"]
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -40,7 +40,7 @@ from zhengwu.core.crypto import decrypt_field, encrypt_field, hmac_sm3
 from zhengwu.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from zhengwu.directory.models import Unit
 
-from . import lake
+from . import lake, listeners
 from .constants import (
     DATA_ADMIN_ROLE,
     ENDED_STATUSES,
@@ -820,6 +820,7 @@ def _finish(
                 batch=batch, rows_total=committed.rows_total, rows_inserted=committed.inserted,
                 rows_updated=committed.updated, rows_deleted=committed.deleted, created_by=batch.created_by,
             )
+            listeners.version_changed(batch.resource_code, committed.version)
         batch.save()
         if batch.source_kind == SourceKind.DATABASE and batch.source_id and report.get("watermark_to"):
             DataSource.objects.filter(pk=batch.source_id).update(watermark_value=str(report["watermark_to"]))
@@ -921,6 +922,7 @@ def _undo_commit(
     if previous_version is None or version == 0:
         lake.drop_unrecorded_table(batch.resource_code)
         ResourceVersion.objects.filter(resource_code=batch.resource_code, lake_version=version).delete()
+        listeners.version_changed(batch.resource_code, listeners.NO_DATA)
         return None
     result = lake.restore(batch.resource_code, previous_version, reason=reason, batch_id=batch.pk)
     with transaction.atomic():
@@ -938,6 +940,7 @@ def _undo_commit(
                 "rows_total": result.rows_total, "reason": reason,
             },
         )
+        listeners.version_changed(batch.resource_code, result.version)
     return result.version
 
 
@@ -1138,6 +1141,7 @@ def do_rollback(
             restored_from=version, rows_total=result.rows_total, reason=reason.strip(),
             created_by=actor,
         )
+        listeners.version_changed(resource_code, result.version)
         record_event(
             actor, "datahub.version.rollback", object_type="resource", object_id=resource_code, request=request,
             details={"to": version, "new_version": result.version, "reason": reason.strip()[:300]},
