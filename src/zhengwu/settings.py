@@ -293,6 +293,17 @@ SHARING_RENEWAL_REMINDER_DAYS = env_int("ZHENGWU_SHARING_RENEWAL_REMINDER_DAYS",
 # Longest validity period a request may ask for, in days.
 SHARING_MAX_VALIDITY_DAYS = env_int("ZHENGWU_SHARING_MAX_VALIDITY_DAYS", 1096)
 
+# --- exchange (数据交换: subscriptions, docs/exchange.md) ---------------------------------
+# Rows per webhook page / change-feed page; retries of a failed delivery wait
+# BASE × FACTOR^(attempt−1) seconds, and after MAX_ATTEMPTS attempts the delivery is dead (死信).
+EXCHANGE_PAGE_ROWS = env_int("ZHENGWU_EXCHANGE_PAGE_ROWS", 1000)
+EXCHANGE_RETRY_BASE_SECONDS = env_int("ZHENGWU_EXCHANGE_RETRY_BASE_SECONDS", 60)
+EXCHANGE_RETRY_FACTOR = env_int("ZHENGWU_EXCHANGE_RETRY_FACTOR", 2)
+EXCHANGE_MAX_ATTEMPTS = env_int("ZHENGWU_EXCHANGE_MAX_ATTEMPTS", 12)
+EXCHANGE_WEBHOOK_TIMEOUT_SECONDS = env_int("ZHENGWU_EXCHANGE_WEBHOOK_TIMEOUT_SECONDS", 30)
+# Webhook addresses must be https in production; plain http is accepted elsewhere (tests, demo).
+EXCHANGE_WEBHOOK_HTTPS_ONLY = PRODUCTION
+
 # --- notification e-mail (core/notifications.py) --------------------------------------
 # In-app notifications are always kept; a copy goes by e-mail only when ZHENGWU_EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("ZHENGWU_EMAIL_HOST", "").strip()
