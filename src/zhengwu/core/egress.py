@@ -57,6 +57,8 @@ PURPOSE_LABELS = {
     "sharing.webhook": "回调地址",
     "sharing.database": "目标数据库",
     "oidc.backchannel": "退出通知地址",
+    "sharing.exchange.webhook": "推送地址",
+    "sharing.exchange.database": "目标数据库",
 }
 
 DEFAULT_DB_PORTS = {"postgresql": 5432, "mysql": 3306}
