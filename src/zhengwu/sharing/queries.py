@@ -137,3 +137,21 @@ def clear_items_for_grant(actor: Any, grant: ShareGrant) -> frozenset[str]:
     if not in_force or getattr(actor, "unit_id", None) != grant.consumer_id:
         return frozenset()
     return clear_items_for(actor, grant.entry, granted_clear=[f for f in grant.clear_items if f in grant.items])
+
+
+class ApplicationPrincipal:
+    """A unit's system calling the data gateway (no person behind it): it holds no business role,
+    so the catalog never treats it as the provider's 数据管理员 — it sees clear only what its
+    unit's grant in force allows clear."""
+
+    is_authenticated = False
+    is_active = False
+    admin_role = ""
+
+    def __init__(self, unit_id: int) -> None:
+        self.unit_id = unit_id
+
+
+def clear_items_for_application(unit_id: int, grant: ShareGrant) -> frozenset[str]:
+    """clear_items_for_grant for a unit's system (the data gateway's caller)."""
+    return clear_items_for_grant(ApplicationPrincipal(unit_id), grant)
