@@ -27,9 +27,11 @@ SCOPES: dict[str, str] = {
     "unit": "所在单位（名称、统一社会信用代码、层级）",
     "roles": "在各单位担任的业务角色",
     "introspection": "核验其他系统出示的访问令牌（仅限服务端系统）",
+    "sharing": "通过数据服务网关读取本单位获得共享授权的数据（仅限服务端系统）",
 }
-# Scopes a unit may ask for when registering (introspection only for service clients).
+# Scopes a unit may ask for when registering (introspection and sharing only for service clients).
 USER_SCOPES = ["openid", "profile", "unit", "roles"]
+SERVICE_SCOPES = ["introspection", "sharing"]
 CLAIM_SCOPE: dict[str, str] = {
     "sub": "openid",
     "account_kind": "openid",

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from .claims import SCOPES, USER_SCOPES
+from .claims import SCOPES, SERVICE_SCOPES, USER_SCOPES
 from .models import Audience, ClientKind
 
 
@@ -23,7 +23,7 @@ class RegistrationForm(forms.Form):
                                  help_text="仅工作人员的系统由系统管理员批准后登录时不再单独征得同意；面向公众的系统每次首次使用都会请用户同意")
     scopes = forms.MultipleChoiceField(
         label="需要的信息", required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(s, f"{s}：{SCOPES[s]}") for s in [*USER_SCOPES, "introspection"]],
+        choices=[(s, f"{s}：{SCOPES[s]}") for s in [*USER_SCOPES, *SERVICE_SCOPES]],
     )
     redirect_uris = forms.CharField(label="回调地址", required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                     help_text="每行一个，完全一致匹配；必须 https（开发环境可用 http://127.0.0.1）；不能含 * 或 #")

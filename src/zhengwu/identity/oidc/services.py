@@ -43,7 +43,7 @@ from zhengwu.directory.models import Unit
 from zhengwu.directory.permissions import has_business_role
 
 from . import keys
-from .claims import SCOPES, USER_SCOPES, subject_for
+from .claims import SCOPES, SERVICE_SCOPES, USER_SCOPES, subject_for
 from .models import (
     Audience,
     ClientKind,
@@ -174,7 +174,7 @@ def _clean_logo(data: bytes | None) -> tuple[bytes, str]:
 
 
 def _clean_scopes(kind: str, scopes: list[str]) -> list[str]:
-    allowed = ["introspection"] if kind == ClientKind.SERVICE else USER_SCOPES
+    allowed = SERVICE_SCOPES if kind == ClientKind.SERVICE else USER_SCOPES
     unknown = [s for s in scopes if s not in allowed]
     if unknown:
         raise DomainError(f"该类型的系统不能申请范围：{'、'.join(unknown)}", "scopes")
