@@ -293,6 +293,15 @@ SHARING_RENEWAL_REMINDER_DAYS = env_int("ZHENGWU_SHARING_RENEWAL_REMINDER_DAYS",
 # Longest validity period a request may ask for, in days.
 SHARING_MAX_VALIDITY_DAYS = env_int("ZHENGWU_SHARING_MAX_VALIDITY_DAYS", 1096)
 
+# --- gateway (数据服务网关, docs/gateway.md) -------------------------------------------------
+# Defaults of a grant's calls per minute and per day (the provider's 共享审核员 may set others).
+GATEWAY_RATE_PER_MINUTE = env_int("ZHENGWU_GATEWAY_RATE_PER_MINUTE", 600)
+GATEWAY_DAILY_QUOTA = env_int("ZHENGWU_GATEWAY_DAILY_QUOTA", 100000)
+# Seconds a web worker keeps a token's, key's or grant's facts: a revocation takes effect within it.
+GATEWAY_CACHE_SECONDS = env_int("ZHENGWU_GATEWAY_CACHE_SECONDS", 5)
+# Bearer token of /metrics (Prometheus); empty: /metrics answers 404.
+METRICS_TOKEN = os.environ.get("ZHENGWU_METRICS_TOKEN", "")
+
 # --- exchange (数据交换: subscriptions, docs/exchange.md) ---------------------------------
 # Rows per webhook page / change-feed page; retries of a failed delivery wait
 # BASE × FACTOR^(attempt−1) seconds, and after MAX_ATTEMPTS attempts the delivery is dead (死信).
