@@ -8,6 +8,7 @@ from zhengwu.datahub.api import router as datahub_router
 from zhengwu.directory.api import router as directory_router
 from zhengwu.identity.api import router as identity_router
 from zhengwu.sharing.api import router as sharing_router
+from zhengwu.sharing.exchange.api import router as exchange_router
 
 api = create_api()
 api.add_router("/validators", validators_router)
@@ -17,3 +18,4 @@ api.add_router("/audit", audit_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/datahub", datahub_router)
 api.add_router("/sharing", sharing_router)
+api.add_router("/exchange", exchange_router)
