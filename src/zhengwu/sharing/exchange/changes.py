@@ -1,0 +1,286 @@
+"""What a consumer receives: a resource's rows or changes as its grant lets it see them.
+
+`view_for(grant)` fixes, once per delivery, how the grant shapes a row: only the granted items
+(in catalog order), only rows inside the grant's row scope, personal items masked per the grant
+(`sharing.queries.clear_items_for_grant` → `catalog.queries.clear_items_for` → `core.masking`,
+applied by datahub's `RowPresenter`, the one masking rule), and a row key `_zw_key`.
+
+`_zw_key` is the consumer's key of a row: hex HMAC-SM3 of the resource's key values under a key
+derived from the platform secret, the consumer unit and the resource. It is stable (the same row
+has the same `_zw_key` in every channel and version), it never reveals a key the grant masks (an
+identity number shown as 441***********1234 cannot be a primary key — many people share the
+mask), and two units cannot match their copies by it.
+
+`change_set(view, p, v)` is the change from version p to v from Delta's change data feed (hidden,
+i.e. undone, versions skipped), collapsed per key: the key's state at p and at v decide —
+in scope at v → upsert (its values at v); in scope at p but deleted or out of scope at v → delete;
+never in scope → nothing (the consumer never learns of rows outside its scope).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.conf import settings
+
+from zhengwu.catalog.codetables import CodeTableError, parse_code_table
+from zhengwu.catalog.queries import masked_items, published_snapshot
+from zhengwu.core import divisions
+from zhengwu.core.crypto import hmac_sm3
+from zhengwu.core.errors import DomainError
+from zhengwu.datahub import lake
+from zhengwu.datahub import queries as datahub_queries
+from zhengwu.datahub.constants import VersionOperation
+from zhengwu.datahub.models import ResourceVersion
+from zhengwu.datahub.presenters import RowPresenter
+from zhengwu.sharing.models import ShareGrant
+from zhengwu.sharing.queries import clear_items_for_grant
+
+KEY_COLUMN = "_zw_key"
+_PRE = {"update_preimage": 0, "delete": 0, "insert": 1, "update_postimage": 1}
+
+
+class ResyncRequired(Exception):
+    """The change feed cannot carry the consumer from its position to the target (a rollback, or
+    the CDF is not readable across it): the consumer must take the whole content again."""
+
+
+@dataclass
+class ConsumerPrincipal:
+    """The consumer unit as a reader with no personal rights: the unit's systems receive what the
+    grant allows the unit, never what one of its staff may see as a provider's data manager."""
+
+    unit_id: int
+    is_authenticated: bool = False
+    is_active: bool = False
+    admin_role: str = ""
+    pk: None = None
+
+
+@dataclass
+class GrantView:
+    grant: ShareGrant
+    resource_code: str
+    items: list[str]  # granted fields, catalog order
+    keys: list[str]
+    presenter: RowPresenter
+    in_scope: Callable[[dict[str, Any]], bool]
+    key_secret: bytes
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def masked_fields(self) -> list[str]:
+        return [f for f in self.items if self.presenter.method(f)]
+
+    def row_key(self, row: dict[str, Any]) -> str:
+        text = json.dumps([_key_text(row.get(k)) for k in self.keys], ensure_ascii=False, separators=(",", ":"))
+        return hmac_sm3(self.key_secret, text.encode("utf-8")).hex()
+
+    def shown(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row as the consumer receives it: `_zw_key`, then each granted item (masked or plain)."""
+        out: dict[str, Any] = {KEY_COLUMN: self.row_key(row)}
+        for name in self.items:
+            value = row.get(name)
+            method = self.presenter.method(name)
+            out[name] = plain(self.presenter.value(name, value) if method else value)
+        return out
+
+
+def _key_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def plain(value: Any) -> Any:
+    """A JSON value: dates ISO 8601, decimals as text, bytes base64."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+def _scope_matcher(grant: ShareGrant, items: list[dict[str, Any]]) -> Callable[[dict[str, Any]], bool]:
+    """A row is in scope when, for every field the grant's scope names, its value is one of the
+    codes — for a 行政区划代码 field, the code itself or a place under it (GB/T 2260)."""
+    scope = {str(k): {str(c) for c in v} for k, v in (grant.scope or {}).items()}
+    if not scope:
+        return lambda row: True
+    division_fields = set()
+    for item in items:
+        name = str(item.get("field_name") or "")
+        if name in scope:
+            try:
+                table = parse_code_table(str(item.get("code_table") or ""))
+            except CodeTableError:
+                table = None
+            if table is not None and table.kind == "division":
+                division_fields.add(name)
+    cache: dict[tuple[str, str], bool] = {}
+
+    def allowed(name: str, value: Any) -> bool:
+        if value is None:
+            return False
+        text = str(value)
+        codes = scope[name]
+        if text in codes:
+            return True
+        if name not in division_fields:
+            return False
+        hit = cache.get((name, text))
+        if hit is None:
+            hit = any(d.code in codes for d in divisions.ancestors(text))
+            cache[(name, text)] = hit
+        return hit
+
+    return lambda row: all(allowed(name, row.get(name)) for name in scope)
+
+
+def key_secret(consumer_id: int, resource_code: str) -> bytes:
+    base = str(settings.SECRET_KEY).encode("utf-8")
+    return hmac_sm3(base, f"zhengwu.exchange.row-key:{consumer_id}:{resource_code}".encode())
+
+
+def view_for(grant: ShareGrant) -> GrantView:
+    entry = grant.entry
+    snapshot = published_snapshot(entry) or {}
+    items = list(snapshot.get("items") or [])
+    granted = set(grant.items or [])
+    names = [str(i["field_name"]) for i in items if i.get("field_name") in granted]
+    keys = [str(i["field_name"]) for i in items if i.get("is_key")]
+    if not keys:
+        raise DomainError(f"资源“{entry.name}”的目录没有主键信息项，无法按主键交换变更", "grant")
+    clear = clear_items_for_grant(ConsumerPrincipal(unit_id=grant.consumer_id), grant)
+    presenter = RowPresenter(entry.resource_code, masked_items(entry), clear)
+    return GrantView(
+        grant=grant, resource_code=entry.resource_code, items=names, keys=keys, presenter=presenter,
+        in_scope=_scope_matcher(grant, items), key_secret=key_secret(grant.consumer_id, entry.resource_code),
+        labels={str(i["field_name"]): str(i.get("name") or "") for i in items if i.get("field_name") in granted},
+    )
+
+
+# --- versions ------------------------------------------------------------------------------------
+
+
+def target_version(resource_code: str) -> int | None:
+    """The version a consumer should be brought to: the latest recorded version that is not undone."""
+    latest = (
+        ResourceVersion.objects.filter(resource_code=resource_code, undone=False).order_by("-lake_version").first()
+    )
+    return None if latest is None else latest.lake_version
+
+
+def rollback_between(resource_code: str, start: int, end: int) -> bool:
+    """Whether a rollback (not the undoing of a failed batch's commit) lies in (start, end]."""
+    return ResourceVersion.objects.filter(
+        resource_code=resource_code, lake_version__gt=start, lake_version__lte=end,
+        operation=VersionOperation.ROLLBACK, undoes__isnull=True,
+    ).exists()
+
+
+# --- rows and changes -------------------------------------------------------------------------------
+
+
+@dataclass
+class ChangeSet:
+    """Upserts (rows as shown) and deletes (`_zw_key`s), each ordered by `_zw_key`."""
+
+    upserts: list[dict[str, Any]]
+    deletes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.upserts) + len(self.deletes)
+
+    def ops(self) -> list[tuple[str, str, dict[str, Any] | None]]:
+        """(key, "upsert"|"delete", row) ordered by key."""
+        out: list[tuple[str, str, dict[str, Any] | None]] = [(r[KEY_COLUMN], "upsert", r) for r in self.upserts]
+        out += [(k, "delete", None) for k in self.deletes]
+        out.sort(key=lambda o: o[0])
+        return out
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    return table.cast(pa.schema([
+        pa.field(f.name, pa.string()) if pa.types.is_string_view(f.type) else f for f in table.schema
+    ]))
+
+
+def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
+    """The consumer's changes from version `start` (exclusive) to `end` (inclusive)."""
+    if end <= start:
+        return ChangeSet([], [])
+    if rollback_between(view.resource_code, start, end):
+        raise ResyncRequired(f"版本 {start} 与 {end} 之间有回滚")
+    try:
+        table = lake.changes(view.resource_code, start + 1, end)
+    except Exception as exc:  # the CDF is not readable across this range (vacuumed, restored, …)
+        raise ResyncRequired(f"无法读取版本 {start + 1} 到 {end} 的变更：{exc}") from exc
+    table = _plain_strings(table)
+    hidden = datahub_queries.hidden_versions(view.resource_code)
+    if hidden and table.num_rows:
+        table = table.filter(pc.invert(pc.is_in(table["_commit_version"], pa.array(sorted(hidden), pa.int64()))))
+    records = table.to_pylist()
+    records.sort(key=lambda r: (int(r["_commit_version"]), _PRE.get(str(r["_change_type"]), 1)))
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
+    last: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for record in records:
+        key = tuple(record.get(k) for k in view.keys)
+        first.setdefault(key, record)
+        last[key] = record
+    upserts: list[dict[str, Any]] = []
+    deletes: list[str] = []
+    for key, head in first.items():
+        tail = last[key]
+        before = head if head["_change_type"] in ("update_preimage", "delete") else None
+        after = tail if tail["_change_type"] in ("insert", "update_postimage") else None
+        was_in = before is not None and view.in_scope(before)
+        is_in = after is not None and view.in_scope(after)
+        if is_in:
+            assert after is not None
+            shown = view.shown(after)
+            if was_in and before is not None and view.shown(before) == shown:
+                continue  # only items outside the grant changed
+            upserts.append(shown)
+        elif was_in:
+            assert before is not None
+            deletes.append(view.row_key(before))
+    upserts.sort(key=lambda r: r[KEY_COLUMN])
+    deletes.sort()
+    return ChangeSet(upserts, deletes)
+
+
+def iter_version_rows(resource_code: str, version: int) -> Iterator[dict[str, Any]]:
+    dataset = lake.version_dataset(resource_code, version)
+    if dataset is None:
+        return
+    for batch in dataset.to_batches(batch_size=65536):
+        yield from batch.to_pylist()
+
+
+def snapshot(view: GrantView, version: int) -> list[dict[str, Any]]:
+    """Every row of `version` the consumer may have, as shown, ordered by `_zw_key`."""
+    rows = [view.shown(r) for r in iter_version_rows(view.resource_code, version) if view.in_scope(r)]
+    rows.sort(key=lambda r: r[KEY_COLUMN])
+    return rows
+
+
+def pages(count: int) -> int:
+    size = page_rows()
+    return max(1, -(-count // size))
+
+
+def page_rows() -> int:
+    return max(1, int(getattr(settings, "EXCHANGE_PAGE_ROWS", 1000)))
