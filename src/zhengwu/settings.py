@@ -370,6 +370,14 @@ if not 0 <= INGEST_FULL_DELETE_CONFIRM_SHARE <= 1:
     raise ImproperlyConfigured("环境变量 ZHENGWU_INGEST_FULL_DELETE_CONFIRM_SHARE 必须在 0 到 1 之间，如 0.10")
 INGEST_FULL_CONFIRM_EXPIRE_HOURS = env_int("ZHENGWU_INGEST_FULL_CONFIRM_EXPIRE_HOURS", 72)
 
+# --- serving store (datahub/serving; docs/serving.md) ----------------------------------------------
+# A rebuilt resource's previous table is kept this long for reads in flight, then dropped.
+SERVING_GRACE_SECONDS = env_int("ZHENGWU_SERVING_GRACE_SECONDS", 600)
+# New versions changing at most this share of the served rows are applied in place (else rebuilt).
+SERVING_INCREMENTAL_MAX_SHARE = float(os.environ.get("ZHENGWU_SERVING_INCREMENTAL_MAX_SHARE", "") or 0.2)
+# A refresh claim older than this (its process died) is taken over.
+SERVING_CLAIM_STALE_SECONDS = env_int("ZHENGWU_SERVING_CLAIM_STALE_SECONDS", 1800)
+
 # --- outbound connections (core/egress.py; docs/security.md "出站连接（egress）策略") ----------------
 # Loopback/link-local destinations this deployment allows (address:port, comma separated), e.g.
 # "127.0.0.1:5432,127.0.0.1:3306" on a single-machine demo; they still need an allowlist row.
