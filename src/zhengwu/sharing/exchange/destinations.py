@@ -191,8 +191,9 @@ def _ensure_tables(conn: Any, target: DatabaseTarget, items: Sequence[str]) -> N
             f"{columns}, {q(VERSION_COLUMN)} BIGINT NOT NULL, {q(SYNCED_COLUMN)} {stamp} NOT NULL){suffix}"
         )
         cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {q(STATE_TABLE)} (subscription_id BIGINT NOT NULL PRIMARY KEY, "
-            f"version BIGINT NOT NULL, delivery_id VARCHAR(40) NOT NULL, updated_at {stamp} NOT NULL){suffix}"
+            f"CREATE TABLE IF NOT EXISTS {q(STATE_TABLE)} (subscription_id BIGINT NOT NULL, table_name VARCHAR(64) NOT NULL, "
+            f"version BIGINT NOT NULL, delivery_id VARCHAR(40) NOT NULL, updated_at {stamp} NOT NULL, "
+            f"PRIMARY KEY (subscription_id, table_name)){suffix}"
         )
     conn.commit()
 
@@ -249,7 +250,10 @@ def _apply(
         update = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:])
         upsert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({q(KEY_COLUMN)}) DO UPDATE SET {update}"
     with conn.cursor() as cur:
-        cur.execute(f"SELECT version FROM {q(STATE_TABLE)} WHERE subscription_id = %s FOR UPDATE", (subscription_id,))
+        cur.execute(
+            f"SELECT version FROM {q(STATE_TABLE)} WHERE subscription_id = %s AND table_name = %s FOR UPDATE",  # noqa: S608
+            (subscription_id, target.table),
+        )
         found = cur.fetchone()
         if found is not None and int(found[0]) >= to_version:
             conn.rollback()
@@ -267,13 +271,15 @@ def _apply(
             cur.executemany(upsert_sql, chunk)
         if found is None:
             cur.execute(
-                f"INSERT INTO {q(STATE_TABLE)} (subscription_id, version, delivery_id, updated_at) VALUES (%s, %s, %s, %s)",
-                (subscription_id, to_version, delivery_id, stamp),
+                f"INSERT INTO {q(STATE_TABLE)} (subscription_id, table_name, version, delivery_id, updated_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (subscription_id, target.table, to_version, delivery_id, stamp),
             )
         else:
             cur.execute(
-                f"UPDATE {q(STATE_TABLE)} SET version = %s, delivery_id = %s, updated_at = %s WHERE subscription_id = %s",
-                (to_version, delivery_id, stamp, subscription_id),
+                f"UPDATE {q(STATE_TABLE)} SET version = %s, delivery_id = %s, updated_at = %s "  # noqa: S608
+                "WHERE subscription_id = %s AND table_name = %s",
+                (to_version, delivery_id, stamp, subscription_id, target.table),
             )
     conn.commit()
     return True
