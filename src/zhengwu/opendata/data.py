@@ -1,0 +1,205 @@
+"""Rows of open datasets: filtered, sorted pages (datastore_search, previews) and full streams
+(downloads), only ever over the columns the caller passes — the open items, or a key's items.
+
+Rows are read from the dataset's current lake version (a Delta Lake version is immutable, so
+its Arrow dataset is cached per process by (resource, version)) with DuckDB: one in-memory
+connection per call, the version registered as a view, every value a bound parameter and every
+column name one of the allowed ones (quoted). Filter values are converted to the column's type
+first, so a malformed value is a clear error and the comparison is the column's own (no cast of
+the data, filters pushed into the Parquet scan)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from zhengwu.core.errors import DomainError
+
+MAX_LIMIT = 32000
+DEFAULT_LIMIT = 100
+_cache: OrderedDict[tuple[str, int], pads.Dataset | None] = OrderedDict()
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def version_dataset(resource_code: str, lake_version: int) -> pads.Dataset | None:
+    key = (resource_code, lake_version)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    from zhengwu.datahub import lake
+
+    dataset = lake.version_dataset(resource_code, lake_version)
+    with _cache_lock:
+        _cache[key] = dataset
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return dataset
+
+
+def arrow_types(resource_code: str, lake_version: int) -> dict[str, pa.DataType]:
+    dataset = version_dataset(resource_code, lake_version)
+    if dataset is None:
+        return {}
+    return {f.name: f.type for f in dataset.schema}
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ckan_type(data_type: pa.DataType) -> str:
+    """The CKAN DataStore type name of a column."""
+    if pa.types.is_decimal(data_type) or pa.types.is_floating(data_type):
+        return "numeric"
+    if pa.types.is_integer(data_type):
+        return "int"
+    if pa.types.is_date(data_type):
+        return "date"
+    if pa.types.is_timestamp(data_type):
+        return "timestamp"
+    if pa.types.is_boolean(data_type):
+        return "bool"
+    return "text"
+
+
+def convert(field: str, label: str, value: Any, data_type: pa.DataType) -> Any:
+    """A filter value as the column's type, or a DomainError naming the field."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        if pa.types.is_decimal(data_type) or pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
+            if isinstance(value, bool):
+                raise ValueError
+            number = Decimal(text)
+            if not number.is_finite():
+                raise ValueError
+            return int(number) if pa.types.is_integer(data_type) else number
+        if pa.types.is_date(data_type):
+            return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
+        if pa.types.is_timestamp(data_type):
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        if pa.types.is_boolean(data_type):
+            lowered = text.lower()
+            if lowered in {"true", "1", "是", "t", "yes"}:
+                return True
+            if lowered in {"false", "0", "否", "f", "no"}:
+                return False
+            raise ValueError
+    except (ValueError, InvalidOperation):
+        kind = ckan_type(data_type)
+        wanted = {"numeric": "数字", "int": "整数", "date": "日期（YYYY-MM-DD）", "timestamp": "日期时间（ISO 8601）",
+                  "bool": "是/否"}.get(kind, "文本")
+        raise DomainError(f"字段 {field}（{label}）的值“{text[:40]}”不是{wanted}", "filters") from None
+    return text
+
+
+def plain(value: Any) -> Any:
+    """A value for JSON: decimals as int or float, dates ISO."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Page:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    total: int | None
+
+
+@dataclass
+class Search:
+    """A validated datastore query (column names already checked against the allowed ones)."""
+
+    fields: list[str]
+    filters: dict[str, list[Any]]  # field → values (any of them), already converted
+    text: str = ""  # any text column contains it
+    text_fields: dict[str, str] | None = None  # field → text it must contain
+    sort: Sequence[tuple[str, bool]] = ()  # (field, descending)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    include_total: bool = True
+
+
+def _where(search: Search, types: dict[str, pa.DataType], searchable: list[str]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for name, values in search.filters.items():
+        non_null = [v for v in values if v is not None]
+        alternatives = []
+        if non_null:
+            if len(non_null) == 1:
+                alternatives.append(f"{quote(name)} = ?")
+            else:
+                alternatives.append(f"{quote(name)} IN ({', '.join('?' for _ in non_null)})")
+            params.extend(non_null)
+        if len(non_null) < len(values):
+            alternatives.append(f"{quote(name)} IS NULL")
+        parts.append("(" + " OR ".join(alternatives) + ")")
+    if search.text:
+        text_columns = [c for c in searchable if pa.types.is_string(types[c]) or pa.types.is_large_string(types[c])]
+        if text_columns:
+            parts.append("(" + " OR ".join(f"contains({quote(c)}, ?)" for c in text_columns) + ")")
+            params.extend([search.text] * len(text_columns))
+        else:
+            parts.append("FALSE")
+    for name, text in (search.text_fields or {}).items():
+        parts.append(f"contains(CAST({quote(name)} AS VARCHAR), ?)")
+        params.append(text)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def query(resource_code: str, lake_version: int, search: Search, *, searchable: list[str]) -> Page:
+    """One page of rows (tuples in `search.fields` order) and the total matching when asked.
+    `searchable` are the allowed columns a free-text `q` looks in."""
+    dataset = version_dataset(resource_code, lake_version)
+    if dataset is None:
+        return Page(search.fields, [], 0 if search.include_total else None)
+    types = {f.name: f.type for f in dataset.schema}
+    where, params = _where(search, types, searchable)
+    order = ""
+    if search.sort:
+        order = " ORDER BY " + ", ".join(f"{quote(f)} {'DESC' if d else 'ASC'} NULLS LAST" for f, d in search.sort)
+    columns = ", ".join(quote(f) for f in search.fields)
+    con = duckdb.connect()
+    try:
+        con.register("src", dataset)
+        rows = con.execute(
+            f"SELECT {columns} FROM src{where}{order} LIMIT ? OFFSET ?", [*params, search.limit, search.offset]  # noqa: S608 (names checked, values bound)
+        ).fetchall()
+        total = None
+        if search.include_total:
+            if not where and not search.offset and len(rows) < search.limit:
+                total = len(rows)
+            elif not where:
+                total = int(dataset.count_rows())
+            else:
+                found = con.execute(f"SELECT count(*) FROM src{where}", params).fetchone()  # noqa: S608
+                total = int(found[0]) if found else 0
+    finally:
+        con.close()
+    return Page(search.fields, rows, total)
+
+
+def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_size: int = 8192) -> Iterator[tuple[Any, ...]]:
+    """Every row of the version, `fields` only, as tuples — one Arrow record batch in memory at a time."""
+    dataset = version_dataset(resource_code, lake_version)
+    if dataset is None:
+        return
+    for batch in dataset.to_batches(columns=fields, batch_size=batch_size):
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        yield from zip(*columns, strict=True)
