@@ -173,8 +173,9 @@ def _release_after_error(resource_code: str, token: str) -> None:
 # --- refreshing -----------------------------------------------------------------------------------------
 
 
-def do_refresh_served(resource_code: str) -> RefreshResult:
-    """Bring the served table of `resource_code` to its target version (see the module)."""
+def do_refresh_served(resource_code: str, *, full: bool = False) -> RefreshResult:
+    """Bring the served table of `resource_code` to its target version (see the module); `full`
+    rebuilds even when the table is current or could be patched."""
     token = _claim(resource_code)
     if token is None:
         pointer = ServedResource.objects.select_related("live").get(resource_code=resource_code)
@@ -182,7 +183,7 @@ def do_refresh_served(resource_code: str) -> RefreshResult:
     try:
         _drop_orphan_builds(resource_code)
         while True:
-            result = _refresh_once(resource_code)
+            result = _refresh_once(resource_code, full=full)
             if _release(resource_code, token):
                 break
     except BaseException:
@@ -197,7 +198,7 @@ def _live(resource_code: str) -> ServedTable | None:
     return pointer.live
 
 
-def _refresh_once(resource_code: str) -> RefreshResult:
+def _refresh_once(resource_code: str, *, full: bool = False) -> RefreshResult:
     live = _live(resource_code)
     reason = servable(resource_code)
     target = None if reason else target_version(resource_code)
@@ -217,9 +218,9 @@ def _refresh_once(resource_code: str) -> RefreshResult:
             return RefreshResult(resource_code, CURRENT, None)
         return _retire(resource_code, live, reason or "没有可提供的数据版本")
     same_shape = live is not None and live.columns == [c.as_json() for c in columns] and live.key_columns == keys
-    if live is not None and same_shape and live.lake_version == target:
+    if live is not None and same_shape and live.lake_version == target and not full:
         return RefreshResult(resource_code, CURRENT, target, live.row_count, 0.0, live.table_name)
-    if live is not None and same_shape and live.lake_version < target:
+    if live is not None and same_shape and live.lake_version < target and not full:
         result = _try_incremental(resource_code, live, target, columns, keys)
         if result is not None:
             return result

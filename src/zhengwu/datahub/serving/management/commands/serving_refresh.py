@@ -16,8 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("resource_code", nargs="?", help="信息资源代码")
         parser.add_argument("--all", action="store_true", help="刷新所有有数据版本或正在服务的资源")
+        parser.add_argument("--full", action="store_true", help="全量重建（即使已是最新或可以增量更新）")
 
-    def handle(self, *args: Any, resource_code: str | None = None, all: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, resource_code: str | None = None, all: bool = False, full: bool = False, **options: Any) -> None:
         from zhengwu.datahub.serving.services import (
             MODE_NAMES,
             candidates,
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         failed = 0
         for code in codes:
             try:
-                result = do_refresh_served(code)
+                result = do_refresh_served(code, full=full)
             except DomainError as exc:
                 failed += 1
                 self.stderr.write(f"{code}：{exc.message}")
