@@ -1,0 +1,158 @@
+"""Reads of the gateway, scoped by the actor:
+
+- a unit's 数据管理员 / 应用系统管理员 sees its unit's keys, SERVICE clients and calls;
+- the provider unit's 共享审核员 sees the grants it gave (to set their limits) and the calls on its
+  resources; the data authority sees every call;
+- the 审计管理员 looks up who used one person's / enterprise's data (`data_use_for`, audited);
+- the holder of a portal account sees their own (`data_use_of_holder`), by the identity number /
+  credit code the public-accounts app verified.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhengwu.audit.services import record_event
+from zhengwu.core.errors import DomainError, PermissionDenied
+from zhengwu.core.roles import AdminRole, is_admin
+from zhengwu.core.validators import check_resident_id, check_uscc
+from zhengwu.sharing.models import ShareGrant
+from zhengwu.sharing.services import _is_staff, is_data_authority, is_share_reviewer
+
+from .models import DataUse, GatewayCall, GatewayKey, GrantLimits, SubjectKind
+from .services import manages_unit_systems, subject_hash
+
+
+def unit_keys(actor: Any) -> QuerySet[GatewayKey]:
+    if not manages_unit_systems(actor):
+        return GatewayKey.objects.none()
+    return GatewayKey.objects.filter(unit_id=actor.unit_id).select_related("created_by", "revoked_by")
+
+
+def unit_service_clients(actor: Any) -> QuerySet[Any]:
+    from zhengwu.identity.oidc.models import ClientKind, ClientRegistration
+
+    if not manages_unit_systems(actor):
+        return ClientRegistration.objects.none()
+    return ClientRegistration.objects.filter(unit_id=actor.unit_id, kind=ClientKind.SERVICE).select_related("application")
+
+
+def grants_to_limit(actor: Any) -> QuerySet[ShareGrant]:
+    """Grants the actor's unit gave, for its 共享审核员 to set limits on."""
+    if not (_is_staff(actor) and is_share_reviewer(actor)):
+        return ShareGrant.objects.none()
+    return ShareGrant.objects.filter(provider_id=actor.unit_id).select_related("entry", "consumer", "gateway_limits")
+
+
+def limits_of(grant: ShareGrant) -> GrantLimits | None:
+    return GrantLimits.objects.filter(grant=grant).first()
+
+
+def visible_calls(actor: Any, scope: str = "mine") -> QuerySet[GatewayCall]:
+    """mine: calls made by the actor's unit's systems; provided: calls on the actor's unit's
+    resources (its reviewers and data managers); all: every call (the data authority)."""
+    if not _is_staff(actor):
+        raise PermissionDenied("网关调用记录仅供单位工作人员查看")
+    qs = GatewayCall.objects.all()
+    if scope == "all":
+        if not is_data_authority(actor):
+            raise PermissionDenied("只有数据主管部门可以查看全部调用记录")
+        return qs
+    if scope == "provided":
+        return qs.filter(provider_id_value=actor.unit_id)
+    return qs.filter(unit_id=actor.unit_id)
+
+
+@dataclass(frozen=True)
+class StatRow:
+    label: str
+    calls: int
+    errors: int
+    p50: float | None
+    p95: float | None
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return round(cuts[int(q) - 1], 1)
+
+
+def statistics_for(calls: QuerySet[GatewayCall], *, since: datetime, by: str = "resource") -> dict[str, Any]:
+    """Calls, errors, p50/p95 latency per resource or consumer, and the calls per hour (or day) for
+    the chart, over calls since `since` (exact percentiles from the rows; the period is bounded)."""
+    recent = calls.filter(at__gte=since)
+    group = "resource_code" if by == "resource" else "unit_name"
+    rows: dict[str, list[Any]] = {}
+    series: dict[str, list[int]] = {}
+    span = timezone.now() - since
+    hourly = span <= timedelta(days=2)
+    for label, status, ms, at in recent.values_list(group, "status", "duration_ms", "at").iterator(chunk_size=5000):
+        cell = rows.setdefault(label or "（未识别）", [0, 0, []])
+        cell[0] += 1
+        cell[1] += 1 if status >= 400 else 0
+        cell[2].append(ms)
+        local = timezone.localtime(at)
+        bucket = local.strftime("%m-%d %H:00") if hourly else local.strftime("%Y-%m-%d")
+        counts = series.setdefault(bucket, [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if status >= 400 else 0
+    table = [StatRow(label, c, e, _percentile(sorted(ms), 50), _percentile(sorted(ms), 95))
+             for label, (c, e, ms) in sorted(rows.items(), key=lambda kv: -kv[1][0])]
+    labels = sorted(series)
+    return {
+        "rows": table,
+        "chart": {"labels": labels, "calls": [series[k][0] for k in labels], "errors": [series[k][1] for k in labels]},
+        "hourly": hourly,
+    }
+
+
+# --- who used my data ----------------------------------------------------------------------------------
+
+
+def _subject(identifier: str) -> tuple[str, str]:
+    text = (identifier or "").strip().upper()
+    if len(text) == 18:
+        person = check_resident_id(text)
+        if person.ok:
+            return SubjectKind.PERSON, person.normalized or text
+        enterprise = check_uscc(text)
+        if enterprise.ok:
+            return SubjectKind.ENTERPRISE, enterprise.normalized or text
+        raise DomainError(f"证件号码：{person.reason or enterprise.reason}", "identifier")
+    raise DomainError("证件号码：请输入 18 位公民身份号码或统一社会信用代码", "identifier")
+
+
+def data_use_for(actor: Any, identifier: str, *, request: HttpRequest | None = None) -> tuple[str, QuerySet[DataUse]]:
+    """The 审计管理员's look-up: every read of this person's / enterprise's records, newest first.
+    The look-up itself is audited (with the kind and a masked number, never the clear number)."""
+    if not is_admin(actor, AdminRole.AUDIT):
+        raise PermissionDenied("只有审计管理员可以查询数据使用记录")
+    kind, value = _subject(identifier)
+    masked = value[:3] + "*" * 11 + value[-4:]
+    uses = DataUse.objects.filter(subject_hash=subject_hash(kind, value)).order_by("-at", "-id")
+    record_event(actor, "gateway.data_use.query", object_type="data_use", object_id=masked,
+                 details={"kind": kind, "subject": masked, "found": uses.count()}, request=request)
+    return kind, uses
+
+
+def data_use_of_subject(kind: str, value: str) -> QuerySet[DataUse]:
+    """For the portal: the reads of the holder's own records (the caller passes the verified number
+    of the signed-in holder; nobody else's)."""
+    return DataUse.objects.filter(subject_hash=subject_hash(kind, value)).order_by("-at", "-id")
+
+
+def call_summary(actor: Any) -> dict[str, int]:
+    qs = visible_calls(actor, "mine").filter(at__gte=timezone.now() - timedelta(days=1))
+    agg = qs.aggregate(calls=Count("id"), errors=Count("id", filter=Q(status__gte=400)))
+    return {"calls": agg["calls"] or 0, "errors": agg["errors"] or 0}
