@@ -117,3 +117,31 @@ def open_dataset(data_admin: Any, catalog_reviewer: Any, tmp_path: Path) -> Call
         return entry
 
     return make
+
+
+@pytest.fixture
+def themes(db: Any) -> None:
+    """The themes of migration opendata/0002 (a transactional test flushes data-migration rows)."""
+    import importlib
+
+    from zhengwu.opendata.models import Theme
+
+    migration = importlib.import_module("zhengwu.opendata.migrations.0002_themes_and_reviewer_role")
+    for order, (code, name, description, classes, eu) in enumerate(migration.THEMES):
+        Theme.objects.get_or_create(code=code, defaults={
+            "name": name, "description": description, "class_codes": classes, "eu_theme": eu, "order": order * 10,
+        })
+
+
+@pytest.fixture
+def public_person(make_user: Callable[..., Any]) -> Any:
+    """A registered 自然人 (a public account: no unit, no roles)."""
+    from django.utils import timezone
+
+    from zhengwu.directory.models import User
+
+    user = User(username="p0123456789abcdef", full_name="李四", account_kind="public", unit=None,
+                password_changed_at=timezone.now())
+    user.set_password("Zw!Test-2026-pass")
+    user.save()
+    return user

@@ -307,15 +307,15 @@ def search_datasets(
     text = "" if q.strip() in ("", "*:*", "*") else q
     ranked, scores = queries.relevance(text, datasets)
     ranked = [d for d in ranked if all(_matches(d, neg, name, value) for neg, name, value in fq_terms)]
+    relevance_rank = {d.name: i for i, d in enumerate(ranked)}
     popularity: dict[str, int] = {}
     if any(name == "popularity" for name, _ in sort):
         totals = queries.use_totals(d.resource_code for d in ranked)
         popularity = {d.name: queries.popularity(totals.get(d.resource_code)) for d in ranked}
     for name, descending in reversed(sort):
         if name == "score":
-            if text:
-                position = {d.name: i for i, d in enumerate(ranked)}
-                ranked.sort(key=lambda d: position[d.name], reverse=not descending)
+            if text:  # best first: the catalog search's order (score desc)
+                ranked.sort(key=lambda d: relevance_rank[d.name], reverse=not descending)
             continue
         key: Callable[[Dataset], Any] = {
             "metadata_modified": lambda d: d.metadata_modified, "metadata_created": lambda d: d.metadata_created,
