@@ -29,7 +29,7 @@ class PortalConfig(AppConfig):
         from zhengwu.core.audit_names import register_actions, register_object_types
         from zhengwu.core.consoles import ConsoleEntry, register
 
-        from . import account_sections, sections
+        from . import account_sections, data_use_sections, sections
         from .search import search_notice_results
 
         register_actions(self.verbose_name, AUDIT_ACTIONS)
@@ -49,4 +49,5 @@ class PortalConfig(AppConfig):
         sections.register_search_provider("notices", "通知公告", search_notice_results, order=30)
         sections.register_search_kinds()  # 办事服务, 开放数据: "not yet" until their apps register
         account_sections.register()  # 账号与实名, 我的企业, 经办人 (public accounts)
+        data_use_sections.register()  # 我的数据使用记录 / 企业数据使用记录 (the data gateway's DataUse)
         sections.register_slots()  # 我的办件, 我的诉求, 我的证照, 我的数据使用记录 until their apps fill them
