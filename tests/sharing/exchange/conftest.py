@@ -219,7 +219,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(settings: Any, db: Any) -> Iterator[Receiver]:
+def receiver(settings: Any, local_databases: Any) -> Iterator[Receiver]:
     from zhengwu.core.models import EgressDestination
 
     r = Receiver()

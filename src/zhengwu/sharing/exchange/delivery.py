@@ -225,7 +225,7 @@ def _send(
     for delivery in open_pages:
         Subscription.objects.filter(pk=sub.pk).update(lease_until=now + LEASE)
         delivery.attempts += 1
-        delivery.attempted_at = timezone.now()
+        delivery.attempted_at = now
         try:
             if sub.kind == SubscriptionKind.DATABASE:
                 applied = destinations.write_step(
