@@ -207,7 +207,9 @@ def test_injection_and_bad_input_are_refused_and_change_nothing(tmp_path: Path, 
             queries.query(code, columns=["code"], after={name: "A001"})
     with pytest.raises(ServingError, match="不支持的条件"):
         queries.query(code, columns=["code"], filters=[Filter("code", "eq) OR (1=1", ("A001",))])
-    for value in ("' OR '1'='1", "A001' --", "%", "*", "A001\x00"):
+    with pytest.raises(ServingError, match="空字符"):
+        queries.lookup(code, {"code": "A001\x00"}, columns=["code"])
+    for value in ("' OR '1'='1", "A001' --", "%", "*", "A001;"):
         assert queries.query(code, columns=["code"], filters=[Filter("code", "eq", (value,))], limit=5).rows == []
         assert queries.lookup(code, {"code": value}, columns=["code"]) is None
     assert queries.query(code, columns=["code"], filters=[Filter("code", "prefix", ("%",))]).rows == []

@@ -159,6 +159,8 @@ def convert(column: ServedColumn, value: Any) -> Any:
     text = value if isinstance(value, str) else str(value)
     if len(text) > 4000:
         raise ServingError(f"{name}：取值过长（最多 4000 个字符）", column.field)
+    if "\x00" in text:
+        raise ServingError(f"{name}：取值不能包含空字符（\\x00）", column.field)
     try:
         if column.kind == TEXT:
             return store.db_param(TEXT, text)
