@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from zhengwu.audit.models import AuditRecord
 from zhengwu.sharing.gateway import services
-from zhengwu.sharing.gateway.models import CallSeal, CallStat, GatewayCall
+from zhengwu.sharing.gateway.models import CallStat, GatewayCall
 
 from .conftest import id_no
 
