@@ -63,7 +63,7 @@ def load_demo_sharing(password: str | None = None) -> DemoReport:
     existing = ShareRequest.objects.filter(consumer=requester.unit, entry=entry).exclude(status=RequestStatus.WITHDRAWN).first()
     if existing is not None:
         report.request_id = existing.pk
-        return report
+        return _with_gateway(report)
     today = services._today()
     try:
         req = services.do_file_share_request(
@@ -77,4 +77,13 @@ def load_demo_sharing(password: str | None = None) -> DemoReport:
         report.note = f"未创建示例申请：{exc.message}"
         return report
     report.request_id = req.pk
+    return _with_gateway(report)
+
+
+def _with_gateway(report: DemoReport) -> DemoReport:
+    """The gateway's part of the demo (grant approved, 人社局's SERVICE client): sharing.gateway.demo."""
+    from .gateway.demo import load_demo_gateway
+
+    notes = load_demo_gateway(report.request_id)
+    report.note = "；".join(n for n in [report.note, *notes] if n)
     return report
