@@ -198,7 +198,7 @@ def record_by_key(request: HttpRequest, facts: CallFacts, code: str, key: str) -
 
 @gateway_call(Operation.LOOKUP)
 def record_by_keys(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse:
-    key = {name[4:]: value for name, value in request.GET.items() if name.startswith("key.")}
+    key = {name[4:]: str(value) for name, value in request.GET.items() if name.startswith("key.")}
     return _lookup(request, facts, code, key)
 
 
@@ -340,7 +340,7 @@ async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 @gateway_call(Operation.EXTRACT)
-def extract(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse:
+def extract(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse | StreamingHttpResponse:
     """Every granted row (masked, scoped) as CSV or Parquet, streamed. The call is recorded when the
     extract starts, with the number of rows it covers; the DataUse rows of the persons and
     enterprises in it are written batch by batch as the rows are sent."""

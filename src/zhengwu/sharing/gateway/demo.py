@@ -34,9 +34,12 @@ def load_demo_gateway(request_id: int | None) -> list[str]:
     admin = User.objects.get(username="xtadmin")
     reviewer = User.objects.filter(username="gaj_share").first()
     registrar = User.objects.select_related("unit").get(username="rsj_data")
+    unit = registrar.unit
+    if unit is None:
+        return ["演示账号 rsj_data 没有所属单位，未登记演示服务客户端"]
     req = ShareRequest.objects.filter(pk=request_id).first() if request_id else None
     if req is not None and req.status == RequestStatus.PENDING and reviewer is not None:
-        scope = {"division_code": [registrar.unit.division_code]} if registrar.unit.division_code else {}
+        scope = {"division_code": [unit.division_code]} if unit.division_code else {}
         grant = sharing.do_approve_share_request(
             reviewer, req, clear_items=[], scope=scope,
             comment="同意共享；公民身份号码、姓名按目录脱敏，范围限于本单位管辖区域（演示）",
@@ -45,15 +48,15 @@ def load_demo_gateway(request_id: int | None) -> list[str]:
     role = BusinessRole.objects.filter(code=oidc.APP_ADMIN_ROLE).first()
     if role is None:
         return [*notes, "未找到业务角色“应用系统管理员”，未登记演示服务客户端"]
-    if not RoleGrant.objects.filter(user=registrar, role=role, unit=registrar.unit).exists():
-        do_grant_role(admin, registrar, role, registrar.unit)
+    if not RoleGrant.objects.filter(user=registrar, role=role, unit=unit).exists():
+        do_grant_role(admin, registrar, role, unit)
     path = demo_file()
     stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    registration = ClientRegistration.objects.filter(unit=registrar.unit, name=SYSTEM_NAME).first()
+    registration = ClientRegistration.objects.filter(unit=unit, name=SYSTEM_NAME).first()
     secret = stored.get("secret")
     if registration is None:
         registration, secret = oidc.do_register_client(
-            registrar, unit=registrar.unit, name=SYSTEM_NAME, kind="service", audience="staff", scopes=["sharing"],
+            registrar, unit=unit, name=SYSTEM_NAME, kind="service", audience="staff", scopes=["sharing"],
             redirect_uris=[], description="人社局办理参保登记时通过数据服务网关核验人口基本信息（演示）",
         )
     elif not secret or stored.get("client_id") != registration.application.client_id:
@@ -61,10 +64,10 @@ def load_demo_gateway(request_id: int | None) -> list[str]:
     if registration.status == ClientStatus.PENDING:
         oidc.do_approve_client(admin, registration.pk)
     stored = {"client_id": registration.application.client_id, "secret": secret, "name": SYSTEM_NAME,
-              "unit": registrar.unit.name}
+              "unit": unit.name}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(stored, ensure_ascii=False, indent=2))
     os.chmod(path, 0o600)
-    notes.append(f"{registrar.unit.name} · {SYSTEM_NAME}：服务客户端 client_id={registration.application.client_id}，凭据写入 {path}")
+    notes.append(f"{unit.name} · {SYSTEM_NAME}：服务客户端 client_id={registration.application.client_id}，凭据写入 {path}")
     return notes

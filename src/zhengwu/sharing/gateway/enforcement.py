@@ -267,7 +267,10 @@ def parse_order(view: GrantView, raw: str | None) -> str | None:
 
 def mask_rows(view: GrantView, rows: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
     """Only `fields` (all granted), each masked as the grant and catalog say."""
-    methods = [(f, view.item(f).method if view.item(f) else "全部遮盖") for f in fields]
+    methods = []
+    for name in fields:
+        item = view.item(name)
+        methods.append((name, item.method if item is not None else "全部遮盖"))
     out = []
     for row in rows:
         shown: dict[str, Any] = {}

@@ -59,7 +59,7 @@ def for_grant(view: GrantView, server: str) -> dict[str, Any]:
     doc = _base(f"数据服务：{view.name}（{view.code}）", server)
     props = {}
     for item in view.items:
-        schema = dict(_TYPES.get(item.data_type, {"type": "string"}))
+        schema: dict[str, Any] = dict(_TYPES.get(item.data_type, {"type": "string"}))
         schema["description"] = item.label + ("（脱敏）" if item.method else "")
         schema["nullable"] = True
         props[item.field_name] = schema

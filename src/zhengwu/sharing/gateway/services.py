@@ -384,6 +384,9 @@ def verify_seals() -> list[SealCheck]:
 
     out = []
     for seal in CallSeal.objects.order_by("last_call_id"):
+        if seal.audit_seq is None:
+            out.append(SealCheck(seal, False, "封存记录缺少审计链序号"))
+            continue
         digest, count = digest_calls(seal.first_call_id, seal.last_call_id)
         record = AuditRecord.objects.filter(seq=seal.audit_seq, action="gateway.calls.seal").first()
         if record is None:
