@@ -75,6 +75,18 @@ def deliveries(request: HttpRequest, pk: int, status: str = "") -> dict[str, Any
     return listing(_delivery(d) for d in queries.deliveries_of(sub, status)[:500])
 
 
+class FeedQuery(Schema):
+    cursor: str | None = None
+    limit: int = 1000
+
+
+@router.get("/subscriptions/{pk}/feed", response=FeedOut, summary="拉取变更（不带游标从全量开始）")
+def feed(request: HttpRequest, pk: int, params: Query[FeedQuery]) -> dict[str, Any]:
+    page = queries.feed_for(request.user, pk, params.cursor or None, params.limit, request=request)
+    return {"changes": page.changes, "next_cursor": page.next_cursor, "resync_required": page.resync_required,
+            "version": page.version, "items": page.items, "masked_items": page.masked_items}
+
+
 ACTIONS = {
     "pause": services.do_pause_subscription,
     "resume": services.do_resume_subscription,
@@ -105,18 +117,6 @@ def redeliver(request: HttpRequest, pk: int) -> dict[str, Any]:
     found = services.do_redeliver(request.user, pk, request=request)
     found.refresh_from_db()
     return _delivery(found)
-
-
-class FeedQuery(Schema):
-    cursor: str | None = None
-    limit: int = 1000
-
-
-@router.get("/subscriptions/{pk}/feed", response=FeedOut, summary="拉取变更（不带游标从全量开始）")
-def feed(request: HttpRequest, pk: int, params: Query[FeedQuery]) -> dict[str, Any]:
-    page = queries.feed_for(request.user, pk, params.cursor or None, params.limit, request=request)
-    return {"changes": page.changes, "next_cursor": page.next_cursor, "resync_required": page.resync_required,
-            "version": page.version, "items": page.items, "masked_items": page.masked_items}
 
 
 @router.get("/subscribers", response=ListOut[SubscriptionOut], summary="订阅本单位资源的单位（提供单位）")

@@ -22,6 +22,7 @@ from . import queries, services
 from .models import DatabaseEngine, DeliveryStatus, SubscriptionKind
 
 PAGE_SIZE = 30
+FORM_FIELDS = {"grant", "kind", "name", "webhook_url", "db_engine", "db_host", "db_port", "db_name", "db_user", "db_password", "db_table"}
 
 
 def _staff_only(request: HttpRequest) -> HttpResponse | None:
@@ -66,7 +67,7 @@ def new_subscription(request: HttpRequest) -> HttpResponse:
                 db_table=values["db_table"], request=request,
             )
         except DomainError as exc:
-            errors[exc.field or "__all__"] = exc.message
+            errors[exc.field if exc.field in FORM_FIELDS else "form"] = exc.message
         else:
             if secret:
                 return render(request, "exchange/secret.html", {"sub": sub, "secret": secret})
