@@ -35,6 +35,7 @@ run: install
 	ZHENGWU_EGRESS_ALLOW_LOCAL="$(DEMO_LOCAL_SYSTEMS)" $(BIN)/zhengwu load_demo_oidc_clients
 	$(BIN)/zhengwu load_demo_sharing
 	$(BIN)/zhengwu load_demo_portal
+	$(BIN)/zhengwu load_demo_opendata
 	ZHENGWU_EGRESS_ALLOW_LOCAL="$(DEMO_LOCAL_SYSTEMS)" $(BIN)/zhengwu serve --host $(HOST) --port $(PORT)
 
 lint: install-test
