@@ -149,6 +149,17 @@ def connect(engine: str = "duckdb", *, work_dir: Path | None = None) -> Any:
     raise DomainError(f"计算引擎只能是 {' 或 '.join(ENGINES)}，实为“{engine}”", "engine")
 
 
+def warm_up(engine: str = "duckdb") -> None:
+    """Load what the first check of a process needs (the engine's Ibis backend, the rules' code
+    tables), so that a caller can do it while the batch is still being read. Never starts Spark."""
+    from . import rules
+
+    rules.warm_up(_today())
+    if engine == "duckdb":
+        ibis.duckdb  # noqa: B018 - the attribute imports the backend (and sqlglot's dialect)
+        ibis.to_sql(ibis.memtable({"v": ["1"]}).count(), dialect="duckdb")
+
+
 def _local(uri: str) -> str:
     return uri.removeprefix("file://")
 
