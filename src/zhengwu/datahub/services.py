@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -428,7 +429,7 @@ def custom_rules(resource_code: str) -> list[RuleSpec]:
 
 
 def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _Progress) -> list[str]:
-    from . import pull, readers
+    from . import readers
 
     if batch.source_kind == SourceKind.PUSH:
         records = json.loads(Path(batch.file_path).read_text(encoding="utf-8"))
@@ -439,6 +440,8 @@ def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _
             raise DomainError("该批次的数据库来源已被删除", "source")
         url = decrypt_field(source.url_encrypted, f"datahub.source.{source.pk}")
         since = source.watermark_value if source.mode == LoadMode.INCREMENTAL else ""
+        from . import pull  # SQLAlchemy and the drivers: only for a database source
+
         try:
             result, watermark = pull.stage_database(
                 url, schema, staged, table=source.table, query=source.query,
@@ -472,14 +475,26 @@ def _stage(batch: IngestBatch, schema: ResourceSchema, staged: Path, progress: _
     return list(result.notes)
 
 
+def _prepare_check() -> None:
+    """Load the check engine and its code tables (a second or two in a new process) on a helper
+    thread while the batch is read: the reader's main thread mostly waits for the parser then."""
+    try:
+        from . import engine
+
+        engine.warm_up(settings.ENGINE)
+    except Exception:  # the check itself loads them again and reports what fails
+        log.exception("datahub: preparing the check engine failed")
+
+
 def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None = None) -> IngestBatch:
     """Process one batch (the worker calls this; so do the command line and the demo loader)."""
-    from . import engine
-    from .rules import derive_rules
-
     batch = _claim(batch_id)
     if batch is None:
         return IngestBatch.objects.get(pk=batch_id)
+    from . import readers  # noqa: F401 - imported here first, so the helper thread imports only the engine
+
+    preparing = threading.Thread(target=_prepare_check, name="zhengwu-prepare-check", daemon=True)
+    preparing.start()
     tracker = _Progress(batch, progress)
     space = work_dir(batch.pk)
     committed: lake.CommitResult | None = None
@@ -494,6 +509,10 @@ def run_batch(batch_id: int, *, progress: Callable[[IngestBatch], None] | None =
             lapsed = batch.confirmed_at is None and bool(batch.preview)  # a confirmation that came too late
             staged = space / "staged.parquet"
             notes = _stage(batch, schema, staged, tracker)
+            preparing.join()
+            from . import engine
+            from .rules import derive_rules
+
             if lapsed:
                 notes.append("确认后资源已有新的数据版本，已按当前数据重新校验")
             tracker.update(stage=BatchStage.CHECKING, progress=45, rows_in=batch.rows_in)
