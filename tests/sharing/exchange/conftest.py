@@ -7,7 +7,6 @@ destination databases on the machine's MariaDB and PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.server
 import json
 import socket
@@ -115,10 +114,10 @@ def expected_copy(grant: Any, version: int | None = None) -> dict[str, dict[str,
     """What the consumer must hold: the version's rows inside the scope, the granted items only,
     personal items masked by their 脱敏方式 unless the grant names them clear (computed here from
     the lake and the catalog, not by the exchange's own code — except the opaque row key)."""
+    from zhengwu.core.crypto import hmac_sm3
     from zhengwu.core.masking import mask_value
     from zhengwu.datahub import lake
     from zhengwu.sharing.exchange.changes import key_secret
-    from zhengwu.core.crypto import hmac_sm3
 
     code = grant.entry.resource_code
     _, rows, _ = lake.read_rows(code, version, limit=100000)
@@ -176,7 +175,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     ok = receiver.verify(self.headers["X-Zhengwu-Timestamp"], body, self.headers["X-Zhengwu-Signature"])
@@ -309,7 +308,7 @@ DEST_DB = "h3_dest"
 
 
 def table_name(prefix: str = "rk") -> str:
-    return f"{prefix}_{hashlib.sha1(uuid.uuid4().bytes).hexdigest()[:10]}"
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 def dest_connect(engine: str) -> Any:
@@ -332,7 +331,7 @@ def table_copy(engine: str, table: str, items: list[str]) -> dict[str, dict[str,
     q = (lambda n: f"`{n}`") if engine == "mysql" else (lambda n: f'"{n}"')
     try:
         cur = conn.cursor()
-        cur.execute(f"SELECT {q('_zw_key')}, {', '.join(q(c) for c in items)} FROM {q(table)}")  # noqa: S608
+        cur.execute(f"SELECT {q('_zw_key')}, {', '.join(q(c) for c in items)} FROM {q(table)}")
         return {row[0]: dict(zip(items, row[1:], strict=True)) for row in cur.fetchall()}
     finally:
         conn.close()

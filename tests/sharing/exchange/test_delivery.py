@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ITEMS, as_text, drop_table, expected_copy, person, state_version, table_name, table_copy
+from .conftest import ITEMS, as_text, drop_table, expected_copy, person, state_version, table_copy, table_name
 
 V1 = [person(1), person(2), person(3), person(4, "441403"), person(5), person(6, "441403"), person(7)]
 

@@ -186,8 +186,8 @@ def test_dead_letter_after_n_attempts_and_redelivery(
     assert receiver.events[:1] == ["resync"]
     # redelivery of what already arrived is harmless: the receiver drops a delivery id it has seen
     body_page = sub.deliveries.get(page=1, to_version=v1)
-    from zhengwu.sharing.exchange import changes, destinations
     from zhengwu.core.crypto import decrypt_field
+    from zhengwu.sharing.exchange import changes, destinations
 
     view = changes.view_for(grant)
     rows = changes.snapshot(view, v1)

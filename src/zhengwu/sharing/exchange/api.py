@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from zhengwu.core.errors import DomainError, NotFound
 from zhengwu.core.listing import ListOut, listing
@@ -76,8 +76,8 @@ def deliveries(request: HttpRequest, pk: int, status: str = "") -> dict[str, Any
 
 
 class FeedQuery(Schema):
-    cursor: str | None = None
-    limit: int = 1000
+    cursor: str | None = Field(None, title="游标", max_length=4000)
+    limit: int = Field(1000, title="每页条数", ge=1, le=queries.MAX_FEED_LIMIT)
 
 
 @router.get("/subscriptions/{pk}/feed", response=FeedOut, summary="拉取变更（不带游标从全量开始）")

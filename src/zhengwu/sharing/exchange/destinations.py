@@ -19,6 +19,7 @@ delivery of a step already applied is a no-op and a failure half-way leaves the 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import socket
@@ -218,18 +219,14 @@ def write_step(
         except egress.EgressRefused:
             raise
         except Exception as exc:
-            try:
+            with contextlib.suppress(Exception):  # the connection is gone: the transaction went with it
                 conn.rollback()
-            except Exception:  # noqa: S110 (the connection is gone; the transaction is lost with it)
-                pass
             raise egress.refuse(
                 DATABASE_PURPOSE, f"写入 {target.engine} 表 {target.table} 失败：{egress.describe(exc)}", field="db_table"
             ) from None
     finally:
-        try:
+        with contextlib.suppress(Exception):
             conn.close()
-        except Exception:  # noqa: S110
-            pass
 
 
 def _apply(
@@ -245,10 +242,13 @@ def _apply(
     marks = ", ".join(["%s"] * len(columns))
     if target.engine == "mysql":
         update = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in columns[1:])
-        upsert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {update}"
+        upsert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {update}"  # noqa: S608 (quoted identifiers)
     else:
         update = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:])
-        upsert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({q(KEY_COLUMN)}) DO UPDATE SET {update}"
+        upsert_sql = (
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608 (quoted identifiers, values bound)
+            f"ON CONFLICT ({q(KEY_COLUMN)}) DO UPDATE SET {update}"
+        )
     with conn.cursor() as cur:
         cur.execute(
             f"SELECT version FROM {q(STATE_TABLE)} WHERE subscription_id = %s AND table_name = %s FOR UPDATE",  # noqa: S608
@@ -259,19 +259,20 @@ def _apply(
             conn.rollback()
             return False
         if replace:
-            cur.execute(f"DELETE FROM {table}")  # not TRUNCATE: MySQL would commit it on its own
+            cur.execute(f"DELETE FROM {table}")  # noqa: S608 (not TRUNCATE: MySQL would commit it on its own)
         for chunk in _chunks(list(deletes)):
             cur.execute(
-                f"DELETE FROM {table} WHERE {q(KEY_COLUMN)} IN ({', '.join(['%s'] * len(chunk))})", tuple(chunk)
+                f"DELETE FROM {table} WHERE {q(KEY_COLUMN)} IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                tuple(chunk),
             )
         values = [
-            tuple([row[KEY_COLUMN], *[_text(row.get(c)) for c in items], to_version, stamp]) for row in upserts
+            (row[KEY_COLUMN], *[_text(row.get(c)) for c in items], to_version, stamp) for row in upserts
         ]
         for chunk in _chunks(values):
             cur.executemany(upsert_sql, chunk)
         if found is None:
             cur.execute(
-                f"INSERT INTO {q(STATE_TABLE)} (subscription_id, table_name, version, delivery_id, updated_at) "
+                f"INSERT INTO {q(STATE_TABLE)} (subscription_id, table_name, version, delivery_id, updated_at) "  # noqa: S608
                 "VALUES (%s, %s, %s, %s, %s)",
                 (subscription_id, target.table, to_version, delivery_id, stamp),
             )

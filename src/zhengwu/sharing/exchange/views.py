@@ -91,7 +91,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in DeliveryStatus.values else ""
     page = Paginator(queries.deliveries_of(sub, status), PAGE_SIZE).get_page(request.GET.get("page"))
-    mine = sub.consumer_id == request.user.unit_id
+    mine = sub.consumer_id == getattr(request.user, "unit_id", None)
     return render(request, "exchange/detail.html", {
         "sub": sub, "page": page, "status": status, "statuses": DeliveryStatus.choices,
         "can_manage": mine and is_unit_data_admin(request.user), "mine": mine,
