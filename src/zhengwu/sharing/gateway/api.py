@@ -152,7 +152,7 @@ def openapi_document(request: HttpRequest) -> HttpResponse:
 
 def _begin(facts: CallFacts, code: str) -> enforcement.GrantView:
     view = facts.view = enforcement.grant_for(facts.caller, code)
-    enforcement.count_call(view)
+    enforcement.check_limits(view)
     return view
 
 
@@ -351,7 +351,7 @@ def extract(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse |
     if fmt not in ("csv", "parquet"):
         raise GatewayError(400, "format：只能是 csv 或 parquet", "format")
     total = serving.count(code, scope=view.scope)
-    facts.row_count = total
+    facts.row_count = facts.keys_touched = total
     call = record_call(facts, (time.perf_counter() - facts.started) * 1000)
     chunks = _extract_chunks(code, view, fields, fmt, call)
     content_type = exports.CSV_TYPE if fmt == "csv" else "application/vnd.apache.parquet"

@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from zhengwu.core.masking import display_method, mask_value
@@ -97,6 +96,7 @@ _entries = _TTLCache()
 def clear_caches() -> None:
     _grants.clear()
     _entries.clear()
+    _seen_counts.clear()
 
 
 def _entry(code: str) -> Any:
@@ -284,31 +284,57 @@ def mask_rows(view: GrantView, rows: list[dict[str, Any]], fields: list[str]) ->
 # --- rate limit and quota ------------------------------------------------------------------------------
 
 
-def count_call(view: GrantView) -> None:
-    """One more call on the grant's minute and day windows (one upsert statement shared by every
-    web worker); 429 with Retry-After when either is exceeded. A refused call is counted too, so
-    hammering past the limit does not reset it."""
+def windows(now: Any = None) -> tuple[Any, Any]:
+    """The starts of the current minute and of today (local time) — the counters' windows."""
+    now = now or timezone.now()
+    return now.replace(second=0, microsecond=0), timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# The counts the database gave back for each grant on this process's last logged call:
+# {grant_id: {(period, window start): count}}.
+_seen_counts: dict[int, dict[tuple[str, Any], int]] = {}
+
+
+def note_counts(grant_id: int, rows: list[tuple[str, Any, int]]) -> None:
+    """Remember the window counts returned by the statement that logged (and counted) a call."""
+    _seen_counts[grant_id] = {(period, started): int(count) for period, started, count in rows}
+
+
+def check_limits(view: GrantView) -> None:
+    """429 (with Retry-After) when the grant's minute or day window is full.
+
+    Every call on a grant is counted in the database by the same statement that logs it (one
+    upsert per window, shared by every web worker; see services.record_call), and that statement
+    returns the windows' counts. The check before the read compares the counts this process last
+    saw for the grant's current windows — so no extra round trip per call. Across N web worker
+    processes the limit can be passed by at most one call per process in a window (each learns
+    the shared count from its own previous call). A refused call is counted too, so hammering
+    past the limit does not reset it."""
     from .models import UsageCounter
 
     now = timezone.now()
-    minute = now.replace(second=0, microsecond=0)
-    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    table = UsageCounter._meta.db_table
-    # the table name is the model's own; values are parameters
-    sql = (
-        f"INSERT INTO {table} (grant_id, period, started, count) VALUES (%s, %s, %s, 1), (%s, %s, %s, 1) "  # noqa: S608
-        f"ON CONFLICT (grant_id, period, started) DO UPDATE SET count = {table}.count + 1 RETURNING period, count"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [view.grant_id, UsageCounter.MINUTE, minute, view.grant_id, UsageCounter.DAY, day_start])
-        counts = dict(cursor.fetchall())
-    if counts.get(UsageCounter.MINUTE, 0) > view.rate_per_minute:
+    minute, day_start = windows(now)
+    seen = _seen_counts.get(view.grant_id, {})
+    if seen.get((UsageCounter.MINUTE, minute), 0) >= view.rate_per_minute:
         wait = max(1, 60 - now.second)
         raise GatewayError(429, f"调用过于频繁：该授权每分钟最多 {view.rate_per_minute} 次，请 {wait} 秒后重试",
                            retry_after=wait)
-    if counts.get(UsageCounter.DAY, 0) > view.daily_quota:
+    if seen.get((UsageCounter.DAY, day_start), 0) >= view.daily_quota:
         wait = int((day_start + timedelta(days=1) - timezone.localtime(now)).total_seconds()) + 1
         raise GatewayError(429, f"今日调用次数已达该授权的配额（{view.daily_quota} 次），请明日再试", retry_after=wait)
+
+
+def count_sql(grant_id: int, now: Any = None) -> tuple[str, list[Any]]:
+    """The upsert of the grant's two windows, RETURNING period, started, count (table: the model's own)."""
+    from .models import UsageCounter
+
+    minute, day_start = windows(now)
+    table = UsageCounter._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (grant_id, period, started, count) VALUES (%s, %s, %s, 1), (%s, %s, %s, 1) "  # noqa: S608
+        f"ON CONFLICT (grant_id, period, started) DO UPDATE SET count = {table}.count + 1 RETURNING period, started, count"
+    )
+    return sql, [grant_id, UsageCounter.MINUTE, minute, grant_id, UsageCounter.DAY, day_start]
 
 
 def purge_counters(now: Any = None) -> int:

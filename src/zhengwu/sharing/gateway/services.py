@@ -234,6 +234,7 @@ class CallFacts:
     items: list[str] | None = None
     row_count: int = 0
     subjects: list[tuple[str, str]] | None = None  # (kind, hash)
+    keys_touched: int | None = None  # default: the number of subjects
     status: int = 200
     error: str = ""
 
@@ -250,8 +251,24 @@ def subjects_of(view: Any, rows: Iterable[dict[str, Any]]) -> list[tuple[str, st
     return list(found)
 
 
+_CALL_COLUMNS = (
+    "at", "registration_id", "key_id", "client_name", "unit_id", "unit_name", "grant_id", "resource_code",
+    "provider_id_value", "purpose", "case_ref", "operation", "items", "row_count", "keys_touched", "status", "error",
+    "duration_ms", "remote_addr",
+)
+_USE_COLUMNS = ("subject_hash", "subject_kind", "call_id", "at", "unit_name", "client_name", "grant_id", "resource_code",
+                "resource_name", "purpose", "case_ref", "operation")
+
+
 def record_call(facts: CallFacts, duration_ms: float) -> GatewayCall:
-    """One INSERT for the call and one bulk INSERT for its data uses (autocommit, no lock)."""
+    """Log the call, its data uses and count it on its grant's windows. On PostgreSQL that is ONE
+    statement (data-modifying CTEs: the call, its DataUse rows, the two window upserts), atomic by
+    itself, with no lock beyond the counter rows' own; elsewhere a short transaction doing the same.
+    The window counts it returns feed enforcement.check_limits."""
+    from django.db import connection
+
+    from . import enforcement
+
     caller, view = facts.caller, facts.view
     now = timezone.now()
     call = GatewayCall(
@@ -261,13 +278,51 @@ def record_call(facts: CallFacts, duration_ms: float) -> GatewayCall:
         resource_code=(getattr(view, "code", "") or facts.resource_code)[:64],
         provider_id_value=getattr(view, "provider_id", None), purpose=(getattr(view, "purpose", "") or "")[:300],
         case_ref=facts.case_ref[:64], operation=facts.operation, items=facts.items or [], row_count=facts.row_count,
-        keys_touched=len(facts.subjects or ()), status=facts.status, error=facts.error[:300],
-        duration_ms=round(duration_ms, 3), remote_addr=facts.remote_addr[:45],
+        keys_touched=facts.keys_touched if facts.keys_touched is not None else len(facts.subjects or ()),
+        status=facts.status, error=facts.error[:300], duration_ms=round(duration_ms, 3), remote_addr=facts.remote_addr[:45],
     )
-    with transaction.atomic():
-        call.save(force_insert=True)
-        if facts.subjects and view is not None:
-            add_data_uses(call, view, facts.subjects)
+    subjects = list(facts.subjects or ()) if view is not None else []
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            call.save(force_insert=True)
+            if subjects:
+                add_data_uses(call, view, subjects)
+            if call.grant_id:
+                sql, params = enforcement.count_sql(call.grant_id, now)
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    enforcement.note_counts(call.grant_id, cursor.fetchall())
+        return call
+    values = [getattr(call, c) if c != "items" else json.dumps(call.items, ensure_ascii=False) for c in _CALL_COLUMNS]
+    marks = ", ".join("%s::jsonb" if c == "items" else "%s" for c in _CALL_COLUMNS)
+    calls_table, uses_table = GatewayCall._meta.db_table, DataUse._meta.db_table
+    parts = [f"c AS (INSERT INTO {calls_table} ({', '.join(_CALL_COLUMNS)}) VALUES ({marks}) RETURNING id, at)"]  # noqa: S608
+    params: list[Any] = list(values)
+    if subjects:
+        rows = ", ".join(["(%s, %s)"] * len(subjects))
+        fixed = ", ".join(["%s"] * 8)
+        parts.append(
+            f"u AS (INSERT INTO {uses_table} ({', '.join(_USE_COLUMNS)}) "  # noqa: S608 (model tables, parameters)
+            f"SELECT v.h, v.k, c.id, c.at, {fixed} FROM c, (VALUES {rows}) AS v(h, k))"
+        )
+        params += [call.unit_name, call.client_name, view.grant_id, view.code, view.name[:200], call.purpose,
+                   call.case_ref, call.operation]
+        for kind, digest in subjects:
+            params += [digest, kind]
+    if call.grant_id:
+        count, count_params = enforcement.count_sql(call.grant_id, now)
+        parts.append(f"n AS ({count})")
+        params += count_params
+        tail = "SELECT (SELECT id FROM c), n.period, n.started, n.count FROM n"
+    else:
+        tail = "SELECT id, NULL, NULL, NULL FROM c"
+    with connection.cursor() as cursor:
+        cursor.execute("WITH " + ", ".join(parts) + " " + tail, params)
+        fetched = cursor.fetchall()
+    call.pk = fetched[0][0]
+    call._state.adding = False
+    if call.grant_id:
+        enforcement.note_counts(call.grant_id, [(p, s, n) for _, p, s, n in fetched])
     return call
 
 
