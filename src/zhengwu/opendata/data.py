@@ -165,7 +165,11 @@ def _where(search: Search, types: dict[str, pa.DataType], searchable: list[str])
 
 def query(resource_code: str, lake_version: int, search: Search, *, searchable: list[str]) -> Page:
     """One page of rows (tuples in `search.fields` order) and the total matching when asked.
-    `searchable` are the allowed columns a free-text `q` looks in."""
+    `searchable` are the allowed columns a free-text `q` looks in. Answered by the serving store
+    when it can (`query_served`), else by DuckDB over the lake version."""
+    served = query_served(resource_code, lake_version, search)
+    if served is not None:
+        return served
     dataset = version_dataset(resource_code, lake_version)
     if dataset is None:
         return Page(search.fields, [], 0 if search.include_total else None)
@@ -203,3 +207,51 @@ def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_si
     for batch in dataset.to_batches(columns=fields, batch_size=batch_size):
         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
         yield from zip(*columns, strict=True)
+
+
+# --- the serving store (datahub.serving): indexed relational copies of the current version -----------
+
+
+def _served_value(value: Any, data_type: pa.DataType) -> Any:
+    """A serving-store value (numbers come as canonical decimal text) as the lake's Python type."""
+    if value is None or not isinstance(value, str):
+        return value
+    if pa.types.is_decimal(data_type) or pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
+        return Decimal(value)
+    if pa.types.is_date(data_type):
+        return date.fromisoformat(value)
+    if pa.types.is_timestamp(data_type):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def query_served(resource_code: str, lake_version: int, search: Search) -> Page | None:
+    """The page from the serving store when it holds this very version and the query is one it
+    answers (equality filters, at most one sort column, no text search, no offset); else None and
+    the caller reads the lake version with DuckDB. The store has no permission logic: the caller
+    passes only allowed columns, as for `query`."""
+    from zhengwu.datahub.serving import queries as serving
+
+    if search.text or search.text_fields or search.offset or len(search.sort) > 1 or search.limit > serving.MAX_LIMIT:
+        return None
+    if any(v is None for values in search.filters.values() for v in values):
+        return None
+    info = serving.served(resource_code)
+    if info is None or info.lake_version != lake_version or search.limit < 1:
+        return None
+    filters = [
+        serving.Filter(name, "eq" if len(values) == 1 else "in", tuple(plain(v) if isinstance(v, (date, datetime)) else str(v) for v in values))
+        for name, values in search.filters.items()
+    ]
+    order, descending = (search.sort[0] if search.sort else (None, False))
+    try:
+        page = serving.query(resource_code, columns=search.fields, filters=filters, limit=search.limit, order=order,
+                             descending=descending)
+        if page.lake_version != lake_version:
+            return None
+        total = serving.count(resource_code, filters=filters) if search.include_total else None
+    except serving.NotServed:
+        return None
+    types = arrow_types(resource_code, lake_version)
+    rows = [tuple(_served_value(row.get(f), types[f]) for f in search.fields) for row in page.rows]
+    return Page(search.fields, rows, total)

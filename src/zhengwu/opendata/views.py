@@ -120,6 +120,7 @@ def dataset_page(request: HttpRequest, name: str) -> HttpResponse:
             dataset.resource_code, dataset.version.lake_version,
             data.Search(dataset.field_names, {}, limit=PREVIEW_ROWS, include_total=False), searchable=[],
         )
+    preview_rows = [[data.plain(v) for v in row] for row in preview.rows] if preview else []
     score, checks = queries.quality(dataset)
     days = queries.daily_use(dataset.resource_code)
     totals = queries.use_totals([dataset.resource_code]).get(dataset.resource_code) or {"views": 0, "downloads": 0, "api_calls": 0}
@@ -130,7 +131,7 @@ def dataset_page(request: HttpRequest, name: str) -> HttpResponse:
         example = f'curl -H "Authorization: <您的接口密钥>" "{api_base}?resource_id={rid}&limit=5"'
     user = request.user
     return render(request, "opendata/dataset.html", {
-        "d": dataset, "preview": preview, "score": score, "checks": checks, "history": queries.update_history(dataset.resource_code),
+        "d": dataset, "preview": preview, "preview_rows": preview_rows, "score": score, "checks": checks, "history": queries.update_history(dataset.resource_code),
         "chart": charts.daily_use_chart(days), "totals": totals, "resource_id": rid, "api_example": example,
         "formats": [(f, reverse("opendata:download", args=[dataset.name, f.lower()])) for f in dataset.formats],
         "dcat_links": [(f, reverse("opendata:dataset_dcat", args=[dataset.name, f])) for f in dcat.FORMATS],
