@@ -67,3 +67,11 @@ def lake_rows(resource_code: str, version: int | None = None, where: str = "", p
 
 def by_key(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
     return {row[key]: row for row in rows}
+
+
+@pytest.fixture(autouse=True)
+def forget_known_tables() -> None:
+    """Table ids repeat between tests on SQLite (each test's transaction is rolled back)."""
+    from zhengwu.datahub.serving import queries
+
+    queries._known.clear()

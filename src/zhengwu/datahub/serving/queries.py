@@ -261,7 +261,9 @@ def _filter_sql(info: ServedInfo, f: Filter) -> tuple[str, list[Any]]:
     return f"{expr} {_COMPARE[f.op]} {mark}", params
 
 
-def _scope_sql(info: ServedInfo, scope: Mapping[str, Sequence[Any]] | None) -> tuple[list[str], list[Any]]:
+def _scope_sql(
+    info: ServedInfo, scope: Mapping[str, Sequence[Any]] | None, alias: str = "",
+) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if scope is None:
@@ -277,7 +279,7 @@ def _scope_sql(info: ServedInfo, scope: Mapping[str, Sequence[Any]] | None) -> t
             continue
         if len(codes) > MAX_IN_VALUES:
             raise ServingError(f"{column.title}：行范围最多 {MAX_IN_VALUES} 个代码", column.field)
-        col = quote(column.field)
+        col = alias + quote(column.field)
         if column.division and column.kind == TEXT:
             parts = []
             for prefix in sorted({_division_prefix(column, code) for code in codes}):
@@ -331,13 +333,31 @@ def _where_text(clauses: list[str]) -> str:
 # --- the API -------------------------------------------------------------------------------------------
 
 
+# The live tables' descriptions by resource, per process: a table's columns never change (a
+# catalog change makes a new table), and every look-up checks in its own statement that the
+# pointer still names the cached table.
+_known: dict[str, ServedInfo] = {}
+
+
+def _known_info(resource_code: str, *, fresh: bool = False) -> ServedInfo:
+    info = None if fresh else _known.get(resource_code)
+    if info is None:
+        _known.pop(resource_code, None)
+        info = _require(resource_code)
+        _known[resource_code] = info
+    return info
+
+
 def lookup(
     resource_code: str, key: Mapping[str, Any], *, columns: Sequence[str],
     scope: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, Any] | None:
-    """The row with this key (all key columns, as text), or None (absent, or outside `scope`)."""
+    """The row with this key (all key columns, as text), or None (absent, or outside `scope`).
 
-    def work(info: ServedInfo) -> dict[str, Any] | None:
+    One statement reads the pointer and the row together (LEFT JOIN from the pointer), so the
+    answer belongs to the table the pointer names at that instant."""
+
+    def work(info: ServedInfo) -> tuple[int | None, dict[str, Any] | None]:
         chosen = _columns(info, columns)
         if info.keys == (store.ROW_KEY,):
             raise ServingError(f"资源 {resource_code} 没有主键信息项，不能按主键查询", "key")
@@ -351,17 +371,40 @@ def lookup(
             column = info.column(name)
             if name not in key:
                 raise ServingError(f"缺少主键 {column.title} 的取值", name)
-            clauses.append(f"{quote(name)} = %s")
+            clauses.append(f"t.{quote(name)} = %s")
             params.append(convert(column, key[name]))
-        scoped, values = _scope_sql(info, scope)
-        select = ", ".join(quote(c.field) for c in chosen)
-        sql = f"SELECT {select} FROM {quote(info.table)}{_where_text(clauses + scoped)}"  # noqa: S608 (quoted schema names, values are parameters)
+        scoped, values = _scope_sql(info, scope, alias="t.")
+        select = ", ".join(f"t.{quote(c.field)}" for c in chosen)
+        present = f"t.{quote(info.keys[0])}"
+        sql = (
+            f"SELECT p.live_id, {present}, {select} FROM {quote(ServedResource._meta.db_table)} p"  # noqa: S608 (quoted schema names, values are parameters)
+            f" LEFT JOIN {quote(info.table)} t ON {' AND '.join(clauses + scoped)} WHERE p.resource_code = %s"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params + values)
+            cursor.execute(sql, [*params, *values, resource_code])
             row = cursor.fetchone()
-        return None if row is None else _row(chosen, row)
+        if row is None:
+            return None, None
+        return row[0], (None if row[1] is None else _row(chosen, row[2:]))
 
-    return _with_retry(resource_code, work)
+    for attempt in range(3):
+        info = _known_info(resource_code, fresh=attempt > 0)
+        try:
+            if connection.in_atomic_block:
+                with transaction.atomic():  # a savepoint: a failed statement must not spoil the caller's transaction
+                    live_id, found = work(info)
+            else:
+                live_id, found = work(info)
+        except DatabaseError:
+            if attempt == 2:
+                raise
+            continue  # the cached table was dropped after a rebuild: read the pointer again
+        if live_id == info.table_id:
+            return found
+        if live_id is None:
+            _known.pop(resource_code, None)
+            _require(resource_code)  # raises NotServed
+    raise NotServed(f"资源 {resource_code} 的服务表正在切换，请稍后重试", "resource_code")
 
 
 def _order_columns(info: ServedInfo, order: str | None) -> list[ServedColumn]:

@@ -130,7 +130,13 @@ def needs_refresh(resource_code: str) -> bool:
     target = target_version(resource_code) if not servable(resource_code) else None
     if target is None:
         return live is not None
-    return live is None or live.lake_version != target
+    if live is None or live.lake_version != target:
+        return True
+    try:
+        columns, keys = store.served_columns(schema_for(resource_code))
+    except DomainError:
+        return True  # no usable schema any more: the refresh retires the table
+    return live.columns != [c.as_json() for c in columns] or live.key_columns != keys  # the catalog changed
 
 
 # --- the claim ------------------------------------------------------------------------------------
@@ -182,10 +188,14 @@ def do_refresh_served(resource_code: str, *, full: bool = False) -> RefreshResul
         return RefreshResult(resource_code, COALESCED, pointer.live.lake_version if pointer.live else None)
     try:
         _drop_orphan_builds(resource_code)
-        while True:
-            result = _refresh_once(resource_code, full=full)
+        results: list[RefreshResult] = []
+        while True:  # again while requests came in meanwhile (coalesced into this refresh)
+            results.append(_refresh_once(resource_code, full=full))
+            full = False
             if _release(resource_code, token):
                 break
+        changed = [r for r in results if r.mode != CURRENT]
+        result = changed[-1] if changed else results[-1]
     except BaseException:
         _release_after_error(resource_code, token)
         raise
@@ -342,7 +352,9 @@ def _full_build(
             store.create_table(table, columns)
             dataset = lake.version_dataset(resource_code, target)
             rows = store.load_rows(table, columns, store.arrow_batches(dataset, columns))
+            loaded = time.monotonic()
             store.create_indexes(table, columns, keys)
+            indexed = time.monotonic()
     except Exception as exc:
         ServedTable.objects.filter(pk=building.pk).delete()
         with transaction.atomic():
@@ -367,6 +379,7 @@ def _full_build(
             None, "serving.refresh", object_type="served_table", object_id=resource_code,
             details={"mode": FULL, "version": target, "previous_version": previous.lake_version if previous else None,
                      "rows": rows, "seconds": round(seconds, 3), "table": table,
+                     "load_seconds": round(loaded - started, 3), "index_seconds": round(indexed - loaded, 3),
                      "rows_per_second": round(rows / seconds) if seconds > 0 else None},
         )
     return RefreshResult(resource_code, FULL, target, rows, seconds, table)

@@ -42,6 +42,7 @@ KIND_NAMES = {TEXT: "文本", NUMBER: "数字", DATE: "日期", TIMESTAMP: "日�
 ROW_KEY = "_srv_row"  # the hidden key of a resource without key columns (catalog names start with a letter)
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 LOAD_BATCH_ROWS = 50_000
+INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL maintenance_work_mem while a served table's indexes are built
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ def create_indexes(table: str, columns: Sequence[ServedColumn], keys: Sequence[s
     """After loading: UNIQUE on the key, and one index per code-table/division/date column."""
     pg = vendor() == "postgresql"
     with connection.cursor() as cursor:
+        if pg:  # sorts for the index builds in memory (this transaction only)
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
         key_list = ", ".join(quote(k) for k in keys)
         cursor.execute(f"CREATE UNIQUE INDEX {quote(table + '_key')} ON {quote(table)} ({key_list})")
         for i, c in enumerate(columns):
@@ -238,11 +241,24 @@ def load_rows(table: str, columns: Sequence[ServedColumn], batches: Iterable[pa.
     return count
 
 
+def _sqlite_converter(kind: str) -> Any:
+    """One value (not None) as SQLite stores it; None when the value is stored as it is."""
+    if kind == NUMBER:
+        return lambda v: decimal_text(v) if isinstance(v, Decimal) else str(v)
+    if kind in (DATE, TIMESTAMP):
+        return lambda v: v.isoformat()
+    if kind == BOOLEAN:
+        return lambda v: 1 if v else 0
+    return None
+
+
 def sqlite_rows(batch: pa.RecordBatch, columns: Sequence[ServedColumn]) -> Iterator[tuple[Any, ...]]:
-    data = [batch.column(i).to_pylist() for i in range(len(columns))]
-    kinds = [c.kind for c in columns]
-    for values in zip(*data, strict=True):
-        yield tuple(db_param(k, v) for k, v in zip(kinds, values, strict=True))
+    data = []
+    for i, c in enumerate(columns):
+        values = batch.column(i).to_pylist()
+        convert = _sqlite_converter(c.kind)
+        data.append(values if convert is None else [None if v is None else convert(v) for v in values])
+    return zip(*data, strict=True)
 
 
 def insert_rows(table: str, columns: Sequence[ServedColumn], rows: Sequence[dict[str, Any]]) -> None:
