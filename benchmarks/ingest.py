@@ -17,7 +17,11 @@ read-CSV-write-Parquet of the same rows, measured in the same run (issue 4, "Per
 
 Targets (issue 4): ratio ≥ 0.5 at N = 1,000,000; peak_rss_mb < 1536 at N = 10,000,000.
 
-    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--error-rate 0.02] [--keep]
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--error-rate 0.02] [--keep] [--files DIR]
+
+With --files DIR the generated GBK and UTF-8 files (and the number of rows the checks should
+refuse) are kept in DIR and reused by a later run with the same --rows, --error-rate and --seed;
+everything else (database, lake, the ingest itself) is fresh in every run.
 """
 
 from __future__ import annotations
@@ -116,6 +120,16 @@ def generate(path: Path, rows: int, error_rate: float, seed: int) -> tuple[int, 
     return written, len(table.expected_refused_rows)
 
 
+def ensure_rules() -> None:
+    """The demo rules a generated file was made for (a reused file meets a fresh database)."""
+    from zhengwu.datahub import demo
+    from zhengwu.datahub.schema import schema_for
+    from zhengwu.directory.models import User
+
+    code = people_code()
+    demo.ensure_demo_rules(User.objects.get(username=ACTOR), code, schema_for(code))
+
+
 def run_duckdb(utf8: Path, out: Path) -> float:
     import duckdb
 
@@ -144,6 +158,7 @@ def main() -> None:
     parser.add_argument("--error-rate", type=float, default=0.02, help="故意出错的行所占比例（默认 0.02）")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="沿用已设置的 ZHENGWU_DATA_DIR，结束后不删除数据目录")
+    parser.add_argument("--files", help="在此目录保存生成的人口文件，行数、错误率和种子相同时直接沿用（省去生成时间）")
     parser.add_argument("--phase", choices=["all", "ingest"], default="all", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--resource", help=argparse.SUPPRESS)
@@ -168,12 +183,28 @@ def main() -> None:
         work = data_dir / "bench"
         work.mkdir(parents=True, exist_ok=True)
         gbk, utf8 = work / "人口基本信息.csv", work / "people-utf8.csv"
-
-        log(f"生成 {args.rows:,} 行人口文件（GBK，中文表头）…")
-        started = time.perf_counter()
-        rows, expected_refused = generate(gbk, args.rows, args.error_rate, args.seed)
-        log(f"  用时 {time.perf_counter() - started:.1f} 秒，{gbk.stat().st_size / 1024**2:,.1f} MB")
-        transcode(gbk, utf8)
+        cached = None
+        if args.files:
+            cache = Path(args.files)
+            cache.mkdir(parents=True, exist_ok=True)
+            stem = f"people-{args.rows}-{args.error_rate}-{args.seed}"
+            cached = (cache / f"{stem}-gbk.csv", cache / f"{stem}-utf8.csv", cache / f"{stem}.json")
+        if cached and all(p.exists() for p in cached):
+            log(f"沿用 {cached[0].parent} 中已生成的 {args.rows:,} 行人口文件")
+            ensure_rules()
+            gbk, utf8 = cached[0], cached[1]
+            facts = json.loads(cached[2].read_text(encoding="utf-8"))
+            rows, expected_refused = int(facts["rows"]), int(facts["expected_refused"])
+        else:
+            log(f"生成 {args.rows:,} 行人口文件（GBK，中文表头）…")
+            started = time.perf_counter()
+            rows, expected_refused = generate(gbk, args.rows, args.error_rate, args.seed)
+            log(f"  用时 {time.perf_counter() - started:.1f} 秒，{gbk.stat().st_size / 1024**2:,.1f} MB")
+            transcode(gbk, utf8)
+            if cached:
+                shutil.copyfile(gbk, cached[0])
+                shutil.copyfile(utf8, cached[1])
+                cached[2].write_text(json.dumps({"rows": rows, "expected_refused": expected_refused}), encoding="utf-8")
 
         log("(a) zhengwu：ingest_file（检测编码、校验、隔离、入湖）…")
         child = subprocess.run(

@@ -161,8 +161,8 @@ def test_transcoding_iconv_and_python_codecs_agree(tmp_path: Path, encoding: str
     path = write(tmp_path, "big.csv", text, encoding=encoding.lower())
     assert path.stat().st_size > 2 * readers.READ_BYTES
     outputs = []
-    for use_iconv in (True, False):
-        stream = readers._SourceStream(path, encoding, use_iconv=use_iconv)
+    for use_iconv, background in ((True, False), (False, False), (True, True), (False, True)):
+        stream = readers._SourceStream(path, encoding, use_iconv=use_iconv, background=background)
         if use_iconv and sys.platform == "linux":
             assert stream.iconv is not None  # glibc's iconv is there
         chunks = []
@@ -171,7 +171,23 @@ def test_transcoding_iconv_and_python_codecs_agree(tmp_path: Path, encoding: str
         stream.close()
         outputs.append(b"".join(chunks))
         assert stream.hasher.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert outputs[0] == outputs[1] == text.encode("utf-8")
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3] == text.encode("utf-8")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_transcoding_failure_offset_on_the_helper_thread(tmp_path: Path, background: bool) -> None:
+    """A byte sequence GB18030 cannot decode, past the first MBs: the same offset is raised from
+    read() whether the conversion runs on a helper thread or not, and close() stops the helper."""
+    good = ("张王李赵陈,1号\n" * 200_000).encode("gb18030")
+    path = tmp_path / "bad.csv"
+    path.write_bytes(good + b"\x81\x20" + "后面\n".encode("gb18030"))
+    assert len(good) > 2 * readers.READ_BYTES
+    stream = readers._SourceStream(path, "GB18030", background=background)
+    with pytest.raises(readers._DecodeFailure) as caught:
+        while stream.read(65_536):
+            pass
+    stream.close()
+    assert caught.value.offset == len(good)
 
 
 def test_csv_reordered_header(tmp_path: Path) -> None:
