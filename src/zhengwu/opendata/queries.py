@@ -233,15 +233,19 @@ def _themes() -> tuple[dict[str, Theme], dict[str, Theme]]:
     return by_code, by_class
 
 
-def open_datasets() -> list[Dataset]:
-    """Every open dataset, by resource code."""
-    entries = list(_candidates())
+def open_datasets(codes: Iterable[str] | None = None) -> list[Dataset]:
+    """Every open dataset (or those of `codes`), by resource code."""
+    candidates = _candidates()
+    if codes is not None:
+        candidates = candidates.filter(resource_code__in=list(codes))
+    entries = list(candidates)
     versions = _versions_for(e.resource_code for e in entries)
     entries = [e for e in entries if e.resource_code in versions]
     published = {
         (v.entry_id, v.version): v
-        for v in CatalogEntryVersion.objects.filter(entry__in=entries).only("entry_id", "version", "snapshot", "published_at")
-        if True
+        for v in CatalogEntryVersion.objects.filter(
+            entry__in=entries, version__in={e.published_version for e in entries}
+        ).only("entry_id", "version", "snapshot", "published_at")
     }
     profiles = {p.resource_code: p for p in DatasetProfile.objects.filter(resource_code__in=[e.resource_code for e in entries])}
     by_code, by_class = _themes()
@@ -259,14 +263,35 @@ def open_datasets() -> list[Dataset]:
             list(profile.keywords) if profile else [],
         ))
     out.sort(key=lambda d: d.resource_code)
+    for d in out:
+        _ids[d.id] = d.resource_code
+        for fmt in d.formats:
+            _ids[resource_id(d.resource_code, fmt)] = d.resource_code
     return out
+
+
+# uuid (package or resource id) → resource code, learnt from every listing (ids are derived from
+# the code, so an entry is never wrong; a miss only means a full listing).
+_ids: dict[str, str] = {}
+
+
+def _codes_for(key: str) -> list[str] | None:
+    """The resource codes `key` can name, or None when only a full listing can tell."""
+    if key in _ids:
+        return [_ids[key]]
+    if "/" in key:
+        return [key]
+    head, sep, tail = key.rpartition("-")
+    if sep and head and tail.isalnum() and len(key) < 36:
+        return [f"{head}/{tail}".upper(), f"{head}/{tail}", key]
+    return None
 
 
 def get_dataset(key: str) -> Dataset:
     """An open dataset by its name (101001-00001), id (uuid) or resource code; anything else —
     a closed or retired dataset included — is not found."""
     key = str(key or "").strip().lower()
-    for dataset in open_datasets():
+    for dataset in open_datasets(_codes_for(key)):
         if key in (dataset.name, dataset.id, dataset.resource_code.lower()):
             return dataset
     raise NotFound(f"数据集“{key[:60]}”不存在", "id")
@@ -275,7 +300,7 @@ def get_dataset(key: str) -> Dataset:
 def dataset_for_resource(key: str) -> tuple[Dataset, str]:
     """(dataset, format) for a resource id; the dataset's name stands for its CSV resource."""
     key = str(key or "").strip().lower()
-    for dataset in open_datasets():
+    for dataset in open_datasets(_codes_for(key)):
         for fmt in dataset.formats:
             if key == resource_id(dataset.resource_code, fmt):
                 return dataset, fmt
