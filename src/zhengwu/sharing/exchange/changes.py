@@ -20,11 +20,11 @@ never in scope → nothing (the consumer never learns of rows outside its scope)
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -36,6 +36,7 @@ from zhengwu.catalog.queries import masked_items, published_snapshot
 from zhengwu.core import divisions
 from zhengwu.core.crypto import hmac_sm3
 from zhengwu.core.errors import DomainError
+from zhengwu.core.masking import mask_value
 from zhengwu.datahub import lake
 from zhengwu.datahub import queries as datahub_queries
 from zhengwu.datahub.constants import VersionOperation
@@ -45,6 +46,7 @@ from zhengwu.sharing.models import ShareGrant
 from zhengwu.sharing.queries import clear_items_for_grant
 
 KEY_COLUMN = "_zw_key"
+KEY_SEPARATOR = "\x1f"  # between the text of a compound key's values
 _PRE = {"update_preimage": 0, "delete": 0, "insert": 1, "update_postimage": 1}
 
 
@@ -76,22 +78,35 @@ class GrantView:
     key_secret: bytes
     labels: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def methods(self) -> dict[str, str]:
+        """Each granted item's masking method for this consumer ("" = shown as it is)."""
+        return {name: self.presenter.method(name) for name in self.items}
+
     @property
     def masked_fields(self) -> list[str]:
-        return [f for f in self.items if self.presenter.method(f)]
+        return [f for f in self.items if self.methods[f]]
 
     def row_key(self, row: dict[str, Any]) -> str:
-        text = json.dumps([_key_text(row.get(k)) for k in self.keys], ensure_ascii=False, separators=(",", ":"))
+        text = KEY_SEPARATOR.join(_key_text(row.get(k)) for k in self.keys)
         return hmac_sm3(self.key_secret, text.encode("utf-8")).hex()
 
     def shown(self, row: dict[str, Any]) -> dict[str, Any]:
         """The row as the consumer receives it: `_zw_key`, then each granted item (masked or plain)."""
         out: dict[str, Any] = {KEY_COLUMN: self.row_key(row)}
-        for name in self.items:
+        for name, method in self.methods.items():
             value = row.get(name)
-            method = self.presenter.method(name)
-            out[name] = plain(self.presenter.value(name, value) if method else value)
+            out[name] = plain(mask_value(value, method) if method else value)
         return out
+
+    @cached_property
+    def columns(self) -> list[str]:
+        """The columns a delivery reads: keys, granted items and the scope's fields."""
+        wanted = [*self.keys, *self.items, *[str(f) for f in (self.grant.scope or {})]]
+        return list(dict.fromkeys(wanted))
+
+    def same_items(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return all(a.get(name) == b.get(name) for name in self.items)
 
 
 def _key_text(value: Any) -> str:
@@ -232,6 +247,8 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
     hidden = datahub_queries.hidden_versions(view.resource_code)
     if hidden and table.num_rows:
         table = table.filter(pc.invert(pc.is_in(table["_commit_version"], pa.array(sorted(hidden), pa.int64()))))
+    present = set(table.column_names)
+    table = table.select([c for c in [*view.columns, "_change_type", "_commit_version"] if c in present])
     records = table.to_pylist()
     records.sort(key=lambda r: (int(r["_commit_version"]), _PRE.get(str(r["_change_type"]), 1)))
     first: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -250,10 +267,9 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
         is_in = after is not None and view.in_scope(after)
         if is_in:
             assert after is not None
-            shown = view.shown(after)
-            if was_in and before is not None and view.shown(before) == shown:
+            if was_in and before is not None and view.same_items(before, after):
                 continue  # only items outside the grant changed
-            upserts.append(shown)
+            upserts.append(view.shown(after))
         elif was_in:
             assert before is not None
             deletes.append(view.row_key(before))
@@ -262,17 +278,19 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
     return ChangeSet(upserts, deletes)
 
 
-def iter_version_rows(resource_code: str, version: int) -> Iterator[dict[str, Any]]:
+def iter_version_rows(resource_code: str, version: int, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
     dataset = lake.version_dataset(resource_code, version)
     if dataset is None:
         return
-    for batch in dataset.to_batches(batch_size=65536):
+    if columns is not None:
+        columns = [c for c in columns if c in dataset.schema.names]
+    for batch in dataset.to_batches(batch_size=65536, columns=columns):
         yield from batch.to_pylist()
 
 
 def snapshot(view: GrantView, version: int) -> list[dict[str, Any]]:
     """Every row of `version` the consumer may have, as shown, ordered by `_zw_key`."""
-    rows = [view.shown(r) for r in iter_version_rows(view.resource_code, version) if view.in_scope(r)]
+    rows = [view.shown(r) for r in iter_version_rows(view.resource_code, version, view.columns) if view.in_scope(r)]
     rows.sort(key=lambda r: r[KEY_COLUMN])
     return rows
 
