@@ -91,7 +91,7 @@ def test_new_data_version_moves_metadata_modified(ckan: Any, clinics: Any, data_
     ingest_file(data_admin, clinics.resource_code, path, file_name="more.csv", mode="incremental")
     package = ckan.action.package_search(fq=f"metadata_modified:[{first}Z TO *]")["results"][0]
     assert package["metadata_modified"] > first
-    assert dict((e["key"], e["value"]) for e in package["extras"])["rows_total"] == "25"
+    assert {e["key"]: e["value"] for e in package["extras"]}["rows_total"] == "25"
 
 
 def test_organizations_groups_tags_resources(ckan: Any, clinics: Any) -> None:

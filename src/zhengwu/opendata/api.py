@@ -26,7 +26,7 @@ def base_url(request: HttpRequest) -> str:
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
-    params: dict[str, Any] = {k: v for k, v in request.GET.items()}
+    params: dict[str, Any] = dict(request.GET.items())
     if request.method == "POST":
         content_type = (request.content_type or "").lower()
         if content_type == "application/json" or (request.body[:1] in (b"{", b"[") and "form" not in content_type):
@@ -38,7 +38,7 @@ def _params(request: HttpRequest) -> dict[str, Any]:
                 raise ckan.CkanError("Bad request - JSON Error", "请求体须是 JSON 对象", status=400)
             params.update(body)
         else:
-            params.update({k: v for k, v in request.POST.items()})
+            params.update(dict(request.POST.items()))
     return params
 
 

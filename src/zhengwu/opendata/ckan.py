@@ -145,7 +145,7 @@ FORMAT_INFO = {
 
 
 def resource_dict(dataset: Dataset, fmt: str, caller: Caller, position: int = 0) -> dict[str, Any]:
-    mimetype, path, description = FORMAT_INFO[fmt]
+    mimetype, _path, description = FORMAT_INFO[fmt]
     url = _url(caller, reverse("opendata:download", args=[dataset.name, fmt.lower()]))
     return {
         "id": queries.resource_id(dataset.resource_code, fmt), "package_id": dataset.id,

@@ -35,7 +35,7 @@ def _refuse(message: str) -> DomainError:
     return DomainError(message, "sql")
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: Any) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name or "").lower()
     return str(getattr(node, "sql_name", lambda: "")() or node.key).lower()

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -178,7 +179,7 @@ def _json_stream(fields: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator
 
 
 @require_GET
-def download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+def download(request: HttpRequest, name: str, fmt: str) -> HttpResponseBase:
     if fmt not in ("csv", "xlsx", "json"):
         raise Http404("没有这种下载格式")
     dataset = _dataset_or_404(name)
