@@ -146,7 +146,8 @@ def _load_token(checksum: str) -> Caller | None:
         registration = access.application.registration
     except Exception:
         return None
-    if registration.kind != ClientKind.SERVICE or not registration.usable or SCOPE not in access.scope.split():
+    if (registration.kind != ClientKind.SERVICE or not registration.usable or not registration.unit.is_active
+            or SCOPE not in access.scope.split()):
         return None
     from .models import ClientSourceLimit
 
