@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -143,8 +144,8 @@ def setup(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     from zhengwu.catalog.models import CatalogEntry
     from zhengwu.datahub import demo
     from zhengwu.datahub.schema import schema_for
-    from zhengwu.datahub.serving import queries, services
     from zhengwu.datahub.services import ingest_file
+    from zhengwu.datahub.serving import queries, services
     from zhengwu.directory.models import User
 
     entry = CatalogEntry.objects.filter(name=PEOPLE, is_live=True).order_by("id").first()
@@ -220,10 +221,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def main() -> None:
