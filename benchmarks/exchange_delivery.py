@@ -3,7 +3,7 @@
 
 1. A fresh ZHENGWU_DATA_DIR (temporary; DATABASE_URL, if set, is used as it is), migrate, the demo
    city, catalog and sharing accounts; 公安局's reviewer approves 人社局's demo request for
-   人口基本信息 (6 items, identity numbers clear, names masked, no row scope).
+   人口基本信息 as filed (its 6 items and scope; the grant is printed).
 2. Version 1: N rows (demo generator, no errors) through the real ingest. Two subscriptions of
    人社局: a webhook to a receiver in a separate process (it verifies every page's HMAC-SM3
    signature before answering 200) and 库表交换 into MariaDB (127.0.0.1:3306, root, database
