@@ -39,7 +39,7 @@ import re
 import threading
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -697,7 +697,7 @@ class _SourceStream:
         self.carry = b""
         self.buffer = bytearray()  # converted text not yet read (only the converting thread's)
         self.background = background and self.transcode
-        self.chunks: Iterator[bytes] | None = None  # converted pieces from the helper thread
+        self.chunks: Generator[bytes, None, None] | None = None  # converted pieces from the helper thread
         self.ready = bytearray()  # converted text taken from the helper thread, not yet read
         self.finished = False
 
@@ -1079,7 +1079,7 @@ def _stage_csv_batches(
         ragged.clear()
 
     batches = _in_background(reader) if PIPELINE else iter(reader)
-    with contextlib.closing(batches):  # type: ignore[type-var]
+    with contextlib.closing(batches):
         for batch in batches:
             if first:
                 first = False
@@ -1135,7 +1135,7 @@ class _Failed:
 _END = object()
 
 
-def _in_background(source: Iterable[Any], depth: int = 3) -> Iterator[Any]:
+def _in_background(source: Iterable[Any], depth: int = 3) -> Generator[Any, None, None]:
     """Iterate `source` on a helper thread, a few items ahead. Arrow's parser and iconv release
     the GIL, as do the compute and Parquet calls of the consumer, so the two overlap on two cores.
     An exception of the source is raised here; leaving the loop early stops the helper."""
