@@ -67,12 +67,12 @@ def phase_receiver(secret: str) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             with lock:
                 out = {k: v for k, v in state.items() if k != "seen"}
             self._answer(200, json.dumps(out).encode())
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path.startswith("/bare"):
                 with lock:
@@ -126,7 +126,7 @@ def setup(keep: bool) -> None:
 def stats(port: int) -> dict[str, Any]:
     import urllib.request
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as answer:  # noqa: S310 (the local receiver)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as answer:
         return dict(json.loads(answer.read()))
 
 
@@ -247,7 +247,7 @@ def main() -> None:
         db_sub.refresh_from_db()
         conn = mariadb()
         cur = conn.cursor()
-        cur.execute(f"SELECT COUNT(*), SUM(`_zw_version` = %s), SUM(`household_address` LIKE %s) FROM `{table}`",  # noqa: S608
+        cur.execute(f"SELECT COUNT(*), SUM(`_zw_version` = %s), SUM(`household_address` LIKE %s) FROM `{table}`",
                     (v2, "%（已迁）"))
         total, at_v2, moved = (int(x or 0) for x in cur.fetchone())
         database_s = time.perf_counter() - started
@@ -262,7 +262,7 @@ def main() -> None:
         cur.execute(f"CREATE TABLE `{bare}` ({', '.join(f'`{c}` LONGTEXT' for c in columns)}) DEFAULT CHARSET=utf8mb4")
         values = [tuple(None if r.get(c) is None else str(r.get(c)) for c in columns) for r in change_set.upserts]
         started = time.perf_counter()
-        sql = f"INSERT INTO `{bare}` ({', '.join(f'`{c}`' for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+        sql = f"INSERT INTO `{bare}` ({', '.join(f'`{c}`' for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
         for start in range(0, len(values), 2000):
             cur.executemany(sql, values[start:start + 2000])
         conn.commit()

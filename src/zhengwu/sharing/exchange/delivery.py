@@ -356,4 +356,11 @@ def run_due(now: datetime | None = None) -> dict[int, str]:
     for sub in Subscription.objects.exclude(status=SubscriptionStatus.DISABLED).select_related("grant"):
         if not grant_in_force(sub):
             _disable(sub, "共享授权已撤销或已过期，订阅停止投递")
-    return {pk: run_subscription(pk, now) for pk in due_subscriptions(now)}
+    outcomes: dict[int, str] = {}
+    for pk in due_subscriptions(now):
+        try:
+            outcomes[pk] = run_subscription(pk, now)
+        except Exception:  # one broken subscription (e.g. its resource was retired) must not stop the others
+            log.exception("exchange: delivery run of subscription %s failed", pk)
+            outcomes[pk] = "error"
+    return outcomes
