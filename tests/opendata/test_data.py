@@ -19,9 +19,13 @@ def test_serving_store_and_lake_give_the_same_rows(open_dataset: Any, themes: No
     info = serving.served(entry.resource_code)
     assert info is not None and info.lake_version == dataset.version.lake_version
     fields = dataset.field_names
-    search = data.Search(fields, {"division_code": ["441402", "441403"]}, sort=[("org_code", True)], limit=5)
-    served = data.query_served(entry.resource_code, dataset.version.lake_version, search)
+    keys = [f"PDY{i:06d}" for i in (1, 2, 3, 5, 6, 10, 11, 15, 16, 20)]
+    by_key = data.Search(fields, {"org_code": keys, "division_code": ["441402", "441403"]}, sort=[("org_code", True)], limit=5)
+    served = data.query_served(entry.resource_code, dataset.version.lake_version, by_key)
     assert served is not None
+    broad = data.Search(fields, {"division_code": ["441402", "441403"]}, sort=[("org_code", True)], limit=5)
+    broad_served = data.query_served(entry.resource_code, dataset.version.lake_version, broad)
+    assert broad_served is not None and broad_served.total == 8
     dataset_arrow = data.version_dataset(entry.resource_code, dataset.version.lake_version)
     assert dataset_arrow is not None
     import duckdb
@@ -30,10 +34,15 @@ def test_serving_store_and_lake_give_the_same_rows(open_dataset: Any, themes: No
     con.register("src", dataset_arrow)
     lake_rows = con.execute(
         "SELECT org_code, org_name, category, beds, division_code, reg_date FROM src "
-        "WHERE division_code IN ('441402', '441403') ORDER BY org_code DESC LIMIT 5"
+        f"WHERE division_code IN ('441402', '441403') AND org_code IN ({', '.join(repr(k) for k in keys)}) ORDER BY org_code DESC LIMIT 5"
     ).fetchall()
     assert served.rows == lake_rows
     assert served.total == 8
+    lake_rows = con.execute(
+        "SELECT org_code, org_name, category, beds, division_code, reg_date FROM src "
+        "WHERE division_code IN ('441402', '441403') ORDER BY org_code DESC LIMIT 5"
+    ).fetchall()
+    assert broad_served.rows == lake_rows
     # a query the store does not answer (offset) falls back to the lake with the same rows
     offset = data.query(entry.resource_code, dataset.version.lake_version,
                         data.Search(fields, {"division_code": ["441402", "441403"]}, sort=[("org_code", True)], limit=4, offset=1),

@@ -62,3 +62,18 @@ def test_discussion_answered_by_the_provider(public_person: Any, open_dataset: A
         services.do_answer_discussion(reviewer, item.pk, answer="再答一次试试")
     body = client.get(f"/portal/opendata/dataset/{queries.dataset_name(entry.resource_code)}/").content.decode()
     assert "床位数有误" in body and "已核实，下次更新时更正" in body
+
+
+def test_moderation_console(public_person: Any, open_dataset: Any, make_user: Any, authority: Any, client: Any) -> None:
+    entry = open_dataset()
+    moderator = role_holder(make_user, "dsj_open", authority, "大数据局开放审核员", "opendata_reviewer")
+    reuse = services.do_submit_reuse(public_person, title="医疗资源地图", description="按区县展示医疗机构和床位数的地图应用",
+                                     url="", resource_codes=[entry.resource_code])
+    client.force_login(make_user("plain_staff"))
+    assert client.get("/opendata/reuses/").status_code == 403
+    client.force_login(moderator)
+    page = client.get("/opendata/reuses/")
+    assert page.status_code == 200 and "医疗资源地图" in page.content.decode()
+    client.post("/opendata/reuses/", {"reuse": reuse.pk, "decision": "reject", "note": "没有说明数据如何使用"})
+    reuse.refresh_from_db()
+    assert reuse.status == ModerationStatus.REJECTED and reuse.moderation_note == "没有说明数据如何使用"

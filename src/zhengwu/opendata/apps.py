@@ -33,6 +33,12 @@ def _is_reviewer(user: object) -> bool:
     return bool(reviewed_units(user))
 
 
+def _is_moderator(user: object) -> bool:
+    from .services import is_moderator
+
+    return is_moderator(user)
+
+
 def _pending_count(user: object) -> int:
     from .models import ApplicationStatus
     from .queries import review_queue
@@ -72,6 +78,10 @@ class OpendataConfig(AppConfig):
             key="opendata.review", title="开放数据申请审核",
             description="审核公众和企业对本单位有条件开放数据的使用申请（法定答复期限按工作日计）",
             url_name="opendata:review", allowed=_is_reviewer, group="数据", family="数据", order=60,
+        ))
+        register(ConsoleEntry(
+            key="opendata.moderation", title="应用成果审核", description="审核公众和企业提交的开放数据应用成果",
+            url_name="opendata:moderation", allowed=_is_moderator, group="数据", family="数据", order=61,
         ))
         register_todo("opendata.review", "待我审核的开放数据申请", "数据", _pending_count, _review_url, _is_reviewer, order=60)
 

@@ -199,14 +199,25 @@ def query(resource_code: str, lake_version: int, search: Search, *, searchable: 
     return Page(search.fields, rows, total)
 
 
-def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_size: int = 8192) -> Iterator[tuple[Any, ...]]:
-    """Every row of the version, `fields` only, as tuples — one Arrow record batch in memory at a time."""
+def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_size: int = 1024) -> Iterator[tuple[Any, ...]]:
+    """Every row of the version, `fields` only, as tuples — file by file, each read with Parquet's
+    incremental reader (`ParquetFile.iter_batches`: pages are decoded as they are needed, never a
+    whole row group first), so the first rows leave at once and memory stays flat as rows grow.
+    A column a file lacks (written before the item existed) reads as null, as in the dataset."""
+    import pyarrow.parquet as pq
+
     dataset = version_dataset(resource_code, lake_version)
     if dataset is None:
         return
-    for batch in dataset.to_batches(columns=fields, batch_size=batch_size):
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        yield from zip(*columns, strict=True)
+    filesystem = getattr(dataset, "filesystem", None)
+    for path in dataset.files:
+        source = filesystem.open_input_file(path) if filesystem is not None else path
+        with pq.ParquetFile(source, buffer_size=1 << 16, pre_buffer=False) as parquet:
+            present = [f for f in fields if f in parquet.schema_arrow.names]
+            for batch in parquet.iter_batches(batch_size=batch_size, columns=present, use_threads=False):
+                columns = {name: batch.column(i).to_pylist() for i, name in enumerate(present)}
+                nulls = [None] * batch.num_rows
+                yield from zip(*(columns.get(f, nulls) for f in fields), strict=True)
 
 
 # --- the serving store (datahub.serving): indexed relational copies of the current version -----------

@@ -30,7 +30,7 @@ def _rows(applications: Any) -> list[dict[str, Any]]:
     datasets = {d.resource_code: d for d in queries.open_datasets()}
     out = []
     for a in applications:
-        key = getattr(a, "api_key", None) if hasattr(a, "api_key") else None
+        key = getattr(a, "api_key", None)  # None until the applicant takes a key
         out.append({"a": a, "d": datasets.get(a.resource_code), "key": key})
     return out
 

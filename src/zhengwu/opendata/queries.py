@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Case, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from zhengwu.catalog.constants import UPDATE_CYCLE_PERIOD, Category, OpenType, class_item_name
@@ -521,8 +521,9 @@ def review_queue(actor: Any) -> QuerySet[DataApplication]:
 
     units = reviewed_units(actor)
     codes = list(CatalogEntry.objects.filter(provider__in=units).values_list("resource_code", flat=True))
+    pending_first = Case(When(status=ApplicationStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField())
     return DataApplication.objects.filter(resource_code__in=codes).select_related("applicant", "enterprise").order_by(
-        "status", "due_date", "id"
+        pending_first, "due_date", "-id"
     )
 
 

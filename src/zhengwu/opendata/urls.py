@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/opendata/reuses/", views.reuses, name="reuses"),
     path("portal/opendata/reuses/new/", views.reuse_new, name="reuse_new"),
     path("opendata/review/", views.review, name="review"),
+    path("opendata/reuses/", views.moderation, name="moderation"),
     path("portal/opendata/applications/<int:pk>/key/", views.issue_key, name="issue_key"),
     path("portal/opendata/dataset/<slug:name>/", views.dataset_page, name="dataset"),
     path("portal/opendata/dataset/<slug:name>/download.<str:fmt>", views.download, name="download"),

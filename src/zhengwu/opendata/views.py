@@ -372,7 +372,7 @@ def reuse_new(request: HttpRequest) -> HttpResponse:
 
 
 def review(request: HttpRequest) -> HttpResponse:
-    from zhengwu.core.errors import PermissionDenied
+    from django.core.exceptions import PermissionDenied
 
     if not services.reviewed_units(request.user):
         raise PermissionDenied("只有开放数据审核员或数据管理员可以审核开放数据申请")
@@ -407,3 +407,24 @@ def issue_key(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "opendata/key.html", {"key": key, "raw": raw, "d": dataset})
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+def moderation(request: HttpRequest) -> HttpResponse:
+    """Staff console: reuses waiting for moderation (the data authority's reviewers)."""
+    from django.core.exceptions import PermissionDenied
+
+    if not services.is_moderator(request.user):
+        raise PermissionDenied("只有数据主管部门的开放数据审核员或数据管理员可以审核应用成果")
+    if request.method == "POST":
+        try:
+            services.do_moderate_reuse(
+                request.user, int(request.POST.get("reuse") or 0), publish=request.POST.get("decision") == "publish",
+                note=request.POST.get("note", ""), request=request,
+            )
+            messages.success(request, "已审核。")
+        except (DomainError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "应用成果：编号不对"))
+        return redirect("opendata:moderation")
+    datasets = {d.resource_code: d for d in queries.open_datasets()}
+    rows = [{"r": r, "datasets": [datasets[c] for c in r.resource_codes if c in datasets]} for r in queries.moderation_queue(request.user)]
+    return render(request, "opendata/moderation.html", {"rows": rows})
