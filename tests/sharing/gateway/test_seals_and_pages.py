@@ -43,11 +43,12 @@ def test_seal_verify_and_tamper(some_calls: Any, capsys: Any) -> None:
     assert CallStat.objects.filter(status_class="4xx").get().calls == 1
     call_command("gateway_verify_seals")
     assert "全部 1 段封存核验通过，共 4 条" in capsys.readouterr().out
-    GatewayCall.objects.filter(pk=seal.first_call_id).update(row_count=999)
+    ids = list(GatewayCall.objects.order_by("id").values_list("id", flat=True))  # PostgreSQL's ids go on between tests
+    assert GatewayCall.objects.filter(pk=ids[0]).update(row_count=999) == 1
     with pytest.raises(CommandError):
         call_command("gateway_verify_seals")
     assert "已被修改" in capsys.readouterr().out
-    GatewayCall.objects.filter(pk=seal.first_call_id + 1).delete()
+    GatewayCall.objects.filter(pk=ids[1]).delete()
     checks = services.verify_seals()
     assert not checks[0].ok and "条数" in checks[0].reason
 
