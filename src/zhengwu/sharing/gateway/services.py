@@ -288,9 +288,9 @@ def record_call(facts: CallFacts, duration_ms: float) -> GatewayCall:
             if subjects:
                 add_data_uses(call, view, subjects)
             if call.grant_id:
-                sql, params = enforcement.count_sql(call.grant_id, now)
+                sql, count_params = enforcement.count_sql(call.grant_id, now)
                 with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
+                    cursor.execute(sql, count_params)
                     enforcement.note_counts(call.grant_id, cursor.fetchall())
         return call
     values = [getattr(call, c) if c != "items" else json.dumps(call.items, ensure_ascii=False) for c in _CALL_COLUMNS]
@@ -310,9 +310,9 @@ def record_call(facts: CallFacts, duration_ms: float) -> GatewayCall:
         for kind, digest in subjects:
             params += [digest, kind]
     if call.grant_id:
-        count, count_params = enforcement.count_sql(call.grant_id, now)
+        count, window_params = enforcement.count_sql(call.grant_id, now)
         parts.append(f"n AS ({count})")
-        params += count_params
+        params += window_params
         tail = "SELECT (SELECT id FROM c), n.period, n.started, n.count FROM n"
     else:
         tail = "SELECT id, NULL, NULL, NULL FROM c"
