@@ -310,8 +310,8 @@ def do_submit_reuse(
 def do_moderate_reuse(
     actor: Any, reuse_id: int, *, publish: bool, note: str = "", request: HttpRequest | None = None,
 ) -> Reuse:
-    action = "opendata.reuse.publish" if publish else "opendata.reuse.reject"
-    with _attempt(actor, action, reuse_id, request, object_type="opendata_reuse"):
+    with _attempt(actor, "opendata.reuse.publish" if publish else "opendata.reuse.reject", reuse_id, request,
+                  object_type="opendata_reuse"):
         if not is_moderator(actor):
             raise PermissionDenied("只有数据主管部门的开放数据审核员可以审核应用成果")
         reuse = Reuse.objects.select_for_update().filter(pk=reuse_id).first()
@@ -325,7 +325,8 @@ def do_moderate_reuse(
         reuse.status = ModerationStatus.PUBLISHED if publish else ModerationStatus.REJECTED
         reuse.moderated_by, reuse.moderated_at, reuse.moderation_note = actor, timezone.now(), text
         reuse.save(update_fields=["status", "moderated_by", "moderated_at", "moderation_note"])
-        record_event(actor, action, object_type="opendata_reuse", object_id=reuse.pk, request=request, details={"note": text})
+        record_event(actor, "opendata.reuse.publish" if publish else "opendata.reuse.reject", object_type="opendata_reuse",
+                     object_id=reuse.pk, request=request, details={"note": text})
     return reuse
 
 
