@@ -1,5 +1,7 @@
 """The sharing demo on the demo city and catalog: the accounts get their roles through
-directory's services, and 人社局's request for 人口基本信息 waits for 公安局's reviewer."""
+directory's services; 人社局's request for 人口基本信息 asks for clear identity numbers, so it waits
+for 公安局's reviewer, who then (the gateway demo) approves it narrowed: masked, scoped to 人社局's
+jurisdiction."""
 
 from __future__ import annotations
 
@@ -24,9 +26,12 @@ def test_demo_sharing(db: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert "rsj_data" in out and "示例共享申请" in out
     reviewer = User.objects.get(username="gaj_share")
     req = ShareRequest.objects.get()
-    assert req.status == RequestStatus.PENDING and req.clear_items == ["id_no"]
-    assert req.deadline == date(2026, 12, 15)
-    assert list(queries.review_queue(reviewer)) == [req]
+    assert req.clear_items == ["id_no"] and req.deadline == date(2026, 12, 15)
+    assert [e.kind for e in queries.timeline(req)] == ["提交申请", "审核通过"]
+    assert req.status == RequestStatus.APPROVED and req.reviewer == reviewer
+    grant = queries.grant_of(req)
+    assert grant is not None and grant.clear_items == [] and grant.scope == {"division_code": [req.consumer.division_code]}
+    assert list(queries.review_queue(reviewer)) == []
     assert AuditRecord.objects.filter(action="directory.role.grant").count() >= 2
     call_command("load_demo_sharing")  # idempotent
     assert ShareRequest.objects.count() == 1

@@ -365,3 +365,40 @@ def extract(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse |
     response["X-Row-Count"] = str(total)
     response.gateway_recorded = True  # type: ignore[attr-defined]
     return response
+
+
+# --- the change feed (数据交换's pull channel, mounted here for units' systems) ---------------------------
+
+FEED_DEFAULT_LIMIT = 1000
+
+
+@gateway_call(Operation.FEED)
+def changes_feed(request: HttpRequest, facts: CallFacts, code: str) -> HttpResponse:
+    """The grant's changes since the consumer's cursor (exchange.queries.feed_page): no cursor starts
+    with every row the grant allows; each answer's `next_cursor` continues; `resync_required` after
+    a rollback means: start again without a cursor. Rows are masked and scoped as the grant says."""
+    from zhengwu.core.errors import DomainError, PermissionDenied
+    from zhengwu.sharing.exchange.queries import MAX_FEED_LIMIT, feed_page
+    from zhengwu.sharing.models import ShareGrant
+
+    view = _begin(facts, code)
+    raw = request.GET.get("limit") or str(FEED_DEFAULT_LIMIT)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_FEED_LIMIT:
+        raise GatewayError(400, f"limit 必须是 1 到 {MAX_FEED_LIMIT} 之间的整数", "limit")
+    cursor = request.GET.get("cursor") or None
+    if cursor is not None and len(cursor) > 4096:
+        raise GatewayError(400, "游标过长", "cursor")
+    grant = ShareGrant.objects.select_related("entry").get(pk=view.grant_id)
+    try:
+        page = feed_page(grant, cursor, int(raw))
+    except PermissionDenied as exc:
+        raise GatewayError(403, exc.message) from None
+    except DomainError as exc:
+        raise GatewayError(400, exc.message, exc.field) from None
+    facts.items = list(page.items)
+    facts.row_count = len(page.changes)
+    return _json({
+        "resource": view.code, "version": page.version, "resync_required": page.resync_required,
+        "next_cursor": page.next_cursor, "items": page.items, "masked_items": page.masked_items,
+        "changes": page.changes,
+    })

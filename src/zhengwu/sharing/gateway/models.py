@@ -111,6 +111,7 @@ class Operation(models.TextChoices):
     LOOKUP = "lookup", "按主键查询"
     QUERY = "query", "条件查询"
     EXTRACT = "extract", "批量导出"
+    FEED = "feed", "变更订阅（拉取）"
 
 
 class GatewayCall(models.Model):

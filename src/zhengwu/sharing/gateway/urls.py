@@ -28,6 +28,7 @@ urlpatterns = [
     path(f"{V1}resources/<gateway_code:code>/record", api.record_by_keys, name="record_by_keys"),
     path(f"{V1}resources/<gateway_code:code>/records", api.records, name="records"),
     path(f"{V1}resources/<gateway_code:code>/extract", api.extract, name="extract"),
+    path(f"{V1}resources/<gateway_code:code>/changes", api.changes_feed, name="changes"),
     path("metrics", metrics.metrics_view, name="metrics"),
     # console pages
     path("gateway/", views.index, name="index"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from zhengwu.catalog.charts import bars
 from zhengwu.core.errors import DomainError
+from zhengwu.identity.oidc.services import is_app_admin
 from zhengwu.sharing.services import _is_staff, is_data_authority, is_share_reviewer
 
 from . import queries, services
@@ -79,6 +80,8 @@ def keys(request: HttpRequest) -> HttpResponse:
     response = render(request, "gateway/keys.html", {
         **_nav(request), "keys": queries.unit_keys(request.user), "clients": queries.unit_service_clients(request.user),
         "shown_secret": shown_secret, "form": form, "error": error,
+        # /sso/ (registering a unit system) is open to the unit's 应用系统管理员 only.
+        "can_register_clients": is_app_admin(request.user),
     }, status=400 if error else 200)
     if shown_secret:
         response["Cache-Control"] = "no-store"
