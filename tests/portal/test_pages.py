@@ -47,7 +47,7 @@ def test_me_lists_the_slots_with_what_will_come(client: Client, public_user: Any
         ("person.cases", "我的办件", "一网通办上线后"),
         ("person.tickets", "我的诉求", "12345"),
         ("person.licences", "我的证照", "电子证照库接入后"),
-        ("person.data_use", "我的数据使用记录", "完成实名认证后即可查看"),
+        ("person.data_use", "我的数据使用记录", "实名认证后"),
     ]:
         assert f'data-section="{key}"' in html
         assert title in html and what in html
