@@ -29,6 +29,7 @@ audit record (`EgressRefused.detail`).
 from __future__ import annotations
 
 import functools
+import http.client
 import ipaddress
 import itertools
 import logging
@@ -36,10 +37,12 @@ import os
 import re
 import secrets
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -527,3 +530,39 @@ def remove_destination(destination_id: int) -> Any:
         raise NotFound("白名单条目不存在", "destination")
     row.delete()
     return row
+
+
+# --- one HTTP POST to a checked destination ------------------------------------------------------------
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked IP address, with the registered host name for SNI and the certificate check."""
+
+    def __init__(self, host: str, ip: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._ip = ip
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def http_post(url: str, destination: Destination, body: bytes, headers: dict[str, str], *, timeout: float) -> int:
+    """POST `body` to `url` at the address `resolve_destination` chose (never the name again, so DNS
+    cannot change between the check and the connection); the Host header and, for https, the TLS
+    server name and certificate check use the URL's host. Returns the HTTP status; connection
+    errors propagate (OSError, http.client.HTTPException) for the caller's own message."""
+    parts = urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = _PinnedHTTPSConnection(destination.host, destination.ip, destination.port, timeout)
+    else:
+        connection = http.client.HTTPConnection(destination.ip, destination.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers={"Host": parts.netloc.rsplit("@", 1)[-1], **headers})
+        response = connection.getresponse()
+        response.read(4096)
+        return int(response.status)
+    finally:
+        connection.close()

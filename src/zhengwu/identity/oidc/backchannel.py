@@ -7,46 +7,17 @@ check use the registered host name.
 
 from __future__ import annotations
 
-import http.client
-import socket
-import ssl
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
 
-from zhengwu.core.egress import Destination
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, ip: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._ip = ip
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+from zhengwu.core.egress import Destination, http_post
 
 
 def post_form(uri: str, destination: Destination, fields: dict[str, str]) -> int:
     """POST application/x-www-form-urlencoded `fields` to `uri` at `destination`; the HTTP status."""
-    parts = urlsplit(uri)
-    timeout = settings.OIDC_BACKCHANNEL_TIMEOUT_SECONDS
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = _PinnedHTTPSConnection(destination.host, destination.ip, destination.port, timeout)
-    else:
-        connection = http.client.HTTPConnection(destination.ip, destination.port, timeout=timeout)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    try:
-        connection.request(
-            "POST", path, body=urlencode(fields),
-            headers={"Host": host_header, "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"},
-        )
-        response = connection.getresponse()
-        response.read(4096)
-        return response.status
-    finally:
-        connection.close()
+    return http_post(
+        uri, destination, urlencode(fields).encode("ascii"),
+        {"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"},
+        timeout=settings.OIDC_BACKCHANNEL_TIMEOUT_SECONDS,
+    )

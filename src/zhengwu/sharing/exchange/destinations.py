@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import re
-import socket
-import ssl
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -81,46 +79,24 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac_sm3(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body).hex()
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, ip: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._ip = ip
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def post_webhook(url: str, secret: str, delivery_id: str, event: str, body: bytes) -> int:
     """POST one signed page; the HTTP status. EgressRefused when the address is refused or the
     connection fails."""
     host, port, _ = check_webhook_url(url)
     destination = egress.resolve_destination(host, port, purpose=WEBHOOK_PURPOSE, field="webhook_url")
-    parts = urlsplit(url)
     timeout = float(getattr(settings, "EXCHANGE_WEBHOOK_TIMEOUT_SECONDS", 30))
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = _PinnedHTTPSConnection(destination.host, destination.ip, destination.port, timeout)
-    else:
-        connection = http.client.HTTPConnection(destination.ip, destination.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     timestamp = str(int(time.time()))
     headers = {
-        "Host": parts.netloc, "Content-Type": "application/json; charset=utf-8", "User-Agent": "zhengwu-exchange/1",
+        "Content-Type": "application/json; charset=utf-8", "User-Agent": "zhengwu-exchange/1",
         "X-Zhengwu-Delivery": delivery_id, "X-Zhengwu-Event": event, "X-Zhengwu-Timestamp": timestamp,
         "X-Zhengwu-Signature": signature(secret, timestamp, body),
     }
     try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(4096)
-        return int(response.status)
+        return egress.http_post(url, destination, body, headers, timeout=timeout)
     except (OSError, http.client.HTTPException) as exc:
         raise egress.refuse(
             WEBHOOK_PURPOSE, f"推送到 {destination.ip}:{destination.port} 失败：{egress.describe(exc)}", field="webhook_url"
         ) from None
-    finally:
-        connection.close()
 
 
 # --- 库表交换 -------------------------------------------------------------------------------------------
