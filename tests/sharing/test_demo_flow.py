@@ -3,7 +3,7 @@
 人社局 requests the population resource, 公安局 grants it with masked identity numbers and a row
 scope, 人社局's demo system (社保业务系统) reads it through the gateway with client credentials and
 receives the next version's changes both by webhook and into a MariaDB table, and the citizen sees
-the read in 个人中心.
+the read — and the pushed copies — in 个人中心.
 
 Real parts throughout: the demo loaders write through the platform's services, the token comes from
 /oidc/token, the webhook receiver is an HTTP server verifying HMAC-SM3, the destination is the
@@ -176,3 +176,12 @@ def test_demo_city_shares_population_with_the_social_security_bureau(
     html = client.get("/portal/me/").content.decode()
     assert 'data-section="person.data_use"' in html
     assert "社保业务系统" in html and "SB-DEMO-0001" in html and grant.consumer.name in html
+    # … and that the pushed copies (webhook and 库表交换) carried their record too.
+    assert "社保系统接收" in html and "变更订阅（推送）" in html
+    assert "社保前置库" in html and "库表交换" in html
+    from zhengwu.sharing.gateway.models import DataUse
+    from zhengwu.sharing.gateway.services import subject_hash
+
+    mine = DataUse.objects.filter(subject_hash=subject_hash("person", number))
+    assert set(mine.values_list("operation", flat=True)) == {"lookup", "push", "table"}
+    assert not DataUse.objects.filter(subject_hash=number).exists()  # never the clear number

@@ -20,7 +20,7 @@ never in scope → nothing (the consumer never learns of rows outside its scope)
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -42,6 +42,7 @@ from zhengwu.datahub import queries as datahub_queries
 from zhengwu.datahub.constants import VersionOperation
 from zhengwu.datahub.models import ResourceVersion
 from zhengwu.datahub.presenters import RowPresenter
+from zhengwu.datahub.schema import RESIDENT_ID, USCC, semantic_of
 from zhengwu.sharing.models import ShareGrant
 from zhengwu.sharing.queries import clear_items_for_grant
 
@@ -77,6 +78,9 @@ class GrantView:
     in_scope: Callable[[dict[str, Any]], bool]
     key_secret: bytes
     labels: dict[str, str] = field(default_factory=dict)
+    # Columns naming a person or an enterprise (identity number, credit code) -> "person" | "enterprise":
+    # read (never shown unless granted) so that each delivered row is accounted for in 数据使用记录.
+    subject_columns: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def methods(self) -> dict[str, str]:
@@ -102,8 +106,21 @@ class GrantView:
     @cached_property
     def columns(self) -> list[str]:
         """The columns a delivery reads: keys, granted items and the scope's fields."""
-        wanted = [*self.keys, *self.items, *[str(f) for f in (self.grant.scope or {})]]
+        wanted = [*self.keys, *self.items, *[str(f) for f in (self.grant.scope or {})], *self.subject_columns]
         return list(dict.fromkeys(wanted))
+
+    def subjects(self, rows: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+        """(kind, keyed hash) of each person / enterprise the raw rows name, once each (the gateway's
+        hash, so 数据使用记录 finds pushed rows as it finds read ones)."""
+        from zhengwu.sharing.gateway.services import subject_hash
+
+        found: dict[tuple[str, str], None] = {}
+        for row in rows:
+            for name, kind in self.subject_columns.items():
+                value = row.get(name)
+                if value not in (None, ""):
+                    found[(kind, subject_hash(kind, str(value)))] = None
+        return list(found)
 
     def same_items(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         return all(a.get(name) == b.get(name) for name in self.items)
@@ -178,12 +195,18 @@ def view_for(grant: ShareGrant) -> GrantView:
     keys = [str(i["field_name"]) for i in items if i.get("is_key")]
     if not keys:
         raise DomainError(f"资源“{entry.name}”的目录没有主键信息项，无法按主键交换变更", "grant")
+    subjects: dict[str, str] = {}
+    for item in items:
+        semantic = semantic_of(str(item.get("name") or ""), str(item.get("field_name") or ""))
+        if semantic in (RESIDENT_ID, USCC):
+            subjects[str(item["field_name"])] = "person" if semantic == RESIDENT_ID else "enterprise"
     clear = clear_items_for_grant(ConsumerPrincipal(unit_id=grant.consumer_id), grant)
     presenter = RowPresenter(entry.resource_code, masked_items(entry), clear)
     return GrantView(
         grant=grant, resource_code=entry.resource_code, items=names, keys=keys, presenter=presenter,
         in_scope=_scope_matcher(grant, items), key_secret=key_secret(grant.consumer_id, entry.resource_code),
         labels={str(i["field_name"]): str(i.get("name") or "") for i in items if i.get("field_name") in granted},
+        subject_columns=subjects,
     )
 
 
@@ -215,6 +238,7 @@ class ChangeSet:
 
     upserts: list[dict[str, Any]]
     deletes: list[str]
+    subjects: list[tuple[str, str]] = field(default_factory=list)  # whose rows the upserts carry
 
     def __len__(self) -> int:
         return len(self.upserts) + len(self.deletes)
@@ -259,6 +283,7 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
         last[key] = record
     upserts: list[dict[str, Any]] = []
     deletes: list[str] = []
+    raw_upserts: list[dict[str, Any]] = []
     for key, head in first.items():
         tail = last[key]
         before = head if head["_change_type"] in ("update_preimage", "delete") else None
@@ -270,12 +295,13 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
             if was_in and before is not None and view.same_items(before, after):
                 continue  # only items outside the grant changed
             upserts.append(view.shown(after))
+            raw_upserts.append(after)
         elif was_in:
             assert before is not None
             deletes.append(view.row_key(before))
     upserts.sort(key=lambda r: r[KEY_COLUMN])
     deletes.sort()
-    return ChangeSet(upserts, deletes)
+    return ChangeSet(upserts, deletes, view.subjects(raw_upserts))
 
 
 def iter_version_rows(resource_code: str, version: int, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -293,6 +319,14 @@ def snapshot(view: GrantView, version: int) -> list[dict[str, Any]]:
     rows = [view.shown(r) for r in iter_version_rows(view.resource_code, version, view.columns) if view.in_scope(r)]
     rows.sort(key=lambda r: r[KEY_COLUMN])
     return rows
+
+
+def snapshot_subjects(view: GrantView, version: int) -> list[tuple[str, str]]:
+    """Whose rows a snapshot of `version` carries (the rows in the consumer's scope)."""
+    columns = list(dict.fromkeys([*view.subject_columns, *[str(f) for f in (view.grant.scope or {})]]))
+    if not view.subject_columns:
+        return []
+    return view.subjects(r for r in iter_version_rows(view.resource_code, version, columns) if view.in_scope(r))
 
 
 def pages(count: int) -> int:

@@ -35,6 +35,8 @@ from django.utils import timezone
 from zhengwu.audit.services import record_event
 from zhengwu.core.crypto import decrypt_field
 from zhengwu.core.errors import DomainError
+from zhengwu.sharing.gateway.models import Operation
+from zhengwu.sharing.gateway.services import record_delivery
 from zhengwu.sharing.models import GrantStatus
 
 from . import changes, destinations
@@ -251,6 +253,13 @@ def _send(
             delivery.next_attempt_at = None
             delivery.last_error = ""
             delivery.save()
+    if upserts:
+        # Whose rows reached the consumer: the step's upserts (deletes carry no data), once per step.
+        subjects = change_set.subjects if change_set is not None else changes.snapshot_subjects(view, head.to_version)
+        record_delivery(
+            sub.grant, operation=Operation.TABLE if sub.kind == SubscriptionKind.DATABASE else Operation.PUSH,
+            channel=sub.name, row_count=len(upserts), subjects=subjects,
+        )
     _advance(sub, head.to_version, now, head)
     return "advanced"
 

@@ -112,6 +112,8 @@ class Operation(models.TextChoices):
     QUERY = "query", "条件查询"
     EXTRACT = "extract", "批量导出"
     FEED = "feed", "变更订阅（拉取）"
+    PUSH = "push", "变更订阅（推送）"
+    TABLE = "table", "库表交换"
 
 
 class GatewayCall(models.Model):

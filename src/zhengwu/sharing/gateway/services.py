@@ -326,6 +326,29 @@ def record_call(facts: CallFacts, duration_ms: float) -> GatewayCall:
     return call
 
 
+def record_delivery(
+    grant: Any, *, operation: str, channel: str, row_count: int, subjects: list[tuple[str, str]], duration_ms: float = 0.0,
+) -> GatewayCall:
+    """An exchange delivery (a webhook step or a table write that reached the consumer) in the call
+    log, with one DataUse row per person / enterprise whose rows it carried — so 数据使用记录 lists
+    pushed copies as it lists reads. Sealed and counted in the statistics like every call; not
+    counted against the grant's rate windows (the platform, not the consumer, started it)."""
+    from types import SimpleNamespace
+
+    entry = grant.entry
+    with transaction.atomic():
+        call = GatewayCall.objects.create(
+            at=timezone.now(), client_name=channel[:100], unit_id=grant.consumer_id, unit_name=grant.consumer.name[:100],
+            grant_id=grant.pk, resource_code=entry.resource_code[:64], provider_id_value=entry.provider_id,
+            purpose=str(grant.request.purpose)[:300], case_ref="", operation=operation, items=list(grant.items),
+            row_count=row_count, keys_touched=len(subjects), status=200, error="", duration_ms=round(duration_ms, 3),
+            remote_addr="",
+        )
+        if subjects:
+            add_data_uses(call, SimpleNamespace(grant_id=grant.pk, code=entry.resource_code, name=entry.name), subjects)
+    return call
+
+
 def add_data_uses(call: GatewayCall, view: Any, subjects: Iterable[tuple[str, str]]) -> int:
     rows = [
         DataUse(subject_hash=h, subject_kind=kind, call=call, at=call.at, unit_name=call.unit_name,
