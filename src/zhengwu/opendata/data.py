@@ -206,6 +206,10 @@ def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_si
     A column a file lacks (written before the item existed) reads as null, as in the dataset."""
     import pyarrow.parquet as pq
 
+    served = _served_rows(resource_code, lake_version, fields, batch_size)
+    if served is not None:
+        yield from served
+        return
     dataset = version_dataset(resource_code, lake_version)
     if dataset is None:
         return
@@ -227,13 +231,38 @@ def _served_value(value: Any, data_type: pa.DataType) -> Any:
     """A serving-store value (numbers come as canonical decimal text) as the lake's Python type."""
     if value is None or not isinstance(value, str):
         return value
-    if pa.types.is_decimal(data_type) or pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
+    if pa.types.is_decimal(data_type):
+        # The lake's decimals carry the column's scale (140.000000); the store keeps canonical text.
+        return Decimal(value).quantize(Decimal(1).scaleb(-data_type.scale))
+    if pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
         return Decimal(value)
     if pa.types.is_date(data_type):
         return date.fromisoformat(value)
     if pa.types.is_timestamp(data_type):
         return datetime.fromisoformat(value)
     return value
+
+
+def _served_rows(resource_code: str, lake_version: int, fields: list[str], batch_size: int) -> Iterator[tuple[Any, ...]] | None:
+    """The version's rows from the serving store (one statement in key order: the first rows leave
+    at once, without opening the lake's Parquet files), when it holds this very version; else None."""
+    from zhengwu.datahub.serving import queries as serving
+
+    info = serving.served(resource_code)
+    if info is None or info.lake_version != lake_version:
+        return None
+    try:
+        batches = serving.iter_rows(resource_code, columns=fields, batch_size=max(batch_size, 1000))
+    except (serving.NotServed, serving.ServingError):
+        return None
+    types = arrow_types(resource_code, lake_version)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for batch in batches:
+            for row in batch:
+                yield tuple(_served_value(row.get(f), types.get(f, pa.string())) for f in fields)
+
+    return rows()
 
 
 def query_served(resource_code: str, lake_version: int, search: Search) -> Page | None:
