@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -256,13 +256,33 @@ def _served_rows(resource_code: str, lake_version: int, fields: list[str], batch
     except (serving.NotServed, serving.ServingError):
         return None
     types = arrow_types(resource_code, lake_version)
+    # One converter per column, chosen once (not per value): this loop runs for every cell.
+    converters = [(f, _served_converter(types.get(f, pa.string()))) for f in fields]
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for batch in batches:
             for row in batch:
-                yield tuple(_served_value(row.get(f), types.get(f, pa.string())) for f in fields)
+                yield tuple(
+                    value if convert is None or value is None or not isinstance(value, str) else convert(value)
+                    for f, convert in converters
+                    for value in (row.get(f),)
+                )
 
     return rows()
+
+
+def _served_converter(data_type: pa.DataType) -> Callable[[str], Any] | None:
+    """How `_served_value` turns a stored text of this type into the lake's Python value."""
+    if pa.types.is_decimal(data_type):
+        exponent = Decimal(1).scaleb(-data_type.scale)
+        return lambda text: Decimal(text).quantize(exponent)
+    if pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
+        return Decimal
+    if pa.types.is_date(data_type):
+        return date.fromisoformat
+    if pa.types.is_timestamp(data_type):
+        return datetime.fromisoformat
+    return None
 
 
 def query_served(resource_code: str, lake_version: int, search: Search) -> Page | None:
