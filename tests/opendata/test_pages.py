@@ -80,34 +80,3 @@ def test_portal_registrations(client: Any, clinics: Any) -> None:
     assert sections.get_section("person.opendata") is not None
     assert "开放数据" in client.get("/portal/").content.decode()
 
-
-def test_downloads_from_the_serving_store_equal_the_lake_version(client: Any, clinics: Any) -> None:
-    """Once the serving store holds the dataset's version, downloads stream from it (first rows at
-    once); the bytes are the same as those read from the lake's Parquet files."""
-    from zhengwu.datahub.serving import queries as serving
-    from zhengwu.datahub.serving import services as serving_services
-    from zhengwu.opendata import data
-
-    def download(fmt: str) -> bytes:
-        return b"".join(client.get(page_url(clinics) + f"download.{fmt}").streaming_content)
-
-    assert serving.served(clinics.resource_code) is None
-    from_lake = {fmt: download(fmt) for fmt in ("csv", "json")}
-    serving_services.do_refresh_served(clinics.resource_code)
-    info = serving.served(clinics.resource_code)
-    assert info is not None
-    calls: list[str] = []
-    original = data._served_rows
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        found = original(*args, **kwargs)
-        calls.append("served" if found is not None else "lake")
-        return found
-
-    data._served_rows = spy  # type: ignore[assignment]
-    try:
-        from_store = {fmt: download(fmt) for fmt in ("csv", "json")}
-    finally:
-        data._served_rows = original  # type: ignore[assignment]
-    assert calls == ["served", "served"]
-    assert from_store == from_lake

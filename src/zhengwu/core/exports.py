@@ -91,10 +91,13 @@ def csv_lines(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterator[
 
 
 def csv_stream(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
-    """`csv_lines` encoded as UTF-8, in chunks of about 64 KB (fewer, larger writes)."""
+    """`csv_lines` encoded as UTF-8: the header line at once (the download starts before the first
+    rows are read), then chunks of about 64 KB (fewer, larger writes)."""
+    lines = csv_lines(header, rows)
+    yield next(lines).encode("utf-8")
     chunk: list[str] = []
     size = 0
-    for line in csv_lines(header, rows):
+    for line in lines:
         chunk.append(line)
         size += len(line)
         if size >= 65536:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -206,10 +206,6 @@ def stream(resource_code: str, lake_version: int, fields: list[str], *, batch_si
     A column a file lacks (written before the item existed) reads as null, as in the dataset."""
     import pyarrow.parquet as pq
 
-    served = _served_rows(resource_code, lake_version, fields, batch_size)
-    if served is not None:
-        yield from served
-        return
     dataset = version_dataset(resource_code, lake_version)
     if dataset is None:
         return
@@ -241,48 +237,6 @@ def _served_value(value: Any, data_type: pa.DataType) -> Any:
     if pa.types.is_timestamp(data_type):
         return datetime.fromisoformat(value)
     return value
-
-
-def _served_rows(resource_code: str, lake_version: int, fields: list[str], batch_size: int) -> Iterator[tuple[Any, ...]] | None:
-    """The version's rows from the serving store (one statement in key order: the first rows leave
-    at once, without opening the lake's Parquet files), when it holds this very version; else None."""
-    from zhengwu.datahub.serving import queries as serving
-
-    info = serving.served(resource_code)
-    if info is None or info.lake_version != lake_version:
-        return None
-    try:
-        batches = serving.iter_rows(resource_code, columns=fields, batch_size=max(batch_size, 1000))
-    except (serving.NotServed, serving.ServingError):
-        return None
-    types = arrow_types(resource_code, lake_version)
-    # One converter per column, chosen once (not per value): this loop runs for every cell.
-    converters = [(f, _served_converter(types.get(f, pa.string()))) for f in fields]
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for batch in batches:
-            for row in batch:
-                yield tuple(
-                    value if convert is None or value is None or not isinstance(value, str) else convert(value)
-                    for f, convert in converters
-                    for value in (row.get(f),)
-                )
-
-    return rows()
-
-
-def _served_converter(data_type: pa.DataType) -> Callable[[str], Any] | None:
-    """How `_served_value` turns a stored text of this type into the lake's Python value."""
-    if pa.types.is_decimal(data_type):
-        exponent = Decimal(1).scaleb(-data_type.scale)
-        return lambda text: Decimal(text).quantize(exponent)
-    if pa.types.is_floating(data_type) or pa.types.is_integer(data_type):
-        return Decimal
-    if pa.types.is_date(data_type):
-        return date.fromisoformat
-    if pa.types.is_timestamp(data_type):
-        return datetime.fromisoformat
-    return None
 
 
 def query_served(resource_code: str, lake_version: int, search: Search) -> Page | None:
