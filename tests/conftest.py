@@ -84,3 +84,19 @@ def platform_database(settings: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[s
          "HOST": "127.0.0.1", "PORT": "5432"},
     )
     return "zw_platform", 5432
+
+
+@pytest.fixture(autouse=True)
+def _fresh_per_process_caches() -> Any:
+    """The serving store's table descriptions and the gateway's token/grant caches are per process;
+    a test's database reuses table names and ids an earlier test had, so start each test empty."""
+    from zhengwu.datahub.serving import queries as serving_queries
+    from zhengwu.sharing.gateway import auth, enforcement
+
+    serving_queries._known.clear()
+    auth.clear_caches()
+    enforcement.clear_caches()
+    yield
+    serving_queries._known.clear()
+    auth.clear_caches()
+    enforcement.clear_caches()

@@ -96,7 +96,7 @@ ACTIONS = {
 
 
 @router.post("/subscriptions/{pk}/{action}", response=SubscriptionOut | MessageOut,
-             summary="pause | resume | resync | disable | test")
+             summary="订阅操作：暂停（pause）、恢复（resume）、重新同步（resync）、停用（disable）、测试投递（test）")
 def subscription_action(request: HttpRequest, pk: int, action: str) -> Any:
     if action == "test":
         return {"detail": services.do_test_subscription(request.user, pk, request=request)}
