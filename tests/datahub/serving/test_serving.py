@@ -450,3 +450,17 @@ def test_physical_table_types_and_indexes(tmp_path: Path, publish: Any, data_adm
             types = dict(cursor.fetchall())
         assert types == {"code": "text", "amount": "numeric", "reg_date": "date",
                          "updated_at": "timestamp without time zone", "active": "boolean", "division_code": "text"}
+
+
+def test_a_stale_cached_description_with_the_same_table_id_is_read_again(tmp_path: Path, publish: Any, data_admin: Any) -> None:
+    """A cached description of another table that has the same id (a restored database, a test
+    database) must not refuse valid input: the look-up reads the pointer again first."""
+    import dataclasses
+
+    code = _typed(publish, data_admin, tmp_path).resource_code
+    info = queries._known_info(code, fresh=True)
+    stale = dataclasses.replace(info, columns=tuple(c for c in info.columns if c.field != "amount"))
+    queries._known[code] = stale
+    assert queries.lookup(code, {"code": "A001"}, columns=["code", "amount"]) == {"code": "A001", "amount": "1234567890123.123456"}
+    with pytest.raises(queries.ServingError):  # a truly unknown column is still refused
+        queries.lookup(code, {"code": "A001"}, columns=["nothing"])

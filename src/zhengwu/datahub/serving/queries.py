@@ -399,6 +399,12 @@ def lookup(
             if attempt == 2:
                 raise
             continue  # the cached table was dropped after a rebuild: read the pointer again
+        except ServingError:
+            if attempt > 0:
+                raise
+            # The cached description may be of another table with the same id (a database restored
+            # from a backup, a test database): judge the input against a fresh one before refusing.
+            continue
         if live_id == info.table_id:
             return found
         if live_id is None:
