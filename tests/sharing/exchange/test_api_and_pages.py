@@ -36,6 +36,12 @@ def test_api_feed_subscription_and_lists(
     feed = rs.get(f"/api/v1/exchange/subscriptions/{sub['id']}/feed?limit=100").json()
     copy = {c["key"]: {k: v for k, v in c["row"].items() if k != "_zw_key"} for c in feed["changes"]}
     assert copy == expected_copy(grant, v1) and feed["version"] == v1 and feed["next_cursor"]
+    # 数据使用记录: one DataUse (operation feed) per person whose row the pull handed out
+    from zhengwu.sharing.gateway.models import DataUse, GatewayCall
+
+    pulled = GatewayCall.objects.get(operation="feed", grant_id=grant.pk)
+    assert (pulled.client_name, pulled.row_count, pulled.unit_id) == ("人社拉取", len(copy), grant.consumer_id)
+    assert DataUse.objects.filter(call=pulled, operation="feed").count() == len(copy) == pulled.keys_touched
     bad = rs.get(f"/api/v1/exchange/subscriptions/{sub['id']}/feed?cursor=forged")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
     assert AuditRecord.objects.filter(action="exchange.feed.read", object_id=str(sub["id"])).count() == 1

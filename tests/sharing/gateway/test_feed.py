@@ -72,3 +72,54 @@ def test_feed_refuses_forged_cursor_bad_limit_and_no_grant(
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "limit", limit
     assert call(f"/gateway/v1/resources/{code}/changes").status_code == 401
     assert GatewayCall.objects.filter(operation="feed", status=400).count() == 5
+
+
+def test_feed_pulls_are_in_the_data_use_record_of_the_people_pulled(
+    granted: Callable[..., Any], population: Any, consumer_token: str, call: Callable[..., Any],
+    load: Callable[..., Any],
+) -> None:
+    """数据使用记录 lists a pull of the change feed as it lists look-ups and pushes: one DataUse per
+    person whose row a page carried (operation feed), none for people outside the scope or the page."""
+    from zhengwu.sharing.gateway.models import DataUse, GatewayCall
+    from zhengwu.sharing.gateway.queries import data_use_of_subject
+
+    granted(scope={"division_code": ["441402"]})
+    code = population.resource_code
+    first = _feed(call, code, consumer_token, limit="2").json()  # bulk: 2 of 梅江区's 3 people
+    assert len(first["changes"]) == 2
+    call_one = GatewayCall.objects.get(operation="feed", status=200)
+    assert call_one.keys_touched == 2 and call_one.row_count == 2
+    assert DataUse.objects.filter(call=call_one, operation="feed").count() == 2
+    rest = _feed(call, code, consumer_token, cursor=first["next_cursor"], limit="2").json()
+    assert len(rest["changes"]) == 1
+    pulled_bulk = {seq for seq in (1, 2, 3) if data_use_of_subject("person", id_no(seq)).filter(operation="feed").exists()}
+    assert pulled_bulk == {1, 2, 3}  # each of 梅江区's people, once
+    assert all(data_use_of_subject("person", id_no(seq)).count() == 1 for seq in (1, 2, 3))
+    assert not data_use_of_subject("person", id_no(4, "441403")).exists()  # 梅县区: outside the scope
+    caught_up = _feed(call, code, consumer_token, cursor=rest["next_cursor"]).json()
+    assert caught_up["changes"] == []
+    assert DataUse.objects.filter(call__in=GatewayCall.objects.filter(operation="feed")).count() == 3
+
+    load(population, [person(9), person(6, "441403")])
+    changed = _feed(call, code, consumer_token, cursor=rest["next_cursor"]).json()
+    assert [c["op"] for c in changed["changes"]] == ["upsert"]  # person 9; person 6 is outside the scope
+    uses = list(data_use_of_subject("person", id_no(9)))
+    assert [(u.operation, u.resource_code, u.unit_name) for u in uses] == [
+        ("feed", code, GatewayCall.objects.filter(operation="feed").first().unit_name)  # type: ignore[union-attr]
+    ]
+    assert not data_use_of_subject("person", id_no(6, "441403")).exists()
+    assert DataUse.objects.filter(operation="feed").count() == 4
+
+
+def test_a_feed_pull_shows_in_the_citizens_data_use_list(
+    granted: Callable[..., Any], population: Any, consumer_token: str, call: Callable[..., Any], client: Any,
+) -> None:
+    from .test_portal_data_use import _public
+
+    granted(scope={"division_code": ["441402"]})
+    body = _feed(call, population.resource_code, consumer_token).json()
+    assert len(body["changes"]) == 3
+    client.force_login(_public("pub_feed", id_no(2)))
+    html = client.get("/portal/me/").content.decode()
+    assert 'data-section="person.data_use"' in html
+    assert html.count("读取了") == 1 and "变更订阅（拉取）" in html and "社保业务系统" in html

@@ -109,21 +109,33 @@ class GrantView:
         wanted = [*self.keys, *self.items, *[str(f) for f in (self.grant.scope or {})], *self.subject_columns]
         return list(dict.fromkeys(wanted))
 
+    def subject_values(self, row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        """(kind, identity number / credit code) of each person / enterprise a raw row names."""
+        out = []
+        for name, kind in self.subject_columns.items():
+            value = row.get(name)
+            if value not in (None, ""):
+                out.append((kind, str(value)))
+        return tuple(out)
+
     def subjects(self, rows: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
         """(kind, keyed hash) of each person / enterprise the raw rows name, once each (the gateway's
         hash, so 数据使用记录 finds pushed rows as it finds read ones)."""
-        from zhengwu.sharing.gateway.services import subject_hash
-
-        found: dict[tuple[str, str], None] = {}
-        for row in rows:
-            for name, kind in self.subject_columns.items():
-                value = row.get(name)
-                if value not in (None, ""):
-                    found[(kind, subject_hash(kind, str(value)))] = None
-        return list(found)
+        return hashed_subjects(self.subject_values(row) for row in rows)
 
     def same_items(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         return all(a.get(name) == b.get(name) for name in self.items)
+
+
+def hashed_subjects(values: Iterable[Iterable[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """(kind, keyed hash) of (kind, number) pairs, once each, in first-seen order."""
+    from zhengwu.sharing.gateway.services import subject_hash
+
+    found: dict[tuple[str, str], None] = {}
+    for pairs in values:
+        for kind, value in pairs:
+            found[(kind, subject_hash(kind, value))] = None
+    return list(found)
 
 
 def _key_text(value: Any) -> str:
@@ -239,6 +251,9 @@ class ChangeSet:
     upserts: list[dict[str, Any]]
     deletes: list[str]
     subjects: list[tuple[str, str]] = field(default_factory=list)  # whose rows the upserts carry
+    # Each upsert's `_zw_key` -> the (kind, number) of the people / enterprises its raw row names
+    # (for the pull channel, which accounts for each page it hands out).
+    subject_values: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.upserts) + len(self.deletes)
@@ -284,6 +299,7 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
     upserts: list[dict[str, Any]] = []
     deletes: list[str] = []
     raw_upserts: list[dict[str, Any]] = []
+    values: dict[str, tuple[tuple[str, str], ...]] = {}
     for key, head in first.items():
         tail = last[key]
         before = head if head["_change_type"] in ("update_preimage", "delete") else None
@@ -294,14 +310,17 @@ def change_set(view: GrantView, start: int, end: int) -> ChangeSet:
             assert after is not None
             if was_in and before is not None and view.same_items(before, after):
                 continue  # only items outside the grant changed
-            upserts.append(view.shown(after))
+            shown = view.shown(after)
+            upserts.append(shown)
             raw_upserts.append(after)
+            if view.subject_columns:
+                values[shown[KEY_COLUMN]] = view.subject_values(after)
         elif was_in:
             assert before is not None
             deletes.append(view.row_key(before))
     upserts.sort(key=lambda r: r[KEY_COLUMN])
     deletes.sort()
-    return ChangeSet(upserts, deletes, view.subjects(raw_upserts))
+    return ChangeSet(upserts, deletes, view.subjects(raw_upserts), values)
 
 
 def iter_version_rows(resource_code: str, version: int, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -314,9 +333,18 @@ def iter_version_rows(resource_code: str, version: int, columns: list[str] | Non
         yield from batch.to_pylist()
 
 
-def snapshot(view: GrantView, version: int) -> list[dict[str, Any]]:
-    """Every row of `version` the consumer may have, as shown, ordered by `_zw_key`."""
-    rows = [view.shown(r) for r in iter_version_rows(view.resource_code, version, view.columns) if view.in_scope(r)]
+def snapshot(
+    view: GrantView, version: int, subject_values: dict[str, tuple[tuple[str, str], ...]] | None = None
+) -> list[dict[str, Any]]:
+    """Every row of `version` the consumer may have, as shown, ordered by `_zw_key`. With a dict
+    `subject_values`, fills it with each row's `_zw_key` -> (kind, number) of whom the row names."""
+    rows = []
+    for raw in iter_version_rows(view.resource_code, version, view.columns):
+        if view.in_scope(raw):
+            shown = view.shown(raw)
+            rows.append(shown)
+            if subject_values is not None and view.subject_columns:
+                subject_values[shown[KEY_COLUMN]] = view.subject_values(raw)
     rows.sort(key=lambda r: r[KEY_COLUMN])
     return rows
 

@@ -39,6 +39,9 @@ class FeedPage:
     version: int | None = None  # the version this page brings the consumer towards
     items: list[str] = field(default_factory=list)
     masked_items: list[str] = field(default_factory=list)
+    # (kind, keyed hash) of each person / enterprise whose row this page carries (upserts only: a
+    # delete carries no data) — the caller writes them to 数据使用记录 (DataUse, operation feed).
+    subjects: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _encode(grant: ShareGrant, **state: Any) -> str:
@@ -75,14 +78,17 @@ def feed_page(grant: ShareGrant, cursor: str | None, limit: int) -> FeedPage:
         return FeedPage([], cursor or None, False, None, **meta)
     if state is None or state["m"] == "bulk":
         version = int(state["v"]) if state else target
-        rows = changes.snapshot(view, version)
+        values: dict[str, tuple[tuple[str, str], ...]] = {}
+        rows = changes.snapshot(view, version, values)
         keys = [r[changes.KEY_COLUMN] for r in rows]
         start = _after(keys, str(state.get("k") or "") if state else "")
         page = rows[start:start + limit]
         out = [{"op": "upsert", "key": r[changes.KEY_COLUMN], "version": version, "row": r} for r in page]
+        who = changes.hashed_subjects(values.get(r[changes.KEY_COLUMN], ()) for r in page)
         if start + limit >= len(rows):
-            return FeedPage(out, _encode(grant, m="changes", v=version), False, version, **meta)
-        return FeedPage(out, _encode(grant, m="bulk", v=version, k=page[-1][changes.KEY_COLUMN]), False, version, **meta)
+            return FeedPage(out, _encode(grant, m="changes", v=version), False, version, **meta, subjects=who)
+        after = _encode(grant, m="bulk", v=version, k=page[-1][changes.KEY_COLUMN])
+        return FeedPage(out, after, False, version, **meta, subjects=who)
     position = int(state["v"])
     end = int(state.get("t") or target)
     if end <= position:
@@ -99,9 +105,11 @@ def feed_page(grant: ShareGrant, cursor: str | None, limit: int) -> FeedPage:
         {"op": op, "key": key, "version": end, **({"row": row} if row is not None else {})}
         for key, op, row in page_ops
     ]
+    who = changes.hashed_subjects(change_set.subject_values.get(key, ()) for key, op, _ in page_ops if op == "upsert")
     if start + limit >= len(ops):
-        return FeedPage(out, _encode(grant, m="changes", v=end), False, end, **meta)
-    return FeedPage(out, _encode(grant, m="changes", v=position, t=end, k=page_ops[-1][0]), False, end, **meta)
+        return FeedPage(out, _encode(grant, m="changes", v=end), False, end, **meta, subjects=who)
+    after = _encode(grant, m="changes", v=position, t=end, k=page_ops[-1][0])
+    return FeedPage(out, after, False, end, **meta, subjects=who)
 
 
 # --- the consumer's and the provider's views -----------------------------------------------------------
@@ -159,6 +167,12 @@ def feed_for(
     if sub.status in ("paused", "disabled"):
         raise DomainError(f"订阅当前为“{sub.get_status_display()}”，不能拉取", "subscription")
     page = feed_page(sub.grant, cursor, limit)
+    if page.subjects:  # 数据使用记录: the unit pulled these people's / enterprises' rows
+        from zhengwu.sharing.gateway.models import Operation
+        from zhengwu.sharing.gateway.services import record_delivery
+
+        record_delivery(sub.grant, operation=Operation.FEED, channel=sub.name, row_count=len(page.changes),
+                        subjects=page.subjects)
     record_event(
         actor, "exchange.feed.read", object_type="exchange_subscription", object_id=sub.pk, request=request,
         details={"grant": sub.grant_id, "rows": len(page.changes), "version": page.version,

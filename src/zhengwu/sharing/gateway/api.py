@@ -397,6 +397,7 @@ def changes_feed(request: HttpRequest, facts: CallFacts, code: str) -> HttpRespo
         raise GatewayError(400, exc.message, exc.field) from None
     facts.items = list(page.items)
     facts.row_count = len(page.changes)
+    facts.subjects = list(page.subjects)  # 数据使用记录: whose rows this page handed out
     return _json({
         "resource": view.code, "version": page.version, "resync_required": page.resync_required,
         "next_cursor": page.next_cursor, "items": page.items, "masked_items": page.masked_items,
