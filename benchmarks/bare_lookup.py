@@ -28,8 +28,14 @@ KEY = os.environ.get("BENCH_KEY", "id_no")
 
 
 def _lookup(key: str) -> dict[str, Any] | None:
-    close_old_connections()  # what Django's request cycle does (keeps or renews the connection)
-    return serving.lookup(CODE, {KEY: key}, columns=COLUMNS)
+    # What Django's request cycle does at request_started and request_finished: with
+    # CONN_MAX_AGE=0 a new connection per request; with the pool (ZHENGWU_DB_POOL) the connection
+    # is taken from and given back to the worker's pool, exactly as the gateway's requests do.
+    close_old_connections()
+    try:
+        return serving.lookup(CODE, {KEY: key}, columns=COLUMNS)
+    finally:
+        close_old_connections()
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -9,8 +9,9 @@ its DataUse rows — against a bare endpoint doing the same serving-store look-u
    (masked, scoped to 人社局's jurisdiction), 人社局's 社保业务系统 is a SERVICE client; the grant's
    limits are raised so the benchmark measures the work, not the refusals.
 2. Starts the production server as docs/operations.md does, `uvicorn zhengwu.asgi:application
-   --workers N` (ZHENGWU_ENV=production; ZHENGWU_DB_CONN_MAX_AGE=--conn-max-age, default 0), and
-   the bare app `uvicorn benchmarks.bare_lookup:app --workers N` with the same environment.
+   --workers N` (ZHENGWU_ENV=production; ZHENGWU_DB_CONN_MAX_AGE=--conn-max-age, default 0;
+   ZHENGWU_DB_POOL=1 with --pool, 0 with --no-pool, the default), and the bare app
+   `uvicorn benchmarks.bare_lookup:app --workers N` with the same environment (so the same pool).
 3. Gets a token at /oidc/token (client credentials) and drives, from SEPARATE load processes
    (`--drive`, httpx async; --load-processes of them sharing --clients concurrent clients), first
    the bare endpoint and then the gateway for --seconds each, on random keys of rows in the grant's
@@ -19,7 +20,7 @@ its DataUse rows — against a bare endpoint doing the same serving-store look-u
 
     createdb h1_bench   # or: psql -c "create database h1_bench"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h1_bench nice -n 10 .venv/bin/python benchmarks/sharing_api.py \\
-        [--rows 1000000] [--workers 2] [--clients 32] [--load-processes 2] [--seconds 20]
+        [--rows 1000000] [--workers 2] [--clients 32] [--load-processes 2] [--seconds 20] [--pool]
 
 Targets (issue 11): gateway ≥ 0.5 × bare, p99 < 50 ms, zero errors.
 """
@@ -236,6 +237,10 @@ def main() -> None:
     parser.add_argument("--conn-max-age", default="0",
                         help="ZHENGWU_DB_CONN_MAX_AGE of both servers (default 0: under ASGI Django keeps one connection "
                              "per request context, so persistent connections pile up — see docs/gateway.md)")
+    parser.add_argument("--pool", action=argparse.BooleanOptionalAction, default=False,
+                        help="ZHENGWU_DB_POOL of both servers: psycopg's connection pool per worker process "
+                             "(ZHENGWU_DB_POOL_MIN/MAX/TIMEOUT from the environment, see docs/configuration.md); "
+                             "default --no-pool, a new connection per request")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--keys-file", help=argparse.SUPPRESS)
     parser.add_argument("--headers", help=argparse.SUPPRESS)
@@ -254,7 +259,8 @@ def main() -> None:
         env.update({
             "ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": os.environ.get("ZHENGWU_SECRET_KEY") or secrets.token_urlsafe(50),
             "ZHENGWU_ALLOWED_HOSTS": "127.0.0.1,localhost", "ZHENGWU_SECURE_SSL_REDIRECT": "false",
-            "ZHENGWU_DB_CONN_MAX_AGE": str(args.conn_max_age), "ZHENGWU_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT),
+            "ZHENGWU_DB_CONN_MAX_AGE": str(args.conn_max_age), "ZHENGWU_DB_POOL": "1" if args.pool else "0",
+            "ZHENGWU_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT),
             "BENCH_CODE": facts["code"], "BENCH_COLUMNS": ",".join(facts["columns"]),
         })
         env.pop("ZHENGWU_TASKS_BACKEND", None)
@@ -309,7 +315,9 @@ def main() -> None:
         ratio = gw["rps"] / bare["rps"] if bare["rps"] else 0.0
         log(f"网关/对照 = {ratio:.3f}；网关调用记录新增 {calls_logged:,} 条，数据使用记录新增 {uses_logged:,} 条")
         print(json.dumps({
-            "rows": facts["rows"], "workers": args.workers, "conn_max_age": args.conn_max_age, "clients": args.clients, "seconds": args.seconds,
+            "rows": facts["rows"], "workers": args.workers, "conn_max_age": args.conn_max_age,
+            "pool": (f"{env.get('ZHENGWU_DB_POOL_MIN', '2')}-{env.get('ZHENGWU_DB_POOL_MAX', '10')}" if args.pool else "off"),
+            "clients": args.clients, "seconds": args.seconds,
             "gateway_rps": round(gw["rps"], 1), "gateway_p50_ms": round(gw["p50_ms"], 2), "gateway_p99_ms": round(gw["p99_ms"], 2),
             "gateway_errors": gw["errors"], "bare_rps": round(bare["rps"], 1), "bare_p50_ms": round(bare["p50_ms"], 2),
             "bare_p99_ms": round(bare["p99_ms"], 2), "bare_errors": bare["errors"], "ratio": round(ratio, 3),

@@ -145,6 +145,29 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "") or f"sqlite:///{DATA_DIR / 'zhengwu.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("ZHENGWU_DB_CONN_MAX_AGE", 0))}
+DB_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# A psycopg connection pool per process (PostgreSQL only; Django 5.1+, package psycopg-pool): under
+# ASGI Django's persistent connections are not reused (each request context has its own), so
+# without a pool every request connects anew. On by default in production, off elsewhere.
+DB_POOL = DB_POSTGRESQL and env_bool("ZHENGWU_DB_POOL", PRODUCTION)
+if DB_POOL:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "ZHENGWU_DB_POOL 开启时 ZHENGWU_DB_CONN_MAX_AGE 必须为 0（连接池负责复用连接，Django 不允许两者同时使用）"
+        )
+    _pool_min = env_int("ZHENGWU_DB_POOL_MIN", 2)
+    _pool_max = env_int("ZHENGWU_DB_POOL_MAX", 10)
+    _pool_timeout = env_int("ZHENGWU_DB_POOL_TIMEOUT", 10)
+    if not 0 <= _pool_min <= _pool_max or _pool_max < 1 or _pool_timeout < 1:
+        raise ImproperlyConfigured(
+            "连接池大小不正确：须 0 ≤ ZHENGWU_DB_POOL_MIN ≤ ZHENGWU_DB_POOL_MAX、ZHENGWU_DB_POOL_MAX ≥ 1、"
+            "ZHENGWU_DB_POOL_TIMEOUT ≥ 1 秒"
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": _pool_min,
+        "max_size": _pool_max,
+        "timeout": _pool_timeout,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Writers take the lock at BEGIN: no "database is locked" surprises half-way.
