@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -251,42 +251,6 @@ def _fq_filters(fq: str) -> list[tuple[bool, str, Any]]:
     return out
 
 
-def _values(dataset: Dataset, name: str) -> list[str]:
-    if name in ("organization", "owner_org"):
-        return [queries.organization_name(dataset.provider.pk)]
-    if name == "groups":
-        return [dataset.theme.code] if dataset.theme is not None else []
-    if name == "tags":
-        return queries.dataset_tags(dataset)
-    if name == "res_format":
-        return dataset.formats
-    if name == "license_id":
-        return [dataset.licence]
-    if name == "open_type":
-        return [dataset.open_type]
-    if name == "update_cycle":
-        return [dataset.update_cycle]
-    if name == "name":
-        return [dataset.name]
-    if name == "id":
-        return [dataset.id]
-    if name in ("dataset_type", "type"):
-        return ["dataset"]
-    if name == "state":
-        return ["active"]
-    return []
-
-
-def _matches(dataset: Dataset, negated: bool, name: str, value: Any) -> bool:
-    if name in ("metadata_modified", "metadata_created"):
-        moment = dataset.metadata_modified if name == "metadata_modified" else dataset.metadata_created
-        start, end = value
-        inside = (start is None or moment >= start) and (end is None or moment <= end)
-        return inside != negated
-    inside = value == "*" or value in _values(dataset, name)
-    return inside != negated
-
-
 def _sort_spec(raw: str) -> list[tuple[str, bool]]:
     spec = []
     for part in [p.strip() for p in raw.split(",") if p.strip()]:
@@ -300,56 +264,20 @@ def _sort_spec(raw: str) -> list[tuple[str, bool]]:
 
 
 def search_datasets(
-    q: str, fq_terms: list[tuple[bool, str, Any]], sort: list[tuple[str, bool]],
-) -> tuple[list[Dataset], dict[str, float]]:
-    """Datasets matching the text and filters, in the asked order (the portal's search uses it too)."""
-    datasets = queries.open_datasets()
-    text = "" if q.strip() in ("", "*:*", "*") else q
-    ranked, scores = queries.relevance(text, datasets)
-    ranked = [d for d in ranked if all(_matches(d, neg, name, value) for neg, name, value in fq_terms)]
-    relevance_rank = {d.name: i for i, d in enumerate(ranked)}
-    popularity: dict[str, int] = {}
-    if any(name == "popularity" for name, _ in sort):
-        totals = queries.use_totals(d.resource_code for d in ranked)
-        popularity = {d.name: queries.popularity(totals.get(d.resource_code)) for d in ranked}
-    for name, descending in reversed(sort):
-        if name == "score":
-            if text:  # best first: the catalog search's order (score desc)
-                ranked.sort(key=lambda d: relevance_rank[d.name], reverse=not descending)
-            continue
-        key: Callable[[Dataset], Any] = {
-            "metadata_modified": lambda d: d.metadata_modified, "metadata_created": lambda d: d.metadata_created,
-            "name": lambda d: d.name, "title_string": lambda d: d.title,
-            "popularity": lambda d: popularity.get(d.name, 0),
-        }[name]
-        ranked.sort(key=key, reverse=descending)
-    return ranked, scores
+    q: str, fq_terms: list[tuple[bool, str, Any]], sort: list[tuple[str, bool]], *, start: int = 0, rows: int = 10,
+    facet_fields: Iterable[str] = (), facet_limit: int = 50,
+) -> tuple[int, list[Dataset], dict[str, Any]]:
+    """(count, the page's datasets, CKAN's search_facets) for the text, fq terms and sort — in the
+    database (`search.search`); the portal's search uses the same path."""
+    from . import search
 
-
-def _facet_display(name: str, value: str, datasets: list[Dataset]) -> str:
-    for d in datasets:
-        if name == "organization" and value == queries.organization_name(d.provider.pk):
-            return str(d.provider.name)
-        if name == "groups" and d.theme is not None and value == d.theme.code:
-            return d.theme.name
-        if name == "license_id" and value == d.licence:
-            return d.licence_title
-    return value
-
-
-def facets(datasets: list[Dataset], fields: list[str], limit: int = 50) -> dict[str, Any]:
+    result = search.search(q, fq_terms, sort, start=start, rows=rows, facet_fields=facet_fields)
     out: dict[str, Any] = {}
-    for name in fields:
-        counts: dict[str, int] = {}
-        for d in datasets:
-            for value in dict.fromkeys(_values(d, name)):
-                counts[value] = counts.get(value, 0) + 1
-        items = [
-            {"name": v, "display_name": _facet_display(name, v, datasets), "count": n}
-            for v, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
-        ]
-        out[name] = {"title": name, "items": items[:limit] if limit >= 0 else items}
-    return out
+    for name, counts in result.facets.items():
+        shown = counts[:facet_limit] if facet_limit >= 0 else counts
+        labels = search.facet_labels(name, [v for v, _ in shown])
+        out[name] = {"title": name, "items": [{"name": v, "display_name": labels.get(v, v), "count": n} for v, n in shown]}
+    return result.count, result.datasets, out
 
 
 def package_search(params: dict[str, Any], caller: Caller) -> Any:
@@ -368,11 +296,11 @@ def package_search(params: dict[str, Any], caller: Caller) -> Any:
     if unknown:
         raise _invalid("facet.field", f"facet.field：不支持 {'、'.join(map(str, unknown))}（可用 {'、'.join(FACET_FIELDS)}）")
     facet_limit = int(params.get("facet.limit") or 50) if str(params.get("facet.limit") or "50").lstrip("-").isdigit() else 50
-    ranked, _scores = search_datasets(q, terms, sort)
-    search_facets = facets(ranked, fields, facet_limit)
+    count, page, search_facets = search_datasets(q, terms, sort, start=start, rows=rows, facet_fields=fields,
+                                                 facet_limit=facet_limit)
     return {
-        "count": len(ranked), "sort": sort_raw,
-        "results": [package_dict(d, caller) for d in ranked[start : start + rows]],
+        "count": count, "sort": sort_raw,
+        "results": [package_dict(d, caller) for d in page],
         "facets": {name: {i["name"]: i["count"] for i in f["items"]} for name, f in search_facets.items()},
         "search_facets": search_facets,
     }

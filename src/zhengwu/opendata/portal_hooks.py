@@ -14,20 +14,21 @@ def search_results(query: str, user: Any, limit: int) -> list[sections.SearchRes
     """Open datasets matching `query` (the catalog's Chinese full-text search), public to anyone."""
     from .ckan import search_datasets
 
-    ranked, _ = search_datasets(query, [], [("score", True)])
+    _count, page, _facets = search_datasets(query, [], [("score", True)], rows=limit)
     return [
         sections.SearchResult(
             title=d.title, url=reverse("opendata:dataset", args=[d.name]), kind="开放数据",
             summary=f"{d.provider.name} · {d.open_type} · {d.update_cycle}更新", date=d.metadata_modified,
         )
-        for d in ranked[:limit]
+        for d in page
     ]
 
 
 def _rows(applications: Any) -> list[dict[str, Any]]:
     from . import queries
 
-    datasets = {d.resource_code: d for d in queries.open_datasets()}
+    applications = list(applications)
+    datasets = {d.resource_code: d for d in queries.open_datasets({a.resource_code for a in applications})}
     out = []
     for a in applications:
         key = getattr(a, "api_key", None)  # None until the applicant takes a key

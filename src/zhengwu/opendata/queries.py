@@ -393,20 +393,6 @@ def dataset_tags(dataset: Dataset) -> list[str]:
     return [w for w in dict.fromkeys(words) if w]
 
 
-def relevance(text: str, datasets: list[Dataset]) -> tuple[list[Dataset], dict[str, float]]:
-    """Datasets matching `text` by the catalog's Chinese full-text search (jieba, synonyms,
-    bigrams), best first, with their scores; every dataset when `text` is empty."""
-    from zhengwu.catalog import search
-
-    if not text.strip():
-        return datasets, {}
-    by_id = {d.entry.pk: d for d in datasets}
-    result = search.search(text, {}, offset=0, limit=max(len(by_id) * 4, 1000), with_facets=False)
-    ranked = [by_id[e.pk] for e in result.entries if e.pk in by_id]
-    scores = {by_id[e.pk].name: float(result.scores.get(e.pk, 0.0)) for e in result.entries if e.pk in by_id}
-    return ranked, scores
-
-
 # --- statistics ---------------------------------------------------------------------------------
 
 

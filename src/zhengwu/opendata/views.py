@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -61,42 +60,52 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _portal_values(dataset: queries.Dataset, name: str) -> list[str]:
-    if name == "resource_format":
-        return [dataset.resource_format]
-    return ckan._values(dataset, name)
-
-
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
+    """Search, facets and paging in the database (`search.search`, as CKAN's package_search); each
+    facet is counted with the other facets' choices applied."""
+    from . import search as dataset_search
+
     q = " ".join(request.GET.get("q", "").split())[:100]
     sort_key = request.GET.get("sort") or ("relevance" if q else "updated")
     if sort_key not in SORTS:
         sort_key = "updated"
     chosen = {name: request.GET.get(name, "") for name, _ in FACETS if request.GET.get(name)}
-    ranked, _ = ckan.search_datasets(q, [], ckan._sort_spec(SORTS[sort_key][1]))
-    matched = [d for d in ranked if all(value in _portal_values(d, name) for name, value in chosen.items())]
+    terms = [(False, name, value) for name, value in chosen.items()]
+    try:
+        number = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        number = 1
+    sort = ckan._sort_spec(SORTS[sort_key][1])
+
+    def run(page_number: int) -> dataset_search.Result:
+        return dataset_search.search(
+            q, terms, sort, start=(page_number - 1) * PER_PAGE, rows=PER_PAGE, facet_fields=[n for n, _ in FACETS],
+            facet_terms={n: [t for t in terms if t[1] != n] for n, _ in FACETS},
+        )
+
+    result = run(number)
+    pages = max(1, -(-result.count // PER_PAGE))
+    if number > pages:  # past the end: the last page, as Paginator.get_page does
+        number = pages
+        result = run(number)
     facet_blocks = []
     for name, label in FACETS:
-        counts: dict[str, int] = {}
-        base = [d for d in ranked if all(v in _portal_values(d, n) for n, v in chosen.items() if n != name)]
-        for d in base:
-            for value in dict.fromkeys(_portal_values(d, name)):
-                counts[value] = counts.get(value, 0) + 1
+        counts = result.facets.get(name, [])
+        labels = dataset_search.facet_labels(name, [v for v, _ in counts])
         options = [
-            {"value": v, "label": ckan._facet_display(name, v, base), "count": n, "current": chosen.get(name) == v,
+            {"value": v, "label": labels.get(v, v), "count": n, "current": chosen.get(name) == v,
              "url": _query_url(request, **{name: "" if chosen.get(name) == v else v, "page": ""})}
-            for v, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+            for v, n in counts
         ]
         facet_blocks.append({"name": name, "label": label, "options": options})
-    totals = queries.use_totals(d.resource_code for d in matched)
-    page = Paginator(matched, PER_PAGE).get_page(request.GET.get("page"))
+    totals = queries.use_totals(d.resource_code for d in result.datasets)
     return render(request, "opendata/search.html", {
-        "q": q, "page": page, "results": [_summary(d, totals) for d in page.object_list], "total": len(matched),
-        "facets": facet_blocks, "sort": sort_key,
+        "q": q, "page": {"number": number, "num_pages": pages}, "results": [_summary(d, totals) for d in result.datasets],
+        "total": result.count, "facets": facet_blocks, "sort": sort_key,
         "sorts": [{"key": k, "label": v[0], "url": _query_url(request, sort=k, page=""), "current": k == sort_key} for k, v in SORTS.items()],
-        "prev_url": _query_url(request, page=str(page.previous_page_number())) if page.has_previous() else "",
-        "next_url": _query_url(request, page=str(page.next_page_number())) if page.has_next() else "",
+        "prev_url": _query_url(request, page=str(number - 1)) if number > 1 else "",
+        "next_url": _query_url(request, page=str(number + 1)) if number < pages else "",
     })
 
 
