@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 PROVINCE, PREFECTURE, COUNTY = "province", "prefecture", "county"
 LEVEL_NAMES = {PROVINCE: "省级", PREFECTURE: "地级", COUNTY: "县级"}
@@ -107,3 +110,69 @@ def search(text: str, limit: int = 20) -> list[Division]:
         return []
     hits = [d for d in table().values() if d.code.startswith(text) or text in d.name]
     return sorted(hits, key=lambda d: d.code)[:limit]
+
+
+# --- row scope: which codes a grant's division scope covers ------------------------------------------
+#
+# The one rule for "is this row inside the scope" on a 行政区划代码 column, used by the serving
+# store's SQL (datahub.serving.queries) and by the exchange's Python rows (sharing.exchange.changes):
+# a scope code covers itself and every code under it, by the prefix GB/T 2260 gives its descendants —
+# province 440000 → "44", prefecture 441400 → "4414", county 441402 → "441402" (its 9-digit
+# townships and 12-digit villages extend it), township 441402001 → "441402001". A 12- or 9-digit
+# code ending in 000 is its parent's code written long (441402000000 = 441402). A covered value
+# must itself be a code: 6, 9 or 12 digits (so "44140", a string starting with "4414", is not).
+
+_CODE = re.compile(r"\d{6}|\d{9}|\d{12}")
+CODE_LENGTHS = (6, 9, 12)
+
+
+class ScopeCodeError(ValueError):
+    """A scope code that is not a 6-, 9- or 12-digit division code."""
+
+    def __init__(self, code: Any) -> None:
+        self.code = code
+        super().__init__(f"范围中的区划代码“{str(code)[:20]}”应为 6、9 或 12 位数字")
+
+
+def is_code(value: Any) -> bool:
+    """Whether `value` has the shape of a division code (6, 9 or 12 digits)."""
+    return isinstance(value, str) and _CODE.fullmatch(value) is not None
+
+
+def scope_prefix(code: Any) -> str:
+    """The prefix shared by `code` and every code under it (see above). Raises ScopeCodeError."""
+    if not is_code(code):
+        raise ScopeCodeError(code)
+    text = str(code)
+    if len(text) == 12 and text.endswith("000"):
+        text = text[:9]
+    if len(text) == 9 and text.endswith("000"):
+        text = text[:6]
+    if len(text) == 6:
+        if text[2:] == "0000":
+            return text[:2]
+        if text[4:] == "00":
+            return text[:4]
+    return text
+
+
+def scope_prefixes(codes: Iterable[Any]) -> tuple[str, ...]:
+    """The prefixes a scope's codes cover, sorted, none inside another (440000 + 441402 → ("44",)).
+    An empty scope covers nothing: (). Raises ScopeCodeError for a malformed code."""
+    found = sorted({scope_prefix(code) for code in codes})
+    kept: list[str] = []
+    for prefix in found:  # sorted: a covering prefix comes before the prefixes it covers
+        if not any(prefix.startswith(k) for k in kept):
+            kept.append(prefix)
+    return tuple(kept)
+
+
+def covered(value: Any, prefixes: tuple[str, ...]) -> bool:
+    """Whether the division code `value` is inside the scope given by `scope_prefixes`."""
+    return is_code(value) and str(value).startswith(prefixes) if prefixes else False
+
+
+def scope_matcher(codes: Iterable[Any]) -> Callable[[Any], bool]:
+    """A predicate on a row's division code: inside the scope of `codes`. Raises ScopeCodeError."""
+    prefixes = scope_prefixes(codes)
+    return lambda value: covered(value, prefixes)

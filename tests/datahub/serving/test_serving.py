@@ -187,6 +187,35 @@ def test_row_scope_on_divisions_allows_descendants(tmp_path: Path, publish: Any,
         assert caught.value.field == "division_code"
 
 
+def test_scope_sql_agrees_with_the_core_division_rule(tmp_path: Path, publish: Any, data_admin: Any, ingest: Any) -> None:
+    """The serving store's SQL scope and core.divisions' matcher (which the exchange applies to its
+    rows) decide alike, also on values the lake's validation would normally keep out: village and
+    township codes, long forms, and strings that start with a scope's prefix but are no codes."""
+    from zhengwu.core import divisions as rule
+
+    entry = publish(data_admin)
+    code = entry.resource_code
+    ingest(entry, [person(1, division_code="441402")])
+    services.do_refresh_served(code)
+    table = queries.served(code).table  # type: ignore[union-attr]
+    values = ["441402", "441403", "441400", "441500", "440000", "450000", "441402001", "441402001001",
+              "441402002001", "441402000000", "44140", "4414", "4414021", "4414020010", "4414ab", "44", ""]
+    with connection.cursor() as cursor:
+        for n, value in enumerate(values):
+            cursor.execute(
+                f"INSERT INTO {store.quote(table)} ({store.quote('id_no')}, {store.quote('division_code')}) VALUES (%s, %s)",
+                [f"X{n:03d}", value],
+            )
+    scopes = [["440000"], ["441400"], ["441402"], ["441402001"], ["441402001001"], ["441402000000"],
+              ["441403", "441500"], ["441402", "440000"]]
+    for scope in scopes:
+        got = {r["division_code"] for r in _all(code, ["id_no", "division_code"], scope={"division_code": scope})}
+        expected = {v for v in values if rule.scope_matcher(scope)(v)}
+        assert got == expected | ({"441402"} if rule.scope_matcher(scope)("441402") else set()), scope
+    assert {r["division_code"] for r in _all(code, ["division_code"], scope={"division_code": ["441400"]})} == {
+        "441402", "441403", "441400", "441402001", "441402001001", "441402002001", "441402000000"}
+
+
 def test_injection_and_bad_input_are_refused_and_change_nothing(tmp_path: Path, publish: Any, data_admin: Any) -> None:
     code = _typed(publish, data_admin, tmp_path).resource_code
     table = queries.served(code).table  # type: ignore[union-attr]

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
+from zhengwu.core import divisions
 from zhengwu.core.errors import DomainError, NotFound
 
 from . import store
@@ -196,22 +197,21 @@ def convert(column: ServedColumn, value: Any) -> Any:
     raise ServingError(f"{name}：不支持的数据类型", column.field)
 
 
-def _division_prefix(column: ServedColumn, code: Any) -> str:
-    """The prefix a division code's descendants share (GB/T 2260: province 2, prefecture 4,
-    county 6 digits; township 9 and village 12 extend a county)."""
-    text = code if isinstance(code, str) else ""
-    if not re.fullmatch(r"\d{6}|\d{9}|\d{12}", text):
-        raise ServingError(f"{column.title}：范围中的区划代码“{str(code)[:20]}”应为 6、9 或 12 位数字", column.field)
-    if len(text) == 12 and text.endswith("000"):
-        text = text[:9]
-    if len(text) == 9 and text.endswith("000"):
-        text = text[:6]
-    if len(text) == 6:
-        if text[2:] == "0000":
-            return text[:2]
-        if text[4:] == "00":
-            return text[:4]
-    return text
+def _division_prefixes(column: ServedColumn, codes: Sequence[Any]) -> tuple[str, ...]:
+    """The prefixes a scope's division codes cover: `core.divisions.scope_prefixes`, the one rule
+    the exchange's row matcher applies too."""
+    try:
+        return divisions.scope_prefixes(codes)
+    except divisions.ScopeCodeError as exc:
+        raise ServingError(f"{column.title}：{exc}", column.field) from None
+
+
+def _code_shape_sql(column_sql: str) -> str:
+    """`column is 6, 9 or 12 digits` (`core.divisions.is_code`): only codes are inside a scope."""
+    if store.vendor() == "postgresql":
+        return f"{column_sql} ~ '^([0-9]{{6}}|[0-9]{{9}}|[0-9]{{12}})$'"
+    lengths = ", ".join(str(n) for n in divisions.CODE_LENGTHS)
+    return f"(length({column_sql}) IN ({lengths}) AND {column_sql} NOT GLOB '*[^0-9]*')"
 
 
 def _prefix_sql(column_sql: str, prefix: str) -> tuple[str, list[Any]]:
@@ -282,11 +282,11 @@ def _scope_sql(
         col = alias + quote(column.field)
         if column.division and column.kind == TEXT:
             parts = []
-            for prefix in sorted({_division_prefix(column, code) for code in codes}):
+            for prefix in _division_prefixes(column, codes):
                 sql, values = _prefix_sql(col, prefix)
                 parts.append(sql)
                 params.extend(values)
-            clauses.append("(" + " OR ".join(parts) + ")")
+            clauses.append("(" + " OR ".join(parts) + ") AND " + _code_shape_sql(col))
         else:
             converted = [convert(column, code) for code in codes]
             clauses.append(f"{col} IN ({', '.join(['%s'] * len(converted))})")

@@ -159,11 +159,14 @@ def plain(value: Any) -> Any:
 
 def _scope_matcher(grant: ShareGrant, items: list[dict[str, Any]]) -> Callable[[dict[str, Any]], bool]:
     """A row is in scope when, for every field the grant's scope names, its value is one of the
-    codes — for a 行政区划代码 field, the code itself or a place under it (GB/T 2260)."""
+    codes — for a 行政区划代码 field, the code itself or a place under it (GB/T 2260), by
+    `core.divisions.scope_matcher`: the same rule as the serving store's SQL."""
     scope = {str(k): {str(c) for c in v} for k, v in (grant.scope or {}).items()}
     if not scope:
         return lambda row: True
-    division_fields = set()
+    tests: dict[str, Callable[[Any], bool]] = {}
+    for name, codes in scope.items():
+        tests[name] = codes.__contains__
     for item in items:
         name = str(item.get("field_name") or "")
         if name in scope:
@@ -172,23 +175,13 @@ def _scope_matcher(grant: ShareGrant, items: list[dict[str, Any]]) -> Callable[[
             except CodeTableError:
                 table = None
             if table is not None and table.kind == "division":
-                division_fields.add(name)
-    cache: dict[tuple[str, str], bool] = {}
+                try:
+                    tests[name] = divisions.scope_matcher(scope[name])
+                except divisions.ScopeCodeError as exc:
+                    raise DomainError(f"共享授权的数据范围有误：{exc}", "scope") from None
 
     def allowed(name: str, value: Any) -> bool:
-        if value is None:
-            return False
-        text = str(value)
-        codes = scope[name]
-        if text in codes:
-            return True
-        if name not in division_fields:
-            return False
-        hit = cache.get((name, text))
-        if hit is None:
-            hit = any(d.code in codes for d in divisions.ancestors(text))
-            cache[(name, text)] = hit
-        return hit
+        return value is not None and tests[name](str(value))
 
     return lambda row: all(allowed(name, row.get(name)) for name in scope)
 
