@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zhengwu.catalog.charts import bars
+from zhengwu.catalog.charts import bar_rows
 from zhengwu.core.errors import DomainError
 from zhengwu.identity.oidc.services import is_app_admin
 from zhengwu.sharing.services import _is_staff, is_data_authority, is_share_reviewer
@@ -169,6 +169,15 @@ def calls(request: HttpRequest) -> HttpResponse:
     return render(request, "gateway/calls.html", {**_nav(request), "page": page, "scope": scope})
 
 
+def _calls_chart(series: dict[str, list[Any]], *, hourly: bool) -> Any:
+    """One labelled bar per hour (or day): its time, its calls and how many were refused or failed."""
+    rows = [
+        (f"{label}（拒绝或出错 {errors} 次）" if errors else str(label), calls)
+        for label, calls, errors in zip(series["labels"], series["calls"], series["errors"], strict=True)
+    ]
+    return bar_rows(rows, value_text=lambda n: f"{int(n)} 次", aria=f"每{'小时' if hourly else '天'}调用次数")
+
+
 @login_required
 @require_GET
 def stats(request: HttpRequest) -> HttpResponse:
@@ -183,7 +192,7 @@ def stats(request: HttpRequest) -> HttpResponse:
         return _refuse(request, exc.message)
     by = "consumer" if scope == "provided" or request.GET.get("by") == "consumer" else "resource"
     data = queries.statistics_for(qs, since=timezone.now() - timedelta(days=days_n), by=by)
-    chart = bars(list(zip(data["chart"]["labels"], data["chart"]["calls"], strict=False))) if data["chart"]["labels"] else None
+    chart = _calls_chart(data["chart"], hourly=data["hourly"]) if data["chart"]["labels"] else None
     return render(request, "gateway/stats.html", {
         **_nav(request), "data": data, "chart": chart, "scope": scope, "days": days_n, "by": by,
     })
@@ -208,4 +217,7 @@ def data_use(request: HttpRequest) -> HttpResponse:
         else:
             context.update(kind=kind, page=Paginator(uses, PAGE_SIZE).get_page(request.POST.get("page")),
                            identifier=identifier[:18])
-    return render(request, "gateway/data_use.html", context, status=400 if context["error"] else 200)
+    response = render(request, "gateway/data_use.html", context, status=400 if context["error"] else 200)
+    if request.method == "POST":
+        response["Cache-Control"] = "no-store"  # the page shows the number that was looked up
+    return response
