@@ -260,7 +260,7 @@ def main() -> None:
             "ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": os.environ.get("ZHENGWU_SECRET_KEY") or secrets.token_urlsafe(50),
             "ZHENGWU_ALLOWED_HOSTS": "127.0.0.1,localhost", "ZHENGWU_SECURE_SSL_REDIRECT": "false",
             "ZHENGWU_DB_CONN_MAX_AGE": str(args.conn_max_age), "ZHENGWU_DB_POOL": "1" if args.pool else "0",
-            "ZHENGWU_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT),
+            "ZHENGWU_DATA_DIR": str(data_dir), "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
             "BENCH_CODE": facts["code"], "BENCH_COLUMNS": ",".join(facts["columns"]),
         })
         env.pop("ZHENGWU_TASKS_BACKEND", None)
