@@ -16,10 +16,9 @@ queries, recall_at_3, mrr, baseline_recall_at_3, baseline_mrr.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
+
+from _common import emit, setup_django, temp_prefix_unless_database
 
 # (query, kind, expected entry names: any of them in the top 3 counts)
 QUERIES: list[tuple[str, str, list[str]]] = [
@@ -81,19 +80,6 @@ QUERIES: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def setup_django() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["ZHENGWU_DATA_DIR"] = tempfile.mkdtemp(prefix="zw-catalog-relevance-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengwu.settings")
-    os.environ.setdefault("ZHENGWU_ENV", "test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
 def load_demo() -> int:
     from zhengwu.catalog.demo import load_demo_catalog
     from zhengwu.catalog.models import CatalogEntry
@@ -134,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="print each query's top three")
     args = parser.parse_args()
-    setup_django()
+    setup_django(prefix=temp_prefix_unless_database("zw-catalog-relevance-"))
     entries = load_demo()
     recall, mrr, misses = evaluate(False, args.verbose)
     base_recall, base_mrr, _base_misses = evaluate(True, args.verbose)
@@ -142,10 +128,10 @@ def main() -> None:
           f"(previous ranking: recall@3 {base_recall:.3f}, MRR {base_mrr:.3f})", file=sys.stderr)
     if misses:
         print(f"not in the top 3: {misses}", file=sys.stderr)
-    print(json.dumps({
+    emit({
         "queries": len(QUERIES), "entries": entries, "recall_at_3": round(recall, 3), "mrr": round(mrr, 3),
         "baseline_recall_at_3": round(base_recall, 3), "baseline_mrr": round(base_mrr, 3), "misses": misses,
-    }, ensure_ascii=False))
+    })
 
 
 if __name__ == "__main__":

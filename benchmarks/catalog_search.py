@@ -14,33 +14,12 @@ ends with one JSON line: entries, p50_ms, p95_ms, previous_p95_ms (the previous 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 
-
-def setup_django(data_dir: str = "") -> None:
-    if data_dir:
-        os.environ["ZHENGWU_DATA_DIR"] = data_dir
-    elif not os.environ.get("DATABASE_URL"):
-        os.environ["ZHENGWU_DATA_DIR"] = tempfile.mkdtemp(prefix="zw-catalog-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengwu.settings")
-    os.environ.setdefault("ZHENGWU_ENV", "test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    if "zhengwu.catalog" not in settings.INSTALLED_APPS:
-        sys.exit("zhengwu.catalog 不在 INSTALLED_APPS 中，无法运行基准测试")
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
+from _common import emit, percentile, setup_django, temp_prefix_unless_database
 
 SUBJECTS = [
     "常住人口", "流动人口", "户籍", "婚姻登记", "出生医学证明", "死亡登记", "企业", "个体工商户", "社会组织",
@@ -152,11 +131,6 @@ def timed(fn: object, queries: list[str], rounds: int) -> list[float]:
     return out
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=50_000)
@@ -165,7 +139,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="time the entries an earlier run loaded (--data-dir, or DATABASE_URL) instead of loading")
     args = parser.parse_args()
-    setup_django(args.data_dir)
+    setup_django(data_dir=args.data_dir or None, prefix=temp_prefix_unless_database("zw-catalog-bench-"),
+                 require_app="zhengwu.catalog")
     from zhengwu.catalog import search
     from zhengwu.catalog.models import CatalogEntry, CatalogTerm
 
@@ -194,17 +169,17 @@ def main() -> None:
     result = {
         "entries": n,
         "p50_ms": round(statistics.median(index_ms), 2),
-        "p95_ms": round(pct(index_ms, 95), 2),
+        "p95_ms": round(percentile(index_ms, 95), 2),
         "previous_p50_ms": round(statistics.median(previous_ms), 2),
-        "previous_p95_ms": round(pct(previous_ms, 95), 2),
+        "previous_p95_ms": round(percentile(previous_ms, 95), 2),
         "scan_p50_ms": round(statistics.median(scan_ms), 2),
-        "scan_p95_ms": round(pct(scan_ms, 95), 2),
+        "scan_p95_ms": round(percentile(scan_ms, 95), 2),
     }
     result["scan_to_index_p95_ratio"] = round(result["scan_p95_ms"] / result["p95_ms"], 2) if result["p95_ms"] else None
     print(f"index search (ranked, 6 facets, page 1): p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms; "
           f"previous AND ranking on the same index: p50 {result['previous_p50_ms']} ms, p95 {result['previous_p95_ms']} ms; "
           f"LIKE scan (count + page 1): p50 {result['scan_p50_ms']} ms, p95 {result['scan_p95_ms']} ms", file=sys.stderr)
-    print(json.dumps(result, ensure_ascii=False))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -28,46 +28,18 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import emit, live_entry_code, log, setup_django, temp_data_dir
+
 PEOPLE = "人口基本信息"
 ACTOR = "gaj_data"
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengwu.settings")
-    os.environ.setdefault("ZHENGWU_ENV", "test")
-    # The benchmark drives refreshes itself: no task queue, no listener-triggered refresh in between.
-    os.environ["ZHENGWU_TASKS_BACKEND"] = "django_tasks.backends.dummy.DummyBackend"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    call_command("load_demo_city", stdout=io.StringIO())
-    call_command("load_demo_catalog", stdout=io.StringIO())
-
-
-def people_code() -> str:
-    from zhengwu.catalog.models import CatalogEntry
-
-    entry = CatalogEntry.objects.filter(name=PEOPLE, is_live=True).order_by("id").first()
-    if entry is None:
-        sys.exit(f"演示目录中没有已发布的“{PEOPLE}”")
-    return entry.resource_code
 
 
 def ingest(code: str, path: Path, mode: str) -> Any:
@@ -157,11 +129,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="zw-serving-bench-"))
-    os.environ["ZHENGWU_DATA_DIR"] = str(data_dir)
+    data_dir = temp_data_dir("zw-serving-bench-")
     os.environ.setdefault("ZHENGWU_INGEST_MAX_FILE_MB", str(max(1024, args.rows // 2000)))
     try:
-        setup_django()
+        # The benchmark drives refreshes itself: no task queue, no listener-triggered refresh in between.
+        setup_django(tasks_backend="django_tasks.backends.dummy.DummyBackend", demo=True)
         from django.db import connection
 
         from zhengwu.datahub import demo, lake
@@ -171,7 +143,7 @@ def main() -> None:
 
         database = connection.vendor
         log(f"数据目录 {data_dir}；数据库 {database}")
-        code = people_code()
+        code = live_entry_code(PEOPLE)
         schema = schema_for(code)
         rules = demo.ensure_demo_rules(User.objects.get(username=ACTOR), code, schema)
         work = data_dir / "bench"
@@ -230,7 +202,7 @@ def main() -> None:
         full_rps = full.rows / full.seconds
         duck_rps = rows / duck
         copy_rps = rows / copy_seconds if copy_seconds else None
-        print(json.dumps({
+        emit({
             "rows": rows,
             "database": database,
             "full_build_s": round(full.seconds, 3),
@@ -244,7 +216,7 @@ def main() -> None:
             "incremental_s": round(incremental.seconds, 4),
             "lookup_p50_ms": round(p50, 3),
             "lookup_p99_ms": round(p99, 3),
-        }), flush=True)
+        })
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
