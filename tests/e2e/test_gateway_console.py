@@ -211,6 +211,24 @@ def test_unit_without_calls_sees_chinese_empty_states(
     text = open_page(page, f"{base}/gateway/keys/")
     assert "本单位还没有服务类应用系统。" in text and "还没有网关密钥。" in text
     shots(page, "gateway-keys-scj")
+    # Registering a signing key: a bad source address is refused in Chinese, naming the field …
+    page.fill("#new-key input[name=name]", "旧版登记系统")
+    page.fill("#new-key textarea[name=allowed_sources]", "10.0.0.0/33")
+    page.click("#new-key button[type=submit]")
+    page.wait_for_load_state()
+    error = page.locator("#new-key [role=alert]").inner_text()
+    assert error.startswith("允许的来源地址：") and "不是有效的 IP 地址或 CIDR 网段" in error, error
+    assert page.locator("#new-secret").count() == 0
+    assert page.locator("#new-key input[name=name]").input_value() == "旧版登记系统"  # the form kept
+    shots(page, "gateway-keys-error-scj")
+    # … a good one creates the key, its secret shown this once.
+    page.fill("#new-key textarea[name=allowed_sources]", "10.20.0.0/16")
+    page.click("#new-key button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#new-secret").inner_text().startswith("新密钥（只显示这一次）")
+    assert page.locator("#keys-table tbody tr").count() == 1
+    assert "旧版登记系统" in page.locator("#keys-table").inner_text()
+    shots(page, "gateway-keys-created-scj")
 
 
 def test_audit_admin_lists_who_used_a_citizens_data(
