@@ -48,6 +48,19 @@ def write_rows(path: Path, items: list[dict[str, Any]], rows: list[dict[str, Any
 
 
 @pytest.fixture(autouse=True)
+def _fresh_lake_caches() -> Any:
+    """Per-process caches keyed by (resource, lake version): each test has its own lake, where an
+    earlier test's resource code and version number mean other files."""
+    from zhengwu.opendata import data, queries
+
+    for cache in (data._cache, data._offsets, queries._columns_cache):
+        cache.clear()
+    yield
+    for cache in (data._cache, data._offsets, queries._columns_cache):
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def lake_dir(tmp_path: Path, settings: Any) -> Path:
     settings.LAKE_URL = str(tmp_path / "lake")
     settings.INGEST_WORK_DIR = tmp_path / "work"

@@ -42,7 +42,7 @@ def test_apply_approve_issue_key_and_use_it(public_person: Any, reviewer: Any, c
     assert raw.startswith("zwod_") and key.digest != raw and raw not in key.prefix + key.digest
     caller = ckan.Caller(None, "http://testserver", raw)
     result = ckan.datastore_search({"resource_id": queries.dataset_name(credit.resource_code)}, caller)
-    assert [f["id"] for f in result["fields"]] == ["org_code", "org_name", "beds"]
+    assert [f["id"] for f in result["fields"]] == ["_id", "org_code", "org_name", "beds"]
     with pytest.raises(ckan.CkanError) as refused:
         ckan.datastore_search({"resource_id": queries.dataset_name(credit.resource_code), "fields": ["category"]}, caller)
     assert refused.value.kind == ckan.VALIDATION  # not applied for: unknown to this key

@@ -117,7 +117,9 @@ def test_datastore_search_filters_fields_sort_formats(ckan: Any, clinics: Any) -
     assert result["total"] == 4
     assert [r["org_code"] for r in result["records"]] == ["PDY000020", "PDY000015", "PDY000010", "PDY000005"]
     assert "phone" not in result["records"][0]
-    assert [f["id"] for f in result["fields"]] == ["org_code", "org_name", "category", "beds", "division_code", "reg_date"]
+    assert [f["id"] for f in result["fields"]] == ["_id", "org_code", "org_name", "category", "beds", "division_code", "reg_date"]
+    assert result["fields"][0] == {"id": "_id", "type": "int"}
+    assert [r["_id"] for r in result["records"]] == [20, 15, 10, 5]
     assert {f["id"]: f["type"] for f in result["fields"]}["beds"] == "numeric"
     listed = ckan.action.datastore_search(resource_id=rid(clinics), fields=["org_code", "beds"], limit=2, offset=1,
                                           records_format="lists", sort="org_code")
@@ -134,6 +136,54 @@ def test_datastore_search_filters_fields_sort_formats(ckan: Any, clinics: Any) -
     assert big["limit"] == 32000 and big["total"] == 20
     by_name = ckan.action.datastore_search(resource_id=queries.dataset_name(clinics.resource_code), limit=1)
     assert by_name["total"] == 20
+
+
+def test_datastore_search_row_ids_follow_the_lake_version(ckan: Any, clinics: Any, live_server: Any, data_admin: Any,
+                                                        tmp_path: Any) -> None:
+    from tests.opendata.conftest import CLINIC_ITEMS, clinic_rows, write_rows
+    from zhengwu.datahub.services import ingest_file
+
+    everything = ckan.action.datastore_search(resource_id=rid(clinics))
+    assert [(r["_id"], r["org_code"]) for r in everything["records"]] == [(i, f"PDY{i:06d}") for i in range(1, 21)]
+    assert list(everything["records"][0]) == ["_id", "org_code", "org_name", "category", "beds", "division_code", "reg_date"]
+    listed = ckan.action.datastore_search(resource_id=rid(clinics), fields=["_id", "org_code"], sort="_id desc", limit=2,
+                                          offset=1, records_format="lists")
+    assert listed["records"] == [[19, "PDY000019"], [18, "PDY000018"]]
+    assert [f["id"] for f in listed["fields"]] == ["_id", "org_code"]
+    for fmt, sep in (("csv", ","), ("tsv", "\t")):
+        text = ckan.action.datastore_search(resource_id=rid(clinics), fields="_id,org_code", limit=2, records_format=fmt)
+        assert text["records"] == f"1{sep}PDY000001\n2{sep}PDY000002\n"
+    one = ckan.action.datastore_search(resource_id=rid(clinics), filters={"_id": 7})
+    assert [(r["_id"], r["org_code"]) for r in one["records"]] == [(7, "PDY000007")] and one["total"] == 1
+    without = ckan.action.datastore_search(resource_id=rid(clinics), fields=["org_code"], limit=1)
+    assert without["records"] == [{"org_code": "PDY000001"}] and [f["id"] for f in without["fields"]] == ["org_code"]
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.datastore_search(resource_id=rid(clinics), filters={"_id": "seven"})
+
+    # A new version (a second file): every row keeps a distinct number, the same on every request.
+    path = write_rows(tmp_path / "more.csv", CLINIC_ITEMS, clinic_rows(5, start=100))
+    ingest_file(data_admin, clinics.resource_code, path, file_name="more.csv", mode="incremental")
+    first = ckan.action.datastore_search(resource_id=rid(clinics), fields=["_id", "org_code"], limit=100)
+    assert first["total"] == 25 and sorted(r["_id"] for r in first["records"]) == list(range(1, 26))
+    by_code = {r["org_code"]: r["_id"] for r in first["records"]}
+    again = ckan.action.datastore_search(resource_id=rid(clinics), filters={"org_code": "PDY000102"}, fields=["_id"])
+    assert again["records"] == [{"_id": by_code["PDY000102"]}]
+    assert ckan.action.datastore_search(resource_id=rid(clinics), fields=["_id", "org_code"], limit=100)["records"] == first["records"]
+
+    # _links as CKAN builds them: the request's arguments without offset (start), next and prev offsets.
+    url = f"{live_server.url}/api/3/action/datastore_search"
+    body = requests.get(url, params={"resource_id": rid(clinics), "limit": 5, "offset": 10, "sort": "_id"}, timeout=30).json()
+    links = body["result"]["_links"]
+    path_ = "/api/3/action/datastore_search"
+    assert links == {
+        "start": f"{path_}?resource_id={rid(clinics)}&limit=5&sort=_id",
+        "next": f"{path_}?resource_id={rid(clinics)}&limit=5&offset=15&sort=_id",
+        "prev": f"{path_}?resource_id={rid(clinics)}&limit=5&offset=5&sort=_id",
+    }
+    assert [r["_id"] for r in body["result"]["records"]] == [11, 12, 13, 14, 15] and body["result"]["total"] == 25
+    posted = ckan.action.datastore_search(resource_id=rid(clinics), limit=5)
+    assert posted["_links"] == {"start": f"{path_}?resource_id={rid(clinics)}&limit=5",
+                                "next": f"{path_}?resource_id={rid(clinics)}&limit=5&offset=5"}
 
 
 def test_datastore_search_closed_item_and_bad_input_are_refused(ckan: Any, clinics: Any) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -414,9 +415,12 @@ def datastore_search(params: dict[str, Any], caller: Caller) -> Any:
         dataset, _fmt = queries.dataset_for_resource(key)
     except NotFound as exc:
         raise CkanError(NOT_FOUND, exc.message) from None
-    allowed, api_key = allowed_fields(dataset, caller, "datastore_search")
+    open_fields, api_key = allowed_fields(dataset, caller, "datastore_search")
+    # CKAN's `_id` first: the row's number in the lake version's order (1-based, stable per version).
+    allowed = [data.ROW_ID, *open_fields]
     labels = {i.field_name: i.name for i in dataset.items}
-    types = data.arrow_types(dataset.resource_code, dataset.version.lake_version)
+    types = dict(data.arrow_types(dataset.resource_code, dataset.version.lake_version))
+    types[data.ROW_ID] = pa.int64()
     fields = _field_list(_json_value(params, "fields", list) if isinstance(params.get("fields"), list) or str(params.get("fields") or "").startswith("[") else params.get("fields"), allowed, labels)
     raw_filters = _json_value(params, "filters", dict) or {}
     filters: dict[str, list[Any]] = {}
@@ -446,8 +450,10 @@ def datastore_search(params: dict[str, Any], caller: Caller) -> Any:
     offset = _int(params, "offset", 0)
     sort = _datastore_sort(params.get("sort"), allowed)
     include_total = _bool(params, "include_total", True)
-    search = data.Search(fields, filters, text, text_fields, sort, limit, offset, include_total)
-    page = data.query(dataset.resource_code, dataset.version.lake_version, search, searchable=allowed)
+    # Without a sort, records come in `_id` order (stable pages), as CKAN's come in _id order.
+    order = sort or ([(data.ROW_ID, False)] if data.ROW_ID in fields else [])
+    search = data.Search(fields, filters, text, text_fields, order, limit, offset, include_total)
+    page = data.query(dataset.resource_code, dataset.version.lake_version, search, searchable=open_fields)
     services.record_use(dataset.resource_code, "api_calls")
     if api_key is not None:
         services.record_key_use(api_key, "datastore_search", request=caller.request, rows=len(page.rows))
@@ -455,12 +461,13 @@ def datastore_search(params: dict[str, Any], caller: Caller) -> Any:
     path = reverse("opendata:ckan_action", args=["datastore_search"])
     result: dict[str, Any] = {
         "resource_id": rid, "include_total": include_total, "records_format": records_format,
-        "fields": [{"id": f, "type": data.ckan_type(types[f]), "info": {"label": labels.get(f, f)}} for f in fields],
+        "fields": [
+            {"id": f, "type": "int"} if f == data.ROW_ID
+            else {"id": f, "type": data.ckan_type(types[f]), "info": {"label": labels.get(f, f)}}
+            for f in fields
+        ],
         "records": _records(page.rows, fields, records_format), "limit": limit, "offset": offset,
-        "_links": {
-            "start": f"{path}?resource_id={rid}&limit={limit}",
-            "next": f"{path}?resource_id={rid}&limit={limit}&offset={offset + limit}",
-        },
+        "_links": _links(caller, path, rid, limit, offset),
         "lake_version": dataset.version.lake_version,
     }
     if include_total:
@@ -473,6 +480,25 @@ def datastore_search(params: dict[str, Any], caller: Caller) -> Any:
     if q_raw:
         result["q"] = q_raw
     return result
+
+
+def _links(caller: Caller, path: str, rid: str, limit: int, offset: int) -> dict[str, str]:
+    """CKAN's `_links`: the request's own query arguments without `offset` (start), with the next
+    offset (next) and, when offset - limit > 0, the previous one (prev) — as CKAN's datastore
+    builds them. A POST has its arguments in the body: then resource_id and limit stand for them."""
+    from urllib.parse import urlencode
+
+    arguments: dict[str, str] = {}
+    request = caller.request
+    if request is not None and request.GET:
+        arguments = {k: request.GET[k] for k in request.GET}
+    else:
+        arguments = {"resource_id": rid, "limit": str(limit)}
+    start = {k: v for k, v in arguments.items() if k != "offset"}
+    links = {"start": f"{path}?{urlencode(start)}", "next": f"{path}?{urlencode({**arguments, 'offset': offset + limit})}"}
+    if offset - limit > 0:
+        links["prev"] = f"{path}?{urlencode({**arguments, 'offset': offset - limit})}"
+    return links
 
 
 def _records(rows: list[tuple[Any, ...]], fields: list[str], records_format: str) -> Any:

@@ -26,6 +26,7 @@ from zhengwu.core.errors import DomainError
 
 MAX_LIMIT = 32000
 DEFAULT_LIMIT = 100
+ROW_ID = "_id"  # CKAN's record id: the row's 1-based number in the lake version's order
 _cache: OrderedDict[tuple[str, int], pads.Dataset | None] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 64
@@ -52,6 +53,68 @@ def arrow_types(resource_code: str, lake_version: int) -> dict[str, pa.DataType]
     if dataset is None:
         return {}
     return {f.name: f.type for f in dataset.schema}
+
+
+_offsets: OrderedDict[tuple[str, int], list[tuple[str, int]]] = OrderedDict()
+
+
+def version_files(resource_code: str, lake_version: int) -> list[tuple[str, int]]:
+    """(file URI, rows before it) of each Parquet file of the version, in the version's file order
+    — the order downloads stream — from the files' footers, once per (resource, version): the
+    `_id` of row r (0-based) of a file is its offset + r + 1, the same for every request."""
+    key = (resource_code, lake_version)
+    with _cache_lock:
+        if key in _offsets:
+            return _offsets[key]
+    dataset = version_dataset(resource_code, lake_version)
+    if dataset is None:
+        return []
+    from zhengwu.datahub import lake
+
+    uris = lake.open_version(resource_code, lake_version).file_uris()
+    out = []
+    before = 0
+    for fragment in dataset.get_fragments():
+        relative = str(fragment.path).lstrip("/")
+        uri = next((u for u in uris if u.endswith("/" + relative) or u == relative), None)
+        if uri is None:
+            raise DomainError("数据版本的文件清单不一致，请稍后再试", "resource_id")
+        out.append((uri, before))
+        before += int(fragment.metadata.num_rows)
+    with _cache_lock:
+        _offsets[key] = out
+        while len(_offsets) > _CACHE_SIZE:
+            _offsets.popitem(last=False)
+    return out
+
+
+def _uses_row_id(search: Search) -> bool:
+    return ROW_ID in search.fields or ROW_ID in search.filters or any(f == ROW_ID for f, _ in search.sort)
+
+
+def _register_source(con: duckdb.DuckDBPyConnection, resource_code: str, lake_version: int, dataset: pads.Dataset,
+                     with_row_id: bool) -> None:
+    """The view `src` over the version: the Arrow dataset; with `_id`, the version's Parquet files
+    read by DuckDB with each row's number in its file (filters still pushed into the scan), plus
+    the file's offset. A lake on object storage has no local files: there the Arrow dataset is
+    numbered in scan order by one thread (slower: every query reads the filtered columns whole)."""
+    if not with_row_id:
+        con.register("src", dataset)
+        return
+    files = version_files(resource_code, lake_version)
+    local = all("://" not in uri or uri.startswith("file://") for uri, _ in files)
+    if local and files:
+        paths = [uri.removeprefix("file://") for uri, _ in files]
+        con.register("src_offsets", pa.table({"filename": paths, "base": [b for _, b in files]}))
+        con.read_parquet(paths, file_row_number=True, filename=True, union_by_name=True).to_view("src_files")
+        con.execute(
+            'CREATE TEMP VIEW src AS SELECT p.* EXCLUDE (file_row_number, filename), o.base + p.file_row_number + 1 AS "_id"'
+            " FROM src_files p JOIN src_offsets o ON o.filename = p.filename"
+        )
+        return
+    con.execute("SET threads = 1")
+    con.register("src_arrow", dataset)
+    con.execute('CREATE TEMP VIEW src AS SELECT *, row_number() OVER () AS "_id" FROM src_arrow')
 
 
 def quote(name: str) -> str:
@@ -167,13 +230,15 @@ def query(resource_code: str, lake_version: int, search: Search, *, searchable: 
     """One page of rows (tuples in `search.fields` order) and the total matching when asked.
     `searchable` are the allowed columns a free-text `q` looks in. Answered by the serving store
     when it can (`query_served`), else by DuckDB over the lake version."""
-    served = query_served(resource_code, lake_version, search)
+    with_row_id = _uses_row_id(search)
+    served = None if with_row_id else query_served(resource_code, lake_version, search)
     if served is not None:
         return served
     dataset = version_dataset(resource_code, lake_version)
     if dataset is None:
         return Page(search.fields, [], 0 if search.include_total else None)
     types = {f.name: f.type for f in dataset.schema}
+    types[ROW_ID] = pa.int64()
     where, params = _where(search, types, searchable)
     order = ""
     if search.sort:
@@ -181,7 +246,7 @@ def query(resource_code: str, lake_version: int, search: Search, *, searchable: 
     columns = ", ".join(quote(f) for f in search.fields)
     con = duckdb.connect()
     try:
-        con.register("src", dataset)
+        _register_source(con, resource_code, lake_version, dataset, with_row_id)
         rows = con.execute(
             f"SELECT {columns} FROM src{where}{order} LIMIT ? OFFSET ?", [*params, search.limit, search.offset]  # noqa: S608 (names checked, values bound)
         ).fetchall()
