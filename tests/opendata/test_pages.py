@@ -51,9 +51,13 @@ def test_downloads_csv_xlsx_json(client: Any, clinics: Any) -> None:
     assert lines[0] == "机构代码,机构名称,机构类别,床位数,行政区划代码,登记日期"
     assert len(lines) == 21 and "1390753" not in content.decode()
     xlsx = client.get(page_url(clinics) + "download.xlsx")
-    book = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content)))
+    assert xlsx.streaming and xlsx["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    chunks = list(xlsx.streaming_content)
+    assert chunks[0].startswith(b"PK\x03\x04") and len(chunks) >= 2  # the package parts leave before the rows
+    book = load_workbook(io.BytesIO(b"".join(chunks)))
     rows = list(book.active.values)
-    assert rows[0][0] == "机构代码" and len(rows) == 21
+    assert rows[0] == ("机构代码", "机构名称", "机构类别", "床位数", "行政区划代码", "登记日期") and len(rows) == 21
+    assert rows[1][:4] == ("PDY000001", "梅州市第1医疗机构", "中医医院", 7) and rows[1][5].date().isoformat() == "2011-02-11"
     data = json.loads(b"".join(client.get(page_url(clinics) + "download.json").streaming_content))
     assert len(data) == 20 and set(data[0]) == {"org_code", "org_name", "category", "beds", "division_code", "reg_date"}
     assert client.get(page_url(clinics) + "download.exe").status_code == 404

@@ -205,7 +205,7 @@ def download(request: HttpRequest, name: str, fmt: str) -> HttpResponseBase:
     if fmt == "csv":
         return exports.csv_response(f"{filename}.csv", [labels[f] for f in fields], rows)
     if fmt == "xlsx":
-        return exports.xlsx_response(f"{filename}.xlsx", [labels[f] for f in fields], rows, sheet_title="数据")
+        return exports.xlsx_stream_response(f"{filename}.xlsx", [labels[f] for f in fields], rows, sheet_title="数据")
     response = StreamingHttpResponse(_json_stream(fields, rows), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = str(content_disposition_header(True, f"{filename}.json"))
     return response
