@@ -342,6 +342,55 @@ def snapshot(
     return rows
 
 
+def _ordered_rows(resource_code: str, version: int, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """The raw rows of `version` in a fixed order — its files by path, each file's rows in file
+    order — so that the same version gives the same sequence every time (a retried page, a
+    redelivery), read batch by batch."""
+    dataset = lake.version_dataset(resource_code, version)
+    if dataset is None:
+        return
+    names = [c for c in columns if c in dataset.schema.names]
+    for fragment in sorted(dataset.get_fragments(), key=lambda f: str(f.path)):
+        for batch in fragment.to_batches(schema=dataset.schema, columns=names, batch_size=SNAPSHOT_READ_ROWS):
+            yield from batch.to_pylist()
+
+
+SNAPSHOT_READ_ROWS = 16384
+
+
+def snapshot_count(view: GrantView, version: int) -> int:
+    """How many rows of `version` the consumer may have (reads only the scope's fields)."""
+    fields = [str(f) for f in (view.grant.scope or {})]
+    dataset = lake.version_dataset(view.resource_code, version)
+    if dataset is None:
+        return 0
+    if not fields:
+        return int(dataset.count_rows())
+    return sum(1 for r in _ordered_rows(view.resource_code, version, fields) if view.in_scope(r))
+
+
+def snapshot_pages(
+    view: GrantView, version: int, size: int, *, first_page: int = 1
+) -> Iterator[tuple[int, list[dict[str, Any]] | None, int]]:
+    """The rows of `version` the consumer may have, as shown, in pages of `size` rows in the fixed
+    order of `_ordered_rows`: (page number, rows, row count). Pages before `first_page` are counted
+    but not shaped (rows None: no masking or row keys computed for them). Never more than one page
+    and one read batch in memory, whatever the version's size. A version with no row in scope
+    gives one empty page 1."""
+    page, rows, count = 1, [], 0
+    for raw in _ordered_rows(view.resource_code, version, view.columns):
+        if not view.in_scope(raw):
+            continue
+        count += 1
+        if page >= first_page:
+            rows.append(view.shown(raw))
+        if count == size:
+            yield page, (rows if page >= first_page else None), count
+            page, rows, count = page + 1, [], 0
+    if count or page == 1:
+        yield page, (rows if page >= first_page else None), count
+
+
 def snapshot_subjects(view: GrantView, version: int) -> list[tuple[str, str]]:
     """Whose rows a snapshot of `version` carries (the rows in the consumer's scope)."""
     columns = list(dict.fromkeys([*view.subject_columns, *[str(f) for f in (view.grant.scope or {})]]))

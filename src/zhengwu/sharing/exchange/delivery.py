@@ -132,7 +132,6 @@ def _one_step(subscription_id: int, now: datetime) -> str:
     if sub.position == target and sub.status != SubscriptionStatus.RESYNC:
         return "current"
     view = changes.view_for(sub.grant)
-    rows: list[dict[str, Any]] | None = None
     full = sub.position is None or sub.status == SubscriptionStatus.RESYNC
     change_set: changes.ChangeSet | None = None
     if not full:
@@ -143,8 +142,7 @@ def _one_step(subscription_id: int, now: datetime) -> str:
             full = True
             _mark_resync(sub, str(exc))
     if full:
-        rows = changes.snapshot(view, target)
-        _plan(sub, target, None, rows=rows)
+        _plan(sub, target, None, count=changes.snapshot_count(view, target))
     else:
         assert change_set is not None
         if not len(change_set):
@@ -152,14 +150,15 @@ def _one_step(subscription_id: int, now: datetime) -> str:
             return "advanced"
         _plan(sub, target, change_set)
     open_pages = list(sub.deliveries.filter(status__in=OPEN).order_by("page", "id"))
-    return _send(sub, open_pages, now, view=view, change_set=change_set, rows=rows)
+    return _send(sub, open_pages, now, view=view, change_set=change_set)
 
 
-def _plan(sub: Subscription, target: int, change_set: changes.ChangeSet | None, *, rows: list[dict[str, Any]] | None = None) -> None:
+def _plan(sub: Subscription, target: int, change_set: changes.ChangeSet | None, *, count: int = 0) -> None:
     """Create the deliveries of one step: a database gets one (one transaction); a webhook gets a
-    page per ZHENGWU_EXCHANGE_PAGE_ROWS rows, a resync led by its `resync` event (page 0)."""
+    page per ZHENGWU_EXCHANGE_PAGE_ROWS rows, a resync led by its `resync` event (page 0).
+    `count`: the rows of a snapshot step (`changes.snapshot_count`)."""
     kind = DeliveryKind.CHANGES if change_set is not None else DeliveryKind.SNAPSHOT
-    count = len(change_set) if change_set is not None else len(rows or [])
+    count = len(change_set) if change_set is not None else count
     from_version = sub.position if change_set is not None else None
     made: list[Delivery] = []
     if sub.kind == SubscriptionKind.DATABASE:
@@ -183,8 +182,12 @@ def _page_ops(ops: list[tuple[str, str, dict[str, Any] | None]], page: int) -> l
     return ops[(page - 1) * size: page * size]
 
 
-def body_of(sub: Subscription, delivery: Delivery, view: changes.GrantView, ops: list[tuple[str, str, dict[str, Any] | None]]) -> bytes:
-    """The JSON body of a webhook page (deterministic: a retry sends the same bytes)."""
+def body_of(
+    sub: Subscription, delivery: Delivery, view: changes.GrantView, ops: list[tuple[str, str, dict[str, Any] | None]],
+    *, paged: bool = False,
+) -> bytes:
+    """The JSON body of a webhook page (deterministic: a retry sends the same bytes). `ops` are
+    the step's operations, or with `paged` this page's own."""
     payload: dict[str, Any] = {
         "event": delivery.kind, "delivery_id": delivery.delivery_id, "subscription": sub.pk,
         "resource_code": sub.resource_code, "from_version": delivery.from_version, "to_version": delivery.to_version,
@@ -192,7 +195,7 @@ def body_of(sub: Subscription, delivery: Delivery, view: changes.GrantView, ops:
         "masked_items": view.masked_fields,
     }
     if delivery.kind != DeliveryKind.RESYNC:
-        page = _page_ops(ops, delivery.page)
+        page = ops if paged else _page_ops(ops, delivery.page)
         payload["upserts"] = [row for _, op, row in page if op == "upsert"]
         payload["deletes"] = [key for key, op, _ in page if op == "delete"]
     else:
@@ -202,66 +205,135 @@ def body_of(sub: Subscription, delivery: Delivery, view: changes.GrantView, ops:
 
 def _send(
     sub: Subscription, open_pages: list[Delivery], now: datetime, *, view: changes.GrantView | None = None,
-    change_set: changes.ChangeSet | None = None, rows: list[dict[str, Any]] | None = None,
+    change_set: changes.ChangeSet | None = None,
 ) -> str:
     head = open_pages[0]
     view = view or changes.view_for(sub.grant)
-    if change_set is None and rows is None:
-        if head.kind == DeliveryKind.CHANGES:
-            assert head.from_version is not None
-            try:
-                change_set = changes.change_set(view, head.from_version, head.to_version)
-            except changes.ResyncRequired as exc:
-                # The step can no longer be rebuilt: drop it, take the whole content instead.
-                sub.deliveries.filter(status__in=OPEN).delete()
-                _mark_resync(sub, str(exc))
-                return "advanced"
-        else:
-            rows = changes.snapshot(view, head.to_version)
-    if change_set is not None:
-        ops = change_set.ops()
-        upserts, deletes = change_set.upserts, change_set.deletes
-    else:
-        ops = [(r[changes.KEY_COLUMN], "upsert", r) for r in rows or []]
-        upserts, deletes = rows or [], []
-    for delivery in open_pages:
-        Subscription.objects.filter(pk=sub.pk).update(lease_until=now + LEASE)
-        delivery.attempts += 1
-        delivery.attempted_at = now
+    if head.kind != DeliveryKind.CHANGES:
+        return _send_snapshot(sub, open_pages, now, view)
+    if change_set is None:
+        assert head.from_version is not None
         try:
+            change_set = changes.change_set(view, head.from_version, head.to_version)
+        except changes.ResyncRequired as exc:
+            # The step can no longer be rebuilt: drop it, take the whole content instead.
+            sub.deliveries.filter(status__in=OPEN).delete()
+            _mark_resync(sub, str(exc))
+            return "advanced"
+    ops = change_set.ops()
+    upserts, deletes = change_set.upserts, change_set.deletes
+    for delivery in open_pages:
+
+        def send(delivery: Delivery = delivery) -> None:
             if sub.kind == SubscriptionKind.DATABASE:
                 applied = destinations.write_step(
                     database_target(sub), sub.pk, delivery.delivery_id, view.items, delivery.to_version, upserts, deletes,
-                    replace=delivery.kind == DeliveryKind.SNAPSHOT,
+                    replace=False,
                 )
                 delivery.rows_upserted, delivery.rows_deleted = (len(upserts), len(deletes)) if applied else (0, 0)
             else:
-                body = body_of(sub, delivery, view, ops)
-                secret = decrypt_field(sub.secret_encrypted, secret_context(sub.pk))
-                status = destinations.post_webhook(sub.webhook_url, secret, delivery.delivery_id, delivery.kind, body)
-                if not 200 <= status < 300:
-                    raise DomainError(f"推送地址返回 HTTP {status}", "webhook_url")
-                page = _page_ops(ops, delivery.page) if delivery.kind != DeliveryKind.RESYNC else []
+                page = _page_ops(ops, delivery.page)
+                _post(sub, delivery, view, page)
                 delivery.rows_upserted = sum(1 for _, op, _ in page if op == "upsert")
                 delivery.rows_deleted = sum(1 for _, op, _ in page if op == "delete")
-        except DomainError as exc:
-            _failed(sub, delivery, exc, now)
-            return "dead" if delivery.status == DeliveryStatus.DEAD else "failed"
-        with transaction.atomic():
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = timezone.now()
-            delivery.next_attempt_at = None
-            delivery.last_error = ""
-            delivery.save()
+
+        failed = _attempt(sub, delivery, now, send)
+        if failed:
+            return failed
     if upserts:
         # Whose rows reached the consumer: the step's upserts (deletes carry no data), once per step.
-        subjects = change_set.subjects if change_set is not None else changes.snapshot_subjects(view, head.to_version)
-        record_delivery(
-            sub.grant, operation=Operation.TABLE if sub.kind == SubscriptionKind.DATABASE else Operation.PUSH,
-            channel=sub.name, row_count=len(upserts), subjects=subjects,
-        )
+        _record(sub, len(upserts), change_set.subjects)
     _advance(sub, head.to_version, now, head)
     return "advanced"
+
+
+def _send_snapshot(sub: Subscription, open_pages: list[Delivery], now: datetime, view: changes.GrantView) -> str:
+    """A resync / first load: the whole content of the step's version, streamed from the lake a
+    page at a time (`changes.snapshot_pages`) — the version is never held in memory; a retried
+    page is rebuilt from the same fixed order."""
+    head = open_pages[0]
+    version = head.to_version
+    total = 0
+    if sub.kind == SubscriptionKind.DATABASE:
+        counted = {"rows": 0}
+
+        def stream() -> Iterator[dict[str, Any]]:
+            for _, rows, _ in changes.snapshot_pages(view, version, WRITE_BATCH_ROWS):
+                counted["rows"] += len(rows or ())
+                yield from rows or ()
+
+        for delivery in open_pages:
+
+            def write(delivery: Delivery = delivery) -> None:
+                applied = destinations.write_step(
+                    database_target(sub), sub.pk, delivery.delivery_id, view.items, version, stream(), [], replace=True,
+                )
+                delivery.rows_upserted, delivery.rows_deleted = (counted["rows"], 0) if applied else (0, 0)
+
+            failed = _attempt(sub, delivery, now, write)
+            if failed:
+                return failed
+        total = counted["rows"] or changes.snapshot_count(view, version)
+    else:
+        pages = changes.snapshot_pages(view, version, changes.page_rows(), first_page=max(1, head.page))
+        current: tuple[int, list[dict[str, Any]] | None, int] | None = None
+        for delivery in open_pages:
+            rows: list[dict[str, Any]] = []
+            if delivery.kind != DeliveryKind.RESYNC:
+                while current is None or current[0] < delivery.page:
+                    current = next(pages, (delivery.page, [], 0))
+                rows = list(current[1] or [])
+
+            def post(delivery: Delivery = delivery, rows: list[dict[str, Any]] = rows) -> None:
+                _post(sub, delivery, view, [(r[changes.KEY_COLUMN], "upsert", r) for r in rows], paged=True)
+                delivery.rows_upserted, delivery.rows_deleted = len(rows), 0
+
+            failed = _attempt(sub, delivery, now, post)
+            if failed:
+                return failed
+        total = changes.snapshot_count(view, version)  # the step's rows (pages of earlier runs too)
+    if total:
+        _record(sub, total, changes.snapshot_subjects(view, version))
+    _advance(sub, version, now, head)
+    return "advanced"
+
+
+WRITE_BATCH_ROWS = 5000
+
+
+def _post(sub: Subscription, delivery: Delivery, view: changes.GrantView, ops: list[Any], *, paged: bool = True) -> None:
+    body = body_of(sub, delivery, view, ops, paged=paged)
+    secret = decrypt_field(sub.secret_encrypted, secret_context(sub.pk))
+    status = destinations.post_webhook(sub.webhook_url, secret, delivery.delivery_id, delivery.kind, body)
+    if not 200 <= status < 300:
+        raise DomainError(f"推送地址返回 HTTP {status}", "webhook_url")
+
+
+def _attempt(sub: Subscription, delivery: Delivery, now: datetime, send: Any) -> str | None:
+    """One attempt at one delivery: "dead" / "failed" when it failed (counted, retry scheduled),
+    None when it went through (marked delivered)."""
+    Subscription.objects.filter(pk=sub.pk).update(lease_until=now + LEASE)
+    delivery.attempts += 1
+    delivery.attempted_at = now
+    try:
+        send()
+    except DomainError as exc:
+        _failed(sub, delivery, exc, now)
+        return "dead" if delivery.status == DeliveryStatus.DEAD else "failed"
+    with transaction.atomic():
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.next_attempt_at = None
+        delivery.last_error = ""
+        delivery.save()
+    return None
+
+
+def _record(sub: Subscription, row_count: int, subjects: list[tuple[str, str]]) -> None:
+    record_delivery(
+        sub.grant, operation=Operation.TABLE if sub.kind == SubscriptionKind.DATABASE else Operation.PUSH,
+        channel=sub.name, row_count=row_count, subjects=subjects,
+    )
 
 
 def _failed(sub: Subscription, delivery: Delivery, exc: DomainError, now: datetime) -> None:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -182,7 +183,7 @@ def _chunks(rows: Sequence[Any], size: int = WRITE_CHUNK) -> Iterator[Sequence[A
 
 def write_step(
     target: DatabaseTarget, subscription_id: int, delivery_id: str, items: Sequence[str], to_version: int,
-    upserts: Sequence[dict[str, Any]], deletes: Sequence[str], *, replace: bool,
+    upserts: Iterable[dict[str, Any]], deletes: Sequence[str], *, replace: bool,
 ) -> bool:
     """Apply one step in one transaction; False when `_zw_exchange_state` shows it was already
     applied (a repeated delivery). `replace`: the table's content becomes exactly `upserts`
@@ -207,7 +208,7 @@ def write_step(
 
 def _apply(
     conn: Any, target: DatabaseTarget, subscription_id: int, delivery_id: str, items: Sequence[str], to_version: int,
-    upserts: Sequence[dict[str, Any]], deletes: Sequence[str], replace: bool,
+    upserts: Iterable[dict[str, Any]], deletes: Sequence[str], replace: bool,
 ) -> bool:
     q = lambda n: _quote(target.engine, n)  # noqa: E731
     table = q(target.table)
@@ -241,10 +242,8 @@ def _apply(
                 f"DELETE FROM {table} WHERE {q(KEY_COLUMN)} IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
                 tuple(chunk),
             )
-        values = [
-            (row[KEY_COLUMN], *[_text(row.get(c)) for c in items], to_version, stamp) for row in upserts
-        ]
-        for chunk in _chunks(values):
+        values = ((row[KEY_COLUMN], *[_text(row.get(c)) for c in items], to_version, stamp) for row in upserts)
+        while chunk := list(itertools.islice(values, WRITE_CHUNK)):  # streamed: a snapshot is never held whole
             cur.executemany(upsert_sql, chunk)
         if found is None:
             cur.execute(

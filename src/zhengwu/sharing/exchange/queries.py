@@ -72,7 +72,7 @@ def feed_page(grant: ShareGrant, cursor: str | None, limit: int) -> FeedPage:
         raise PermissionDenied("共享授权已撤销、过期或未生效，不能读取变更")
     state = _decode(grant, cursor) if cursor else None
     view = changes.view_for(grant)
-    meta = {"items": view.items, "masked_items": view.masked_fields}
+    meta: dict[str, Any] = {"items": view.items, "masked_items": view.masked_fields}
     target = changes.target_version(view.resource_code)
     if target is None:
         return FeedPage([], cursor or None, False, None, **meta)
