@@ -262,7 +262,7 @@ def xlsx_stream(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, sheet_t
     from xml.sax.saxutils import quoteattr
 
     sink = _Sink()
-    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)  # type: ignore[arg-type]
+    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)  # type: ignore[call-overload]
     title = "".join(ch for ch in str(sheet_title) if ch not in '[]:*?/\\')[:31] or "数据"
     for name, text in _XLSX_PARTS.items():
         archive.writestr(name, text)

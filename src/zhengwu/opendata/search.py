@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import (
@@ -226,7 +227,7 @@ def _ordered_ids(parts: list[QuerySet[CatalogEntryVersion]], sort: list[tuple[st
             rows.sort(key=lambda r: ranks.get(r["entry_id"], 0.0), reverse=descending)
             continue
         column = SORT_COLUMNS[name]
-        rows.sort(key=lambda r, c=column: r[c], reverse=descending)
+        rows.sort(key=itemgetter(column), reverse=descending)
     return [r["entry__resource_code"] for r in rows]
 
 
@@ -246,7 +247,7 @@ def facet_counts(parts: list[QuerySet[CatalogEntryVersion]], name: str) -> list[
     elif name == "tags":
         # A dataset's tags: its keywords, its update cycle and its class's name, each once.
         for part in parts:
-            rows = part.values_list("entry__resource_code", "o_update_cycle", "o_category", "o_class_item")
+            rows = part.values_list("entry__resource_code", "o_update_cycle", "o_category", "o_class_item")  # type: ignore[misc]
             keywords = dict(DatasetProfile.objects.filter(resource_code__in=Subquery(part.values("entry__resource_code")))
                             .exclude(keywords=[]).values_list("resource_code", "keywords"))
             for code, cycle, cat, item in rows:
