@@ -1,7 +1,9 @@
 """The gateway's and the exchange's errors are Chinese and tell nothing of the platform's insides (no
 stack trace, SQL, table or module name, secret, address): gateway JSON errors on wrong methods,
 unknown routes and a broken serving table; exchange pages on another unit's subscription, unknown
-actions and deliveries; exchange API errors on malformed bodies and refused addresses."""
+actions and deliveries; exchange API errors on malformed bodies and refused addresses. (Which shape
+an unknown /gateway/v1/ route and a wrong method on a page answer is core.errorpages' contract,
+tested in tests/core.)"""
 
 from __future__ import annotations
 
@@ -130,25 +132,47 @@ def test_a_broken_serving_table_is_a_chinese_500_without_sql(
         client.get(path, **bearer),
         client.get(f"{V1}/resources/{population.resource_code}/records", **bearer),
     ):
-        assert answer.status_code >= 400
+        assert answer.status_code == 500
         _clean(answer, table, str(settings.DATABASES["default"]["NAME"]))
 
 
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "an unknown route under /gateway/v1/ answers the HTML 404 page, not the gateway's JSON error "
-        '({"error": {...}}) that systems parse: core.errorpages treats only /api/ as an API prefix; '
-        "the fix (a JSON 404 for /gateway/v1/, e.g. a catch-all route in gateway/urls.py or the prefix in "
-        "errorpages) is outside this helper's paths"
+        "a call that fails inside the gateway (500) is not in the call log: gateway.api.gateway_call "
+        "catches GatewayError and serving errors only, so record_call is never reached and the caller, "
+        "resource and keys of that call are lost; the fix (catch the rest there, log it, record status "
+        "500, answer the gateway's JSON) is in api.py, not in this helper's paths"
     ),
 )
-def test_an_unknown_gateway_route_is_a_chinese_json_404(consumer_token: str, client: Any) -> None:
-    r = client.get(f"{V1}/no-such-endpoint", HTTP_AUTHORIZATION=f"Bearer {consumer_token}")
-    assert r.status_code == 404 and r["Content-Type"].startswith("application/json")
+def test_a_call_that_fails_with_500_is_still_logged(
+    granted: Callable[..., Any], population: Any, consumer_token: str
+) -> None:
+    from django.db import connection
+
+    from zhengwu.datahub.serving.models import ServedTable
+    from zhengwu.sharing.gateway import auth, enforcement
+    from zhengwu.sharing.gateway.models import GatewayCall
+
+    granted()
+    client = Client(raise_request_exception=False)
+    table = (
+        ServedTable.objects.filter(resource_code=population.resource_code)
+        .values_list("table_name", flat=True)
+        .first()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE "{table}"')
+    auth.clear_caches()
+    enforcement.clear_caches()
+    path = f"{V1}/resources/{population.resource_code}/records/{id_no(1)}"
+    assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {consumer_token}").status_code == 500
+    assert GatewayCall.objects.filter(status=500, resource_code=population.resource_code).count() == 1
 
 
-def test_an_unknown_gateway_route_is_at_least_a_chinese_page(consumer_token: str, client: Any) -> None:
+def test_an_unknown_gateway_route_is_a_chinese_answer(consumer_token: str, client: Any) -> None:
+    """Chinese and without internals, whichever shape it has (core.errorpages decides whether
+    /gateway/v1/ answers JSON; tests/core covers that)."""
     r = client.get(f"{V1}/no-such-endpoint", HTTP_AUTHORIZATION=f"Bearer {consumer_token}")
     assert r.status_code == 404
     _clean(r)
@@ -187,27 +211,6 @@ def test_exchange_pages_answer_in_chinese_without_internals(
     for answer in answers:
         assert answer.status_code == 404, (answer.status_code, answer.request["PATH_INFO"])
         _clean(answer, "拉取")  # not even the subscription's name
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a GET on a POST-only page (Django's require_POST) answers 405 with an empty body, not a Chinese "
-        "page: core.errorpages renders Chinese pages only for 400/403/404/500 and rewrites empty error "
-        "answers only under /api/; the fix (a 405 page, e.g. in that middleware for every path) is "
-        "outside this helper's paths and concerns every app"
-    ),
-)
-def test_a_get_on_an_exchange_action_is_a_chinese_405_page(
-    exchange_grant: Any, client: Any, consumer_admin: Any
-) -> None:
-    from zhengwu.sharing.exchange import services
-
-    sub, _ = services.do_create_subscription(consumer_admin, exchange_grant, kind="feed", name="拉取")
-    client.force_login(consumer_admin)
-    get_on_post = client.get(f"/exchange/subscriptions/{sub.pk}/pause/")
-    assert get_on_post.status_code == 405
-    _clean(get_on_post)
 
 
 def test_exchange_api_errors_are_chinese_json(
