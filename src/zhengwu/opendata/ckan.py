@@ -450,9 +450,8 @@ def datastore_search(params: dict[str, Any], caller: Caller) -> Any:
     offset = _int(params, "offset", 0)
     sort = _datastore_sort(params.get("sort"), allowed)
     include_total = _bool(params, "include_total", True)
-    # Without a sort, records come in `_id` order (stable pages), as CKAN's come in _id order.
-    order = sort or ([(data.ROW_ID, False)] if data.ROW_ID in fields else [])
-    search = data.Search(fields, filters, text, text_fields, order, limit, offset, include_total)
+    # Without a sort, records come in `_id` order (the scan's own order: DuckDB keeps insertion order).
+    search = data.Search(fields, filters, text, text_fields, sort, limit, offset, include_total)
     page = data.query(dataset.resource_code, dataset.version.lake_version, search, searchable=open_fields)
     services.record_use(dataset.resource_code, "api_calls")
     if api_key is not None:

@@ -105,11 +105,16 @@ def _register_source(con: duckdb.DuckDBPyConnection, resource_code: str, lake_ve
     local = all("://" not in uri or uri.startswith("file://") for uri, _ in files)
     if local and files:
         paths = [uri.removeprefix("file://") for uri, _ in files]
-        con.register("src_offsets", pa.table({"filename": paths, "base": [b for _, b in files]}))
+        # The file's offset as a CASE over the file name, not a join: the scan keeps its order
+        # (DuckDB preserves insertion order without ORDER BY), so a LIMIT can stop early.
+        # The literals are the lake's own file paths (quotes doubled), never request input.
+        offsets = " ".join(
+            "WHEN '{}' THEN {}".format(p.replace("'", "''"), int(base)) for p, (_, base) in zip(paths, files, strict=True)
+        )
         con.read_parquet(paths, file_row_number=True, filename=True, union_by_name=True).to_view("src_files")
         con.execute(
-            'CREATE TEMP VIEW src AS SELECT p.* EXCLUDE (file_row_number, filename), o.base + p.file_row_number + 1 AS "_id"'
-            " FROM src_files p JOIN src_offsets o ON o.filename = p.filename"
+            "CREATE TEMP VIEW src AS SELECT * EXCLUDE (file_row_number, filename),"  # noqa: S608 (see above)
+            f' CASE filename {offsets} END + file_row_number + 1 AS "_id" FROM src_files'
         )
         return
     con.execute("SET threads = 1")
@@ -232,6 +237,7 @@ def query(resource_code: str, lake_version: int, search: Search, *, searchable: 
     when it can (`query_served`), else by DuckDB over the lake version."""
     with_row_id = _uses_row_id(search)
     served = None if with_row_id else query_served(resource_code, lake_version, search)
+    served_total = served_count(resource_code, lake_version, search) if with_row_id and search.include_total else None
     if served is not None:
         return served
     dataset = version_dataset(resource_code, lake_version)
@@ -250,8 +256,8 @@ def query(resource_code: str, lake_version: int, search: Search, *, searchable: 
         rows = con.execute(
             f"SELECT {columns} FROM src{where}{order} LIMIT ? OFFSET ?", [*params, search.limit, search.offset]  # noqa: S608 (names checked, values bound)
         ).fetchall()
-        total = None
-        if search.include_total:
+        total = served_total
+        if search.include_total and total is None:
             if not where and not search.offset and len(rows) < search.limit:
                 total = len(rows)
             elif not where:
@@ -304,6 +310,35 @@ def _served_value(value: Any, data_type: pa.DataType) -> Any:
     return value
 
 
+def _served_filters(search: Search) -> list[Any]:
+    from zhengwu.datahub.serving import queries as serving
+
+    return [
+        serving.Filter(name, "eq" if len(values) == 1 else "in", tuple(plain(v) if isinstance(v, (date, datetime)) else str(v) for v in values))
+        for name, values in search.filters.items()
+    ]
+
+
+def served_count(resource_code: str, lake_version: int, search: Search) -> int | None:
+    """The number of matching rows from the serving store's indexes when it holds this very
+    version and can count the filters (equalities, no `_id`, no text); else None."""
+    from zhengwu.datahub.serving import queries as serving
+
+    if search.text or search.text_fields or ROW_ID in search.filters:
+        return None
+    if any(v is None for values in search.filters.values() for v in values):
+        return None
+    info = serving.served(resource_code)
+    if info is None or info.lake_version != lake_version:
+        return None
+    try:
+        total = serving.count(resource_code, filters=_served_filters(search))
+        again = serving.served(resource_code)
+    except serving.NotServed:
+        return None
+    return total if again is not None and again.lake_version == lake_version else None
+
+
 def query_served(resource_code: str, lake_version: int, search: Search) -> Page | None:
     """The page from the serving store when it holds this very version and the query is one it
     answers (equality filters, at most one sort column, no text search, no offset); else None and
@@ -318,10 +353,7 @@ def query_served(resource_code: str, lake_version: int, search: Search) -> Page 
     info = serving.served(resource_code)
     if info is None or info.lake_version != lake_version or search.limit < 1:
         return None
-    filters = [
-        serving.Filter(name, "eq" if len(values) == 1 else "in", tuple(plain(v) if isinstance(v, (date, datetime)) else str(v) for v in values))
-        for name, values in search.filters.items()
-    ]
+    filters = _served_filters(search)
     order, descending = (search.sort[0] if search.sort else (None, False))
     try:
         page = serving.query(resource_code, columns=search.fields, filters=filters, limit=search.limit, order=order,
