@@ -5,9 +5,11 @@ Two contracts:
 - Under `/api/` every error, whatever produced it (a missing route, a wrong method, a refused
   CSRF token, an unhandled exception, a body over the limit), is the API's JSON error body
   `{"detail": ..., "errors": [...]}` in Chinese; `ApiErrorBodyMiddleware` rewrites any non-JSON
-  error response there.
-- Pages get Chinese 400/403/404/500 templates (Django's English defaults never show), and the
-  CSRF failure view is ours.
+  error response there. Another machine-facing prefix with its own error body (the data
+  gateway's `/gateway/v1/`) is registered by its app with `register_json_prefix`, and gets the
+  same treatment with that body.
+- Pages get Chinese 400/403/404/405/500 templates (Django's English defaults and its empty 405
+  never show), and the CSRF failure view is ours.
 
 The request body limit is checked from the Content-Length header before anything reads the body:
 `BodySizeLimitMiddleware` (first in the Django stack, for WSGI and the test client) and
@@ -47,8 +49,28 @@ STATUS_MESSAGES = {
 }
 
 
+ErrorBody = Callable[[int, str], dict[str, Any]]
+_json_prefixes: dict[str, ErrorBody] = {}
+
+
+def register_json_prefix(prefix: str, body: ErrorBody) -> None:
+    """Errors under `prefix` are JSON built by `body(status, message)` (called from an app's
+    `ready()`; the app's own handlers should answer with the same shape)."""
+    _json_prefixes[prefix] = body
+
+
+def _error_body_for(path: str) -> ErrorBody | None:
+    if path.startswith(API_PREFIX):
+        return lambda status, message: api_error_body(message)
+    for prefix, body in _json_prefixes.items():
+        if path.startswith(prefix):
+            return body
+    return None
+
+
 def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIX)
+    """Whether errors under `path` are answered as JSON (/api/ or a registered prefix)."""
+    return _error_body_for(path) is not None
 
 
 def status_message(status: int) -> str:
@@ -59,9 +81,11 @@ def api_error_body(detail: str, errors: list[dict[str, str]] | None = None) -> d
     return {"detail": detail, "errors": errors or []}
 
 
-def json_error(status: int, detail: str | None = None) -> JsonResponse:
+def json_error(status: int, detail: str | None = None, *, path: str = API_PREFIX) -> JsonResponse:
+    """The JSON error answer for `path` (the /api/ body unless a registered prefix says otherwise)."""
+    body = _error_body_for(path) or (lambda status, message: api_error_body(message))
     return JsonResponse(
-        api_error_body(detail or status_message(status)), status=status, json_dumps_params={"ensure_ascii": False}
+        body(status, detail or status_message(status)), status=status, json_dumps_params={"ensure_ascii": False}
     )
 
 
@@ -107,10 +131,10 @@ class BodySizeLimitMiddleware:
         length = _declared_length(request.META.get("CONTENT_LENGTH"))
         if length == -1:
             message = "请求头 Content-Length 不是数字"
-            return json_error(400, message) if is_api_path(request.path) else _plain(400, message)
+            return json_error(400, message, path=request.path) if is_api_path(request.path) else _plain(400, message)
         if length is not None and length > body_limit(content_type):
             message = too_large_message(content_type)
-            return json_error(413, message) if is_api_path(request.path) else _plain(413, message)
+            return json_error(413, message, path=request.path) if is_api_path(request.path) else _plain(413, message)
         return self.get_response(request)
 
 
@@ -166,8 +190,9 @@ class BodySizeLimitASGI:
 
     @staticmethod
     async def _refuse(send: Send, path: str, status: int, message: str) -> None:
-        if is_api_path(path):
-            body = json.dumps(api_error_body(message), ensure_ascii=False).encode()
+        builder = _error_body_for(path)
+        if builder is not None:
+            body = json.dumps(builder(status, message), ensure_ascii=False).encode()
             content_type = b"application/json"
         else:
             body = message.encode()
@@ -186,20 +211,31 @@ class BodySizeLimitASGI:
 # --- JSON errors under /api/ ------------------------------------------------------------------
 
 
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
 class ApiErrorBodyMiddleware:
-    """Every error answer under /api/ is the JSON error body, whatever produced it."""
+    """Every error answer under /api/ (and a registered JSON prefix) is the JSON error body,
+    whatever produced it; on pages, Django's empty 405 (require_POST & co.) becomes a Chinese page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not is_api_path(request.path) or response.status_code < 400:
+        if response.status_code < 400:
+            return response
+        if not is_api_path(request.path):
+            if response.status_code == 405 and not getattr(response, "streaming", False) and not response.content:
+                allowed = "、".join(m.strip() for m in response.get("Allow", "").split(",") if m.strip())
+                page = render(request, "405.html", {"allowed": allowed}, status=405)
+                page["Allow"] = response.get("Allow", "")
+                return page
             return response
         if "json" in response.get("Content-Type", ""):
             return response
-        replacement = json_error(response.status_code)
-        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        replacement = json_error(response.status_code, path=request.path)
+        for header in _KEPT_HEADERS:
             if header in response:
                 replacement[header] = response[header]
         return replacement
@@ -210,25 +246,25 @@ class ApiErrorBodyMiddleware:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(400)
+        return json_error(400, path=request.path)
     return render(request, "400.html", status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(403)
+        return json_error(403, path=request.path)
     return render(request, "403.html", status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(404)
+        return json_error(404, path=request.path)
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(500)
+        return json_error(500, path=request.path)
     # No context processors or database here: the error may be the database itself.
     from django.template import loader
 
@@ -237,5 +273,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api_path(request.path):
-        return json_error(403, CSRF_API_MESSAGE)
+        return json_error(403, CSRF_API_MESSAGE, path=request.path)
     return render(request, "403_csrf.html", status=403)

@@ -53,9 +53,14 @@ class GatewayConfig(AppConfig):
         from zhengwu.core import periodic
         from zhengwu.core.audit_names import register_actions, register_object_types
         from zhengwu.core.consoles import ConsoleEntry, register
+        from zhengwu.core.errorpages import register_json_prefix
 
         from .tasks import gateway_housekeeping
 
+        # a missing route or a wrong method under /gateway/v1/ answers in the gateway's JSON too
+        register_json_prefix(
+            "/gateway/v1/", lambda status, message: {"error": {"status": status, "message": message, "field": ""}}
+        )
         register_actions(self.verbose_name, AUDIT_ACTIONS)
         register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
         register(ConsoleEntry(
