@@ -256,3 +256,21 @@ def test_nobody_but_the_audit_admin(
     anonymous = client.post(URL, {"identifier": reads})
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
     assert not _queries().exists()
+
+
+def test_a_credit_code_nobody_read_is_an_empty_enterprise_answer(
+    reads: str, client: Any, auditor: Any
+) -> None:
+    from zhengwu.core.validators import uscc_check_char
+
+    body = "91441400MA5TEPR0X"
+    code = (body + uscc_check_char(body)).lower()  # typed in lowercase: the same code
+    r = client.post(URL, {"identifier": code})
+    assert r.status_code == 200, r.context["error"].message if r.context["error"] else ""
+    html = r.content.decode()
+    assert "该统一社会信用代码共有 <strong>0</strong> 条读取记录" in html and "没有读取记录。" in html
+    record = _queries().get()
+    assert (
+        record.details["kind"] == "enterprise"
+        and record.object_id == code.upper()[:3] + "*" * 11 + code.upper()[-4:]
+    )
