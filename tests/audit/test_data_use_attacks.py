@@ -153,27 +153,11 @@ def test_malformed_numbers_get_a_chinese_error_naming_the_field_and_nothing_else
     assert not _queries().filter(result="success").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a refused search is not audited: gateway.queries.data_use_for validates (_subject) before "
-        "record_event, outside an audited_attempt — the fix is in queries.py, not in this helper's paths"
-    ),
-)
 def test_a_refused_search_is_audited_too(reads: str, client: Any, auditor: Any) -> None:
     client.post(URL, {"identifier": _wrong_check_digit(reads)})
     assert _queries().filter(result="failure").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an 18-character credit code with a wrong check character is answered with the identity number's "
-        "reason (gateway.queries._subject reports check_resident_id's reason when both checks fail): "
-        "“证件号码：公民身份号码前 17 位必须是数字，第 9 位是“M””; the fix (pick the reason by the input's "
-        "shape) is in queries.py, not in this helper's paths"
-    ),
-)
 def test_a_malformed_credit_code_is_told_about_the_credit_code(reads: str, client: Any, auditor: Any) -> None:
     r = client.post(URL, {"identifier": "91441400MA5XXXXXX0"})
     assert r.status_code == 400

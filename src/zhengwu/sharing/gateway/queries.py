@@ -19,10 +19,11 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
 from zhengwu.core.errors import DomainError, PermissionDenied
 from zhengwu.core.roles import AdminRole, is_admin
-from zhengwu.core.validators import check_resident_id, check_uscc
+from zhengwu.core.validators import USCC_ALPHABET, check_resident_id, check_uscc
 from zhengwu.sharing.models import ShareGrant
 from zhengwu.sharing.services import _is_staff, is_data_authority, is_share_reviewer
 
@@ -129,7 +130,11 @@ def _subject(identifier: str) -> tuple[str, str]:
         enterprise = check_uscc(text)
         if enterprise.ok:
             return SubjectKind.ENTERPRISE, enterprise.normalized or text
-        raise DomainError(f"证件号码：{person.reason or enterprise.reason}", "identifier")
+        # the reason of what the input looks like: a credit code is written in its own alphabet and
+        # has letters; anything else is told what an identity number needs
+        looks_like_credit_code = not text[:17].isdigit() and all(c in USCC_ALPHABET for c in text)
+        reason = enterprise.reason if looks_like_credit_code else person.reason
+        raise DomainError(f"证件号码：{reason}", "identifier")
     raise DomainError("证件号码：请输入 18 位公民身份号码或统一社会信用代码", "identifier")
 
 
@@ -138,7 +143,13 @@ def data_use_for(actor: Any, identifier: str, *, request: HttpRequest | None = N
     The look-up itself is audited (with the kind and a masked number, never the clear number)."""
     if not is_admin(actor, AdminRole.AUDIT):
         raise PermissionDenied("只有审计管理员可以查询数据使用记录")
-    kind, value = _subject(identifier)
+    try:
+        kind, value = _subject(identifier)
+    except DomainError as exc:
+        # a refused look-up is audited too, with the reason and the input's length, never the input
+        record_event(actor, "gateway.data_use.query", object_type="data_use", result=AuditResult.FAILURE,
+                     details={"reason": exc.message, "length": len(identifier or "")}, request=request)
+        raise
     masked = value[:3] + "*" * 11 + value[-4:]
     uses = DataUse.objects.filter(subject_hash=subject_hash(kind, value)).order_by("-at", "-id")
     record_event(actor, "gateway.data_use.query", object_type="data_use", object_id=masked,
