@@ -34,7 +34,9 @@ def spec(i: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def publish(catalog_reviewer: Any, data_admin: Any, make_unit: Callable[..., Any], make_user: Callable[..., Any]) -> Any:
+def publish(
+    catalog_reviewer: Any, data_admin: Any, make_unit: Callable[..., Any], make_user: Callable[..., Any]
+) -> Any:
     from zhengwu.catalog import services as catalog
     from zhengwu.datahub.models import ResourceVersion
 
@@ -43,23 +45,42 @@ def publish(catalog_reviewer: Any, data_admin: Any, make_unit: Callable[..., Any
 
     def make(i: int, *, open_type: str | None = None, data: bool = True, undone: bool = False) -> Any:
         s = spec(i)
-        entry = catalog.do_create_entry(admins[s["provider"]], {
-            "category": "2", "class_item": s["class_item"], "class_sub": "001", "name": s["title"],
-            "abstract": f"{s['title']}：演示用的开放数据集，包含机构代码和名称，用于检验检索与分面计数。",
-            "resource_format": "数据库", "share_type": "无条件共享", "share_method": "共享平台",
-            "open_type": open_type or s["open_type"], "update_cycle": s["cycle"], "security_level": "公开",
-            "items": ITEMS,
-            **({"open_condition": "经申请审核后开放", "open_basis": "《本市公共数据开放管理办法》"}
-               if (open_type or s["open_type"]) == "有条件开放" else {}),
-            **({"open_basis": "《中华人民共和国个人信息保护法》"} if open_type == "不予开放" else {}),
-        })
+        entry = catalog.do_create_entry(
+            admins[s["provider"]],
+            {
+                "category": "2",
+                "class_item": s["class_item"],
+                "class_sub": "001",
+                "name": s["title"],
+                "abstract": f"{s['title']}：演示用的开放数据集，包含机构代码和名称，用于检验检索与分面计数。",
+                "resource_format": "数据库",
+                "share_type": "无条件共享",
+                "share_method": "共享平台",
+                "open_type": open_type or s["open_type"],
+                "update_cycle": s["cycle"],
+                "security_level": "公开",
+                "items": ITEMS,
+                **(
+                    {"open_condition": "经申请审核后开放", "open_basis": "《本市公共数据开放管理办法》"}
+                    if (open_type or s["open_type"]) == "有条件开放"
+                    else {}
+                ),
+                **({"open_basis": "《中华人民共和国个人信息保护法》"} if open_type == "不予开放" else {}),
+            },
+        )
         catalog.do_submit_entry(admins[s["provider"]], entry)
         catalog.do_approve_entry(catalog_reviewer, entry)
         entry.refresh_from_db()
         if data:
             # The datahub's lineage row of a commit (the lake itself is not read by search).
-            ResourceVersion.objects.create(resource_code=entry.resource_code, lake_version=0, operation="create",
-                                           rows_total=10 + i, rows_inserted=10 + i, undone=undone)
+            ResourceVersion.objects.create(
+                resource_code=entry.resource_code,
+                lake_version=0,
+                operation="create",
+                rows_total=10 + i,
+                rows_inserted=10 + i,
+                undone=undone,
+            )
         return entry
 
     return make
@@ -70,7 +91,10 @@ def expected(indexes: list[int], key: str, value: Any = None) -> int:
 
 
 def test_search_facets_and_paging_are_exact_with_bounded_queries(
-    client: Any, publish: Any, themes: None, django_assert_max_num_queries: Any,
+    client: Any,
+    publish: Any,
+    themes: None,
+    django_assert_max_num_queries: Any,
 ) -> None:
     entries = [publish(i) for i in range(40)]
     publish(40, open_type="不予开放")  # closed: never counted
@@ -91,19 +115,36 @@ def test_search_facets_and_paging_are_exact_with_bounded_queries(
     assert body.count('class="od-item"') == 10  # one page of 10
 
     # Facet counts in the database: each facet with the other choices applied.
-    result = ckan.search_datasets("", [(False, "groups", "health")], [("metadata_modified", True)], rows=0,
-                                  facet_fields=["groups", "organization", "open_type", "update_cycle", "license_id",
-                                                "res_format", "tags"])
+    result = ckan.search_datasets(
+        "",
+        [(False, "groups", "health")],
+        [("metadata_modified", True)],
+        rows=0,
+        facet_fields=[
+            "groups",
+            "organization",
+            "open_type",
+            "update_cycle",
+            "license_id",
+            "res_format",
+            "tags",
+        ],
+    )
     count, page, facets = result
     assert count == 20 and page == []
     items = {name: {i["name"]: i["count"] for i in f["items"]} for name, f in facets.items()}
     assert items["groups"] == {"health": 20}
     provider_ids = {spec(i)["provider"]: entries[i].provider_id for i in opened}
-    assert items["organization"] == {f"org-{provider_ids[0]}": expected(health, "provider", 0),
-                                     f"org-{provider_ids[1]}": expected(health, "provider", 1)}
+    assert items["organization"] == {
+        f"org-{provider_ids[0]}": expected(health, "provider", 0),
+        f"org-{provider_ids[1]}": expected(health, "provider", 1),
+    }
     assert items["organization"][f"org-{provider_ids[1]}"] == 3  # 0, 14, 28
     assert items["open_type"] == {"无条件开放": 16, "有条件开放": 4}
-    assert items["update_cycle"] == {"每日": expected(health, "cycle", "每日"), "每月": expected(health, "cycle", "每月")}
+    assert items["update_cycle"] == {
+        "每日": expected(health, "cycle", "每日"),
+        "每月": expected(health, "cycle", "每月"),
+    }
     assert items["license_id"] == {"cc-by-4.0": 19, "odc-by": 1}
     assert items["res_format"] == {"CSV": 20, "XLSX": 20, "JSON": 20}
     tags = Counter(t for i in health for t in [spec(i)["cycle"], "健康保障"])
@@ -118,14 +159,24 @@ def test_search_facets_and_paging_are_exact_with_bounded_queries(
     assert f'data-total="{len([i for i in opened if i % 4 == 0])}"' in body
     count, page, _ = ckan.search_datasets("医疗服务", [], [("score", True)], rows=100)
     assert count == 10 and all(d.title.startswith("医疗服务统计") for d in page)
-    count, page, _ = ckan.search_datasets("医疗服务", [(True, "open_type", "有条件开放")], [("name", False)], rows=3, start=2)
-    assert count == 8 and [d.name for d in page] == sorted(
-        queries.dataset_name(entries[i].resource_code) for i in opened if i % 4 == 0 and spec(i)["open_type"] == "无条件开放"
-    )[2:5]
+    count, page, _ = ckan.search_datasets(
+        "医疗服务", [(True, "open_type", "有条件开放")], [("name", False)], rows=3, start=2
+    )
+    assert (
+        count == 8
+        and [d.name for d in page]
+        == sorted(
+            queries.dataset_name(entries[i].resource_code)
+            for i in opened
+            if i % 4 == 0 and spec(i)["open_type"] == "无条件开放"
+        )[2:5]
+    )
 
     # Paging in the database: page 2 holds the next ten, in the asked order.
     names = [queries.dataset_name(entries[i].resource_code) for i in health]
-    count, page, _ = ckan.search_datasets("", [(False, "groups", "health")], [("name", True)], start=10, rows=10)
+    count, page, _ = ckan.search_datasets(
+        "", [(False, "groups", "health")], [("name", True)], start=10, rows=10
+    )
     assert [d.name for d in page] == sorted(names, reverse=True)[10:20]
 
     # Twice the datasets: the same number of queries.

@@ -49,14 +49,22 @@ from .models import DatasetDailyStat, DatasetProfile, Theme
 
 # The CKAN sort keys as columns of `open_rows()`.
 SORT_COLUMNS = {
-    "metadata_modified": "o_modified", "metadata_created": "o_created", "name": "o_name",
-    "title_string": "o_title", "popularity": "o_popularity",
+    "metadata_modified": "o_modified",
+    "metadata_created": "o_created",
+    "name": "o_name",
+    "title_string": "o_title",
+    "popularity": "o_popularity",
 }
 # Facet / filter names (CKAN's and the portal's) → column of `open_rows()`.
 COLUMNS = {
-    "organization": "entry__provider_id", "owner_org": "entry__provider_id", "groups": "o_theme",
-    "license_id": "o_licence", "open_type": "o_open_type", "update_cycle": "o_update_cycle",
-    "resource_format": "o_resource_format", "name": "o_name",
+    "organization": "entry__provider_id",
+    "owner_org": "entry__provider_id",
+    "groups": "o_theme",
+    "license_id": "o_licence",
+    "open_type": "o_open_type",
+    "update_cycle": "o_update_cycle",
+    "resource_format": "o_resource_format",
+    "name": "o_name",
 }
 FORMATS = ("CSV", "XLSX", "JSON")
 IN_CHUNK = 5000  # entry ids per IN list (SQLite's bound on parameters is far above)
@@ -73,11 +81,19 @@ def _theme_case() -> Any:
     classes: dict[str, list[str]] = {}
     for cls, code in by_class.items():
         classes.setdefault(code, []).append(cls)
-    fallback = Value(queries.FALLBACK_THEME) if any(t.code == queries.FALLBACK_THEME for t in themes) else Value(None)
+    fallback = (
+        Value(queries.FALLBACK_THEME)
+        if any(t.code == queries.FALLBACK_THEME for t in themes)
+        else Value(None)
+    )
     whens = [When(o_class__in=sorted(codes), then=Value(code)) for code, codes in classes.items()]
     by_class_expr = Case(*whens, default=fallback, output_field=CharField()) if whens else fallback
-    profile_theme = DatasetProfile.objects.filter(resource_code=OuterRef("entry__resource_code"), theme__isnull=False)
-    return Coalesce(Subquery(profile_theme.values("theme__code")[:1]), by_class_expr, output_field=CharField())
+    profile_theme = DatasetProfile.objects.filter(
+        resource_code=OuterRef("entry__resource_code"), theme__isnull=False
+    )
+    return Coalesce(
+        Subquery(profile_theme.values("theme__code")[:1]), by_class_expr, output_field=CharField()
+    )
 
 
 def open_rows() -> QuerySet[CatalogEntryVersion]:
@@ -88,13 +104,19 @@ def open_rows() -> QuerySet[CatalogEntryVersion]:
     latest = ResourceVersion.objects.filter(resource_code=code, undone=False).order_by("-lake_version")
     licence = DatasetProfile.objects.filter(resource_code=code, licence__in=list(conf.LICENCES))
     used = (
-        DatasetDailyStat.objects.filter(resource_code=code).values("resource_code")
-        .annotate(p=Sum("downloads") + Sum("api_calls") + Sum("views") / 10).values("p")
+        DatasetDailyStat.objects.filter(resource_code=code)
+        .values("resource_code")
+        .annotate(p=Sum("downloads") + Sum("api_calls") + Sum("views") / 10)
+        .values("p")
     )
-    first = CatalogEntryVersion.objects.filter(entry=OuterRef("entry")).order_by("version").values("published_at")
+    first = (
+        CatalogEntryVersion.objects.filter(entry=OuterRef("entry")).order_by("version").values("published_at")
+    )
     return (
         CatalogEntryVersion.objects.filter(
-            entry__is_live=True, entry__published_version__gt=0, entry__open_type__in=queries.OPEN_TYPES,
+            entry__is_live=True,
+            entry__published_version__gt=0,
+            entry__open_type__in=queries.OPEN_TYPES,
             version=F("entry__published_version"),
         )
         .annotate(o_open_type=Coalesce(KT("snapshot__open_type"), Value(""), output_field=CharField()))
@@ -106,10 +128,18 @@ def open_rows() -> QuerySet[CatalogEntryVersion]:
             o_resource_format=Coalesce(KT("snapshot__resource_format"), Value(""), output_field=CharField()),
             o_category=Coalesce(KT("snapshot__category"), Value(""), output_field=CharField()),
             o_class_item=Coalesce(KT("snapshot__class_item"), Value(""), output_field=CharField()),
-            o_title=Coalesce(NullIf(KT("snapshot__name"), Value("")), F("entry__name"), output_field=CharField()),
+            o_title=Coalesce(
+                NullIf(KT("snapshot__name"), Value("")), F("entry__name"), output_field=CharField()
+            ),
             o_name=Lower(Replace(F("entry__resource_code"), Value("/"), Value("-"))),
-            o_licence=Coalesce(Subquery(licence.values("licence")[:1]), Value(conf.default_licence()), output_field=CharField()),
-            o_popularity=Coalesce(Subquery(used, output_field=IntegerField()), Value(0), output_field=IntegerField()),
+            o_licence=Coalesce(
+                Subquery(licence.values("licence")[:1]),
+                Value(conf.default_licence()),
+                output_field=CharField(),
+            ),
+            o_popularity=Coalesce(
+                Subquery(used, output_field=IntegerField()), Value(0), output_field=IntegerField()
+            ),
             o_created=Coalesce(Subquery(first[:1]), F("entry__created_at")),
         )
         .annotate(
@@ -126,12 +156,17 @@ def open_rows() -> QuerySet[CatalogEntryVersion]:
 def _keyword_codes(value: str) -> list[str]:
     """Resource codes whose profile lists `value` as a keyword (profiles are few: one per dataset
     given a licence, theme or keywords)."""
-    return [c for c, words in DatasetProfile.objects.exclude(keywords=[]).values_list("resource_code", "keywords")
-            if value in (words or [])]
+    return [
+        c
+        for c, words in DatasetProfile.objects.exclude(keywords=[]).values_list("resource_code", "keywords")
+        if value in (words or [])
+    ]
 
 
 def _class_codes_named(value: str) -> list[str]:
-    return sorted(f"{cat}-{item}" for cat, items in CLASS_ITEMS.items() for item, name in items.items() if name == value)
+    return sorted(
+        f"{cat}-{item}" for cat, items in CLASS_ITEMS.items() for item, name in items.items() if name == value
+    )
 
 
 def _id_codes(value: str) -> list[str]:
@@ -140,7 +175,11 @@ def _id_codes(value: str) -> list[str]:
     if value in queries._ids:
         return [queries._ids[value]]
     codes = queries._candidates().values_list("resource_code", flat=True)
-    return [c for c in codes if value == queries.dataset_id(c) or value in (queries.resource_id(c, f) for f in FORMATS)]
+    return [
+        c
+        for c in codes
+        if value == queries.dataset_id(c) or value in (queries.resource_id(c, f) for f in FORMATS)
+    ]
 
 
 def term_q(name: str, value: Any) -> Q:
@@ -164,12 +203,17 @@ def term_q(name: str, value: Any) -> Q:
     if name == "id":
         return Q(entry__resource_code__in=_id_codes(str(value)))
     if name == "tags":
-        return (Q(o_update_cycle=value) | Q(o_class__in=_class_codes_named(str(value)))
-                | Q(entry__resource_code__in=_keyword_codes(str(value))))
+        return (
+            Q(o_update_cycle=value)
+            | Q(o_class__in=_class_codes_named(str(value)))
+            | Q(entry__resource_code__in=_keyword_codes(str(value)))
+        )
     return Q(**{COLUMNS[name]: value})
 
 
-def apply_terms(qs: QuerySet[CatalogEntryVersion], terms: Iterable[tuple[bool, str, Any]]) -> QuerySet[CatalogEntryVersion]:
+def apply_terms(
+    qs: QuerySet[CatalogEntryVersion], terms: Iterable[tuple[bool, str, Any]]
+) -> QuerySet[CatalogEntryVersion]:
     for negated, name, value in terms:
         cond = term_q(name, value)
         qs = qs.exclude(cond) if negated else qs.filter(cond)
@@ -206,7 +250,9 @@ def restrict_to(qs: QuerySet[CatalogEntryVersion], ids: Iterable[int]) -> list[Q
 class Result:
     count: int
     datasets: list[queries.Dataset]  # the asked page, in order
-    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name → (value, count), most first
+    facets: dict[str, list[tuple[str, int]]] = field(
+        default_factory=dict
+    )  # name → (value, count), most first
     ranks: dict[int, float] = field(default_factory=dict)
 
 
@@ -214,13 +260,17 @@ def _is_text(q: str) -> bool:
     return q.strip() not in ("", "*:*", "*")
 
 
-def _ordered_ids(parts: list[QuerySet[CatalogEntryVersion]], sort: list[tuple[str, bool]], ranks: dict[int, float]) -> list[str]:
+def _ordered_ids(
+    parts: list[QuerySet[CatalogEntryVersion]], sort: list[tuple[str, bool]], ranks: dict[int, float]
+) -> list[str]:
     """The matched resource codes of a text search, in the asked order (stable sorts from the last
     key to the first; `score` is the catalog's rank, ties by entry id)."""
     columns = sorted({SORT_COLUMNS[n] for n, _ in sort if n in SORT_COLUMNS})
     rows = [r for part in parts for r in part.values("entry_id", "entry__resource_code", *columns)]
     rows.sort(key=lambda r: r["entry_id"])
-    rows.sort(key=lambda r: ranks.get(r["entry_id"], 0.0), reverse=True)  # relevance, when nothing else decides
+    rows.sort(
+        key=lambda r: ranks.get(r["entry_id"], 0.0), reverse=True
+    )  # relevance, when nothing else decides
     for name, descending in reversed(sort):
         if name == "score":
             rows.sort(key=lambda r: r["entry_id"])
@@ -248,8 +298,11 @@ def facet_counts(parts: list[QuerySet[CatalogEntryVersion]], name: str) -> list[
         # A dataset's tags: its keywords, its update cycle and its class's name, each once.
         for part in parts:
             rows = part.values_list("entry__resource_code", "o_update_cycle", "o_category", "o_class_item")  # type: ignore[misc]
-            keywords = dict(DatasetProfile.objects.filter(resource_code__in=Subquery(part.values("entry__resource_code")))
-                            .exclude(keywords=[]).values_list("resource_code", "keywords"))
+            keywords = dict(
+                DatasetProfile.objects.filter(resource_code__in=Subquery(part.values("entry__resource_code")))
+                .exclude(keywords=[])
+                .values_list("resource_code", "keywords")
+            )
             for code, cycle, cat, item in rows:
                 words = [*(keywords.get(code) or []), cycle, CLASS_ITEMS.get(cat, {}).get(item, "")]
                 for word in dict.fromkeys(w for w in words if w):
@@ -257,14 +310,22 @@ def facet_counts(parts: list[QuerySet[CatalogEntryVersion]], name: str) -> list[
     else:
         column = COLUMNS[name]
         for part in parts:
-            for value, n in part.order_by().values_list(column).annotate(n=Count("pk")).values_list(column, "n"):
+            for value, n in (
+                part.order_by().values_list(column).annotate(n=Count("pk")).values_list(column, "n")
+            ):
                 add(f"org-{value}" if name in ("organization", "owner_org") else value, n)
     return sorted(counts.items(), key=lambda x: (-x[1], x[0]))
 
 
 def search(
-    q: str, terms: list[tuple[bool, str, Any]], sort: list[tuple[str, bool]], *, start: int = 0, rows: int = 10,
-    facet_fields: Iterable[str] = (), facet_terms: dict[str, list[tuple[bool, str, Any]]] | None = None,
+    q: str,
+    terms: list[tuple[bool, str, Any]],
+    sort: list[tuple[str, bool]],
+    *,
+    start: int = 0,
+    rows: int = 10,
+    facet_fields: Iterable[str] = (),
+    facet_terms: dict[str, list[tuple[bool, str, Any]]] | None = None,
 ) -> Result:
     """Open datasets matching the text and the fq terms: their count, the page [start, start+rows)
     built as `queries.Dataset`s, and the facet counts. `facet_terms` gives a facet its own terms
@@ -291,7 +352,15 @@ def search(
             column = SORT_COLUMNS[name]
             order.append(F(column).desc() if descending else F(column).asc())
         order.append(F("entry__resource_code").asc())
-        page_codes = list(matched[0].order_by(*order).values_list("entry__resource_code", flat=True)[start : start + rows]) if rows else []
+        page_codes = (
+            list(
+                matched[0]
+                .order_by(*order)
+                .values_list("entry__resource_code", flat=True)[start : start + rows]
+            )
+            if rows
+            else []
+        )
     facets = {}
     for name in facet_fields:
         own = (facet_terms or {}).get(name)
