@@ -136,15 +136,6 @@ def test_a_broken_serving_table_is_a_chinese_500_without_sql(
         _clean(answer, table, str(settings.DATABASES["default"]["NAME"]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a call that fails inside the gateway (500) is not in the call log: gateway.api.gateway_call "
-        "catches GatewayError and serving errors only, so record_call is never reached and the caller, "
-        "resource and keys of that call are lost; the fix (catch the rest there, log it, record status "
-        "500, answer the gateway's JSON) is in api.py, not in this helper's paths"
-    ),
-)
 def test_a_call_that_fails_with_500_is_still_logged(
     granted: Callable[..., Any], population: Any, consumer_token: str
 ) -> None:

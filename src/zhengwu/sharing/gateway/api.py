@@ -11,9 +11,11 @@ refusals included. Errors are JSON in Chinese: {"error": {"status", "message", "
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import io
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,7 +23,7 @@ from functools import lru_cache, wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
@@ -35,6 +37,8 @@ from . import auth, enforcement, openapi
 from .errors import GatewayError
 from .models import Operation
 from .services import CallFacts, add_data_uses, record_call, subjects_of
+
+log = logging.getLogger(__name__)
 
 CASE_REF_RE = re.compile(r"[^\w\-./:（）()#]")
 JSON_TYPE = "application/json; charset=utf-8"
@@ -85,7 +89,10 @@ def gateway_call(operation: str) -> Callable[..., Any]:
                 facts.caller = auth.authenticate(request)
                 if not auth.source_allowed(facts.caller, facts.remote_addr):
                     raise GatewayError(403, f"来源地址 {facts.remote_addr} 不在该凭证允许的范围内")
-                response = handler(request, facts, *args, **kwargs)
+                # Inside a transaction already (a test, a caller's atomic block), a savepoint keeps
+                # a failed query from aborting it before the call is logged; in autocommit, nothing.
+                with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+                    response = handler(request, facts, *args, **kwargs)
             except GatewayError as exc:
                 facts.status, facts.error = exc.status, exc.message
                 response = error_response(exc)
@@ -93,6 +100,11 @@ def gateway_call(operation: str) -> Callable[..., Any]:
                 mapped = _serving_error(facts.view, exc)
                 facts.status, facts.error = mapped.status, mapped.message
                 response = error_response(mapped)
+            except Exception:  # a fault of the platform: logged with its trace, the call still accounted
+                log.exception("gateway %s call failed", operation)
+                failure = GatewayError(500, "网关内部错误，请稍后重试；问题已记录")
+                facts.status, facts.error = failure.status, failure.message
+                response = error_response(failure)
             if not getattr(response, "gateway_recorded", False):
                 record_call(facts, (time.perf_counter() - facts.started) * 1000)
             return response
