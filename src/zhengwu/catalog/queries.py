@@ -7,7 +7,7 @@ also see its drafts and working copies; catalog reviewers see what is waiting fo
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -315,3 +315,13 @@ def search_synonyms(actor: Any, text: str = "") -> QuerySet[Any]:
     if text:
         qs = qs.filter(Q(term__icontains=text) | Q(synonym__icontains=text) | Q(note__icontains=text))
     return qs
+
+
+def names_by_code(codes: Iterable[str]) -> dict[str, str]:
+    """The live catalog names of these resource codes (names are not confidential: every staff
+    member sees the catalog); codes without a live entry are left out."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return dict(CatalogEntry.objects.filter(resource_code__in=wanted, is_live=True).values_list("resource_code", "name"))
+

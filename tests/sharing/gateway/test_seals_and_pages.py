@@ -76,6 +76,11 @@ def test_console_pages(some_calls: Any, client: Any, consumer_admin: Any, provid
         assert r.status_code == 200, path
     assert client.get("/gateway/grants/").status_code == 403
     assert client.get("/gateway/calls/?scope=all").status_code == 403
+    # resources are shown by their catalog name, with the code beside it
+    named = f"{some_calls.name}（{some_calls.resource_code}）"
+    assert named in client.get("/gateway/stats/").content.decode()
+    listed = client.get("/gateway/calls/").content.decode()
+    assert some_calls.name in listed and f"<small>{some_calls.resource_code}</small>" in listed
     r = client.post("/gateway/keys/", {"name": "旧版社保系统", "allowed_sources": "10.1.0.0/16"})
     assert r.status_code == 200 and r["Cache-Control"] == "no-store"
     secret = r.context["shown_secret"]["secret"]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import record_event
+from zhengwu.catalog.queries import names_by_code
 from zhengwu.core.errors import DomainError, PermissionDenied
 from zhengwu.core.roles import AdminRole, is_admin
 from zhengwu.core.validators import USCC_ALPHABET, check_resident_id, check_uscc
@@ -89,6 +91,15 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(cuts[int(q) - 1], 1)
 
 
+def with_resource_names(calls: Iterable[GatewayCall]) -> list[GatewayCall]:
+    """The calls, each with `resource_name` (the live catalog name of its resource, or "")."""
+    rows = list(calls)
+    names = names_by_code(c.resource_code for c in rows)
+    for c in rows:
+        c.resource_name = names.get(c.resource_code, "")  # type: ignore[attr-defined]
+    return rows
+
+
 def statistics_for(calls: QuerySet[GatewayCall], *, since: datetime, by: str = "resource") -> dict[str, Any]:
     """Calls, errors, p50/p95 latency per resource or consumer, and the calls per hour (or day) for
     the chart, over calls since `since` (exact percentiles from the rows; the period is bounded)."""
@@ -108,7 +119,9 @@ def statistics_for(calls: QuerySet[GatewayCall], *, since: datetime, by: str = "
         counts = series.setdefault(bucket, [0, 0])
         counts[0] += 1
         counts[1] += 1 if status >= 400 else 0
-    table = [StatRow(label, c, e, _percentile(sorted(ms), 50), _percentile(sorted(ms), 95))
+    names = names_by_code(rows) if by == "resource" else {}
+    table = [StatRow(f"{names[label]}（{label}）" if label in names else label, c, e,
+                     _percentile(sorted(ms), 50), _percentile(sorted(ms), 95))
              for label, (c, e, ms) in sorted(rows.items(), key=lambda kv: -kv[1][0])]
     labels = sorted(series)
     return {

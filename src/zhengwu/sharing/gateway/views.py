@@ -50,7 +50,7 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
 def index(request: HttpRequest) -> HttpResponse:
     if (refused := _staff_only(request)) is not None:
         return refused
-    recent = queries.visible_calls(request.user, "mine").select_related("grant")[:20]
+    recent = queries.with_resource_names(queries.visible_calls(request.user, "mine").select_related("grant")[:20])
     return render(request, "gateway/index.html", {
         **_nav(request), "recent": recent, "summary": queries.call_summary(request.user),
     })
@@ -166,6 +166,7 @@ def calls(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return _refuse(request, exc.message)
     page = Paginator(qs.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = queries.with_resource_names(page.object_list)
     return render(request, "gateway/calls.html", {**_nav(request), "page": page, "scope": scope})
 
 
