@@ -1,19 +1,15 @@
 """Check a staged batch against its rules and split it into accepted (typed) and refused rows.
 
 The same Ibis expressions run on DuckDB (default, one process, spills to disk) and on Spark
-(``engine="spark"``: ``settings.SPARK_MASTER``, ``local[*]`` by default). `check_batch` reads
-the staged data once and never collects rows into Python:
+(``engine="spark"``: ``settings.SPARK_MASTER``, ``local[*]`` by default). `check_batch` makes
+few passes over the staged data and never collects rows into Python:
 
-1. one pass rewrites the dates, does the rules' joins and flags every row that fails a rule
-   (`rules.Checker.flagged`, only the cheap tests); the engine keeps the result (DuckDB: a
-   temporary table that spills to ``out_dir`` beyond DUCKDB_MEMORY_LIMIT; Spark: a persisted
-   DataFrame), so the passes below neither re-read nor re-parse the staged file;
-2. the flagged rows, with every rule's reason worked out for them only and their raw text, are
-   written to ``failed-rows.parquet`` in ``out_dir`` (few rows);
-3. accepted rows = the rows not flagged, typed per schema and written to ``accepted.parquet``
-   with ``_batch``;
-4. refused rows are written from the failed rows (small), with ``_errors`` and ``_rules``;
-5. the report comes from one aggregate over the kept rows (filled cells) and aggregates and
+1. one pass computes every rule's reason (`rules.Checker`) and writes only the rows that fail
+   something (with their raw text and reasons) to ``failed-rows.parquet`` in ``out_dir``;
+2. accepted rows = staged rows not in that file (an anti join on ``_row``), typed per schema and
+   written to ``accepted.parquet`` with ``_batch``;
+3. refused rows are written from the failed rows (small), with ``_errors`` and ``_rules``;
+4. the report comes from one aggregate over the staged data (filled cells) and aggregates and
    samples over the failed rows.
 
 Typed output: 字符/二进制 → string; 数字 → decimal(38, 6) (the type rule admits at most 32 integer
@@ -49,7 +45,6 @@ import operator
 import os
 import shutil
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -67,7 +62,6 @@ from .rules import (
     DATE_TYPE,
     DATETIME_TYPE,
     DECIMAL_TYPE,
-    FAIL_COLUMN,
     NUMBER_TYPE,
     ROW_COLUMN,
     STRUCTURE,
@@ -183,27 +177,6 @@ def _read_parquet(con: Any, engine: str, paths: list[str], views: list[str] | No
     return con.table(name)
 
 
-def _materialise(con: Any, engine: str, expr: ir.Table, kept: list[Callable[[], None]]) -> ir.Table:
-    """`expr` computed once and kept for several later queries; how to let it go is added to `kept`.
-    DuckDB: a temporary table (spilled to the connection's temp_directory beyond its memory limit);
-    Spark: a DataFrame persisted in memory and on the executors' disks, behind a temporary view."""
-    name = ibis.util.gen_name("zhengwu_flagged")
-    if engine == "duckdb":
-        table = con.create_table(name, expr, temp=True)
-        kept.append(lambda: con.con.execute(f'DROP TABLE IF EXISTS "{name}"'))
-        return table
-    con._run_pre_execute_hooks(expr)  # registers the rules' small in-memory tables with Spark
-    frame = con._session.sql(con.compile(expr)).persist()
-    frame.createOrReplaceTempView(name)
-
-    def release() -> None:
-        con._session.catalog.dropTempView(name)
-        frame.unpersist()
-
-    kept.append(release)
-    return con.table(name)
-
-
 def _write_parquet(con: Any, engine: str, expr: ir.Table, path: Path) -> None:
     _remove(path)
     if engine == "duckdb":
@@ -287,7 +260,6 @@ def check_batch(
     )
     con = connect(engine, work_dir=out_dir)
     views: list[str] = []
-    kept: list[Callable[[], None]] = []
     try:
         t = _read_parquet(con, engine, [str(staged)], views)
         fields = schema.field_names
@@ -310,13 +282,8 @@ def check_batch(
         checker = Checker(rules, today=today or _today(), references=tables)
         reasons = checker.reason_columns
 
-        # 1. the one pass over the staged rows: dates rewritten, joins done, every row flagged;
-        # kept by the engine (DuckDB: a temporary table, spilled to out_dir beyond its memory
-        # limit; Spark: a persisted DataFrame) for the passes below
-        flagged = _materialise(con, engine, checker.flagged(t), kept)
-
-        # 2. the rows that fail something, with their reasons and raw text (few), written once
-        failing = checker.failing(flagged, t.columns)
+        # 1. the rows that fail something, with their reasons and raw text, written once
+        failing = checker.failures(t)
         _write_parquet(
             con, engine,
             failing.select(ROW_COLUMN, *[failing[raw[f]].name(f) if f in raw else failing[f] for f in fields], *reasons),
@@ -324,21 +291,13 @@ def check_batch(
         )
         failed = _read_parquet(con, engine, [str(failed_path)], views)
 
-        # 3. accepted rows, typed
-        passing = flagged.filter(~flagged[FAIL_COLUMN])
-        # Every column nullable on purpose: DuckDB and Spark write a column NOT NULL when they can
-        # prove it has no nulls (a constant; a required item after the filter), and a lake table
-        # that takes NOT NULL from its first file refuses the change-feed rows delta-rs writes for
-        # a full load's deletes ("rows failed validation check"). `_row` is never null, so the
-        # CASE changes no value; it only keeps the engines from proving it.
-        unproven = passing[ROW_COLUMN].isnull()
-
-        def nullable(value: ir.Value) -> ir.Value:
-            return ibis.ifelse(unproven, ibis.null(value.type()), value)
-
-        accepted = passing.select(
-            **{c.field_name: nullable(typed(passing[c.field_name], c.data_type)) for c in schema.columns},
-            **{BATCH_COLUMN: nullable(ibis.literal(batch_id, type="int64"))},
+        # 2. accepted rows, typed
+        accepted = t.anti_join(failed.select(ROW_COLUMN), ROW_COLUMN).select(
+            **{c.field_name: typed(t[c.field_name], c.data_type) for c in schema.columns},
+            # Nullable on purpose: a constant column is written NOT NULL by DuckDB and Spark, and a
+            # lake table that takes NOT NULL `_batch` from its first file refuses the change-feed
+            # rows delta-rs writes for a full load's deletes ("rows failed validation check").
+            **{BATCH_COLUMN: ibis.ifelse(t[ROW_COLUMN].isnull(), ibis.null("int64"), ibis.literal(batch_id, type="int64"))},
         )
         _write_parquet(con, engine, accepted, accepted_path)
 
@@ -356,10 +315,8 @@ def check_batch(
         ).order_by(ROW_COLUMN)
         _write_parquet(con, engine, refused, refused_path)
 
-        report = _report(con, flagged, failed, schema, rules, reasons, sample_size, raw)
+        report = _report(con, t, failed, schema, rules, reasons, sample_size, raw)
     finally:
-        for release in kept:
-            release()
         if engine == "duckdb":
             con.disconnect()
         for view in views:

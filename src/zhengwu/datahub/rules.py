@@ -86,7 +86,6 @@ CATEGORIES = (COMPLETENESS, VALIDITY, UNIQUENESS, CONSISTENCY)
 # Rule kinds (Rule.kind); custom kinds are the RuleKind values.
 STRUCTURE, REQUIRED, TYPE, LENGTH, CODE_TABLE, UNIQUE = "structure", "required", "type", "length", "code_table", "unique"
 ROW_COLUMN, STRUCTURE_COLUMN = "_row", "_structure"
-FAIL_COLUMN = "_fail"  # added by Checker.flagged: the row fails some rule
 
 NUMBER_TYPE, DATE_TYPE, DATETIME_TYPE, TIMESTAMP_TYPE, BOOLEAN_TYPE, BINARY_TYPE, TEXT_TYPE = (
     "数字", "日期", "日期时间", "时间戳", "布尔", "二进制", "字符",
@@ -575,7 +574,6 @@ class Checker:
         self.today = today
         self.references = dict(references or {})
         self._lookups: list[_Lookup] = []
-        self._checks: list[_Check] = []
 
     @staticmethod
     def reason_column(index: int) -> str:
@@ -621,25 +619,14 @@ class Checker:
     def failures(self, t: ir.Table) -> ir.Table:
         """Only the rows of `t` that fail some rule, plus the `_r<i>` reason columns. The filter
         evaluates the cheap tests on every row; reasons are worked out for the failing rows only."""
-        return self.failing(self.flagged(t), t.columns)
-
-    def flagged(self, t: ir.Table) -> ir.Table:
-        """Every row of `t`, the columns the rules' joins add, and `_fail` (true when the row fails
-        some rule). Only the cheap tests run here; `failing` works out the reasons afterwards, on a
-        table with these columns (this one, or a materialised copy of it)."""
         joined, checks = self._prepare(t)
-        self._checks = checks
         split = joined[STRUCTURE_COLUMN].isnull()
         tests = [check.fails(joined) for rule, check in zip(self.rules, checks, strict=True) if rule.kind != STRUCTURE]
         condition = ~split
         if tests:
             condition = condition | (split & functools.reduce(operator.or_, tests))
-        return joined.mutate(**{FAIL_COLUMN: condition.fill_null(False)})
-
-    def failing(self, flagged: ir.Table, columns: Sequence[str]) -> ir.Table:
-        """The failing rows of a `flagged` table: `columns`, then the `_r<i>` reason columns."""
-        rows = flagged.filter(flagged[FAIL_COLUMN])
-        return rows.select(*[rows[c] for c in columns], **self._reasons(rows, self._checks))
+        failing = joined.filter(condition)
+        return failing.select(*[failing[c] for c in t.columns], **self._reasons(failing, checks))
 
     def _join(self, t: ir.Table) -> ir.Table:
         if not self._lookups:
