@@ -13,54 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.sharing.conftest import (  # the sharing tests' units, staff and catalog entry, used as they are
-    _fresh_search_caches,
-    ask,
-    authority,
-    authority_admin,
-    consumer,
-    consumer_admin,
-    provider,
-    provider_admin,
-    provider_reviewer,
-    publish,
-)
-from tests.sharing.gateway.conftest import (  # the gateway tests' fixtures, used as they are
-    _fresh_gateway_caches,
-    call,
-    consumer_token,
-    granted,
-    id_no,
-    lake_dir,
-    load,
-    population,
-    service_client,
-    system_admin,
-)
+from .conftest import id_no
 
 pytestmark = pytest.mark.django_db
 
-__all__ = [
-    "_fresh_gateway_caches",
-    "_fresh_search_caches",
-    "ask",
-    "authority",
-    "authority_admin",
-    "call",
-    "consumer",
-    "consumer_admin",
-    "consumer_token",
-    "granted",
-    "lake_dir",
-    "load",
-    "population",
-    "provider",
-    "provider_admin",
-    "provider_reviewer",
-    "publish",
-    "service_client",
-    "system_admin",
-]
 
 URL = "/gateway/data-use/"
 V1 = "/gateway/v1"

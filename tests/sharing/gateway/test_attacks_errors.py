@@ -15,32 +15,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.sharing.gateway.conftest import (  # the gateway tests' fixtures, used as they are
-    _fresh_gateway_caches,
-    call,
-    consumer_token,
-    granted,
-    id_no,
-    lake_dir,
-    load,
-    population,
-    service_client,
-    system_admin,
-)
+from .conftest import id_no
 
 pytestmark = pytest.mark.django_db
 
-__all__ = [
-    "_fresh_gateway_caches",
-    "call",
-    "consumer_token",
-    "granted",
-    "lake_dir",
-    "load",
-    "population",
-    "service_client",
-    "system_admin",
-]
 
 V1 = "/gateway/v1"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
