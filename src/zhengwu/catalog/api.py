@@ -38,7 +38,7 @@ router = Router(tags=["政务信息资源目录"])
 
 class SearchQuery(Schema):
     q: str = ""
-    provider: int | None = None
+    provider: int | None = Field(None, ge=1, le=2**63 - 1, description="提供单位 ID")
     klass: str = ""
     share_type: str = ""
     open_type: str = ""

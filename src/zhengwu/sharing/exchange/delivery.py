@@ -237,7 +237,7 @@ def _send(
                 delivery.rows_upserted = sum(1 for _, op, _ in page if op == "upsert")
                 delivery.rows_deleted = sum(1 for _, op, _ in page if op == "delete")
 
-        failed = _attempt(sub, delivery, now, send)
+        failed = _try_send(sub, delivery, now, send)
         if failed:
             return failed
     if upserts:
@@ -270,7 +270,7 @@ def _send_snapshot(sub: Subscription, open_pages: list[Delivery], now: datetime,
                 )
                 delivery.rows_upserted, delivery.rows_deleted = (counted["rows"], 0) if applied else (0, 0)
 
-            failed = _attempt(sub, delivery, now, write)
+            failed = _try_send(sub, delivery, now, write)
             if failed:
                 return failed
         total = counted["rows"] or changes.snapshot_count(view, version)
@@ -288,7 +288,7 @@ def _send_snapshot(sub: Subscription, open_pages: list[Delivery], now: datetime,
                 _post(sub, delivery, view, [(r[changes.KEY_COLUMN], "upsert", r) for r in rows], paged=True)
                 delivery.rows_upserted, delivery.rows_deleted = len(rows), 0
 
-            failed = _attempt(sub, delivery, now, post)
+            failed = _try_send(sub, delivery, now, post)
             if failed:
                 return failed
         total = changes.snapshot_count(view, version)  # the step's rows (pages of earlier runs too)
@@ -309,7 +309,7 @@ def _post(sub: Subscription, delivery: Delivery, view: changes.GrantView, ops: l
         raise DomainError(f"推送地址返回 HTTP {status}", "webhook_url")
 
 
-def _attempt(sub: Subscription, delivery: Delivery, now: datetime, send: Any) -> str | None:
+def _try_send(sub: Subscription, delivery: Delivery, now: datetime, send: Any) -> str | None:
     """One attempt at one delivery: "dead" / "failed" when it failed (counted, retry scheduled),
     None when it went through (marked delivered)."""
     Subscription.objects.filter(pk=sub.pk).update(lease_until=now + LEASE)
