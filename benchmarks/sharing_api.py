@@ -198,7 +198,7 @@ def start_server(app: str, port: int, workers: int, env: dict[str, str], log_pat
     out = log_path.open("wb")
     return subprocess.Popen(
         [uvicorn, app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
-         "--log-level", "warning"],
+         "--log-level", "warning", "--http", "zhengwu.core.webserver:NoDelayHTTPProtocol"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
 

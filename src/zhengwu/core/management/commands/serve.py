@@ -1,7 +1,8 @@
 """`zhengwu serve`: the web server (uvicorn, ASGI) and the background worker together.
 
 This is what `make run` uses on the embedded default. In production run them separately:
-`uvicorn zhengwu.asgi:application --workers N` and `zhengwu db_worker` (docs/operations.md).
+`uvicorn zhengwu.asgi:application --workers N --http zhengwu.core.webserver:NoDelayHTTPProtocol`
+and `zhengwu db_worker` (docs/operations.md; the protocol works around uvicorn losing TCP_NODELAY).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from zhengwu.core import webserver
 from zhengwu.core.periodic import describe_schedule
 
 _PR_SET_PDEATHSIG = 1
@@ -76,7 +78,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _exit_on_signal)
         signal.signal(signal.SIGHUP, _exit_on_signal)
         try:
-            uvicorn.run("zhengwu.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+            uvicorn.run(
+                "zhengwu.asgi:application", host=host, port=port, log_level="info", lifespan="off",
+                http=webserver.PROTOCOL,
+            )
         finally:
             if worker is not None:
                 self._stop_worker(worker)
