@@ -10,17 +10,22 @@ its DataUse rows — against a bare endpoint doing the same serving-store look-u
    limits are raised so the benchmark measures the work, not the refusals.
 2. Starts the production server as docs/operations.md does, `uvicorn zhengwu.asgi:application
    --workers N` (ZHENGWU_ENV=production; ZHENGWU_DB_CONN_MAX_AGE=--conn-max-age, default 0;
-   ZHENGWU_DB_POOL=1 with --pool, 0 with --no-pool, the default), and the bare app
+   ZHENGWU_DB_POOL=1 by default as in production, 0 with --no-pool), and the bare app
    `uvicorn benchmarks.bare_lookup:app --workers N` with the same environment (so the same pool).
 3. Gets a token at /oidc/token (client credentials) and drives, from SEPARATE load processes
    (`--drive`, httpx async; --load-processes of them sharing --clients concurrent clients), first
    the bare endpoint and then the gateway for --seconds each, on random keys of rows in the grant's
    scope (after a warm-up of --warmup seconds each).
-4. Prints requests/s, p50 and p99 and errors of both, their ratio, and ends with one JSON line.
+4. Prints requests/s, p50 and p99 and errors of both, their ratio, the web processes' CPU per
+   request (from /proc, PostgreSQL's own CPU not included) and `cpu_ratio` = bare CPU / gateway CPU
+   per request — which, unlike the throughput ratio, hardly moves when other processes share the
+   cores — and ends with one JSON line. With --also-django-asgi the same gateway is also served by
+   Django's own ASGI handler (`zhengwu.asgi:django_application`, without core.threadpool_handler)
+   and driven third, for comparison in the same run.
 
     createdb h1_bench   # or: psql -c "create database h1_bench"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h1_bench nice -n 10 .venv/bin/python benchmarks/sharing_api.py \\
-        [--rows 1000000] [--workers 2] [--clients 32] [--load-processes 2] [--seconds 20] [--pool]
+        [--rows 1000000] [--workers 2] [--clients 32] [--load-processes 2] [--seconds 20] [--no-pool] [--also-django-asgi]
 
 Targets (issue 11): gateway ≥ 0.5 × bare, p99 < 50 ms, zero errors.
 """
@@ -203,6 +208,24 @@ def start_server(app: str, port: int, workers: int, env: dict[str, str], log_pat
     )
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group `pgid` (a server's
+    supervisor and its workers), from /proc — the web processes' own work, without PostgreSQL's."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid pgrp session ... utime (14th field overall) stime (15th)
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def wait_ready(url: str, seconds: float = 90) -> None:
     import httpx
 
@@ -237,10 +260,12 @@ def main() -> None:
     parser.add_argument("--conn-max-age", default="0",
                         help="ZHENGWU_DB_CONN_MAX_AGE of both servers (default 0: under ASGI Django keeps one connection "
                              "per request context, so persistent connections pile up — see docs/gateway.md)")
-    parser.add_argument("--pool", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--pool", action=argparse.BooleanOptionalAction, default=True,
                         help="ZHENGWU_DB_POOL of both servers: psycopg's connection pool per worker process "
-                             "(ZHENGWU_DB_POOL_MIN/MAX/TIMEOUT from the environment, see docs/configuration.md); "
-                             "default --no-pool, a new connection per request")
+                             "(ZHENGWU_DB_POOL_MIN/MAX/TIMEOUT from the environment, see docs/configuration.md), on by "
+                             "default as in production; --no-pool: a new connection per request")
+    parser.add_argument("--also-django-asgi", action="store_true",
+                        help="也测同一网关在 Django 自带 ASGI 处理器上（不用线程池处理器）的表现，作对比")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--keys-file", help=argparse.SUPPRESS)
     parser.add_argument("--headers", help=argparse.SUPPRESS)
@@ -274,6 +299,10 @@ def main() -> None:
         log(f"启动网关服务 uvicorn zhengwu.asgi:application --workers {args.workers}（端口 {gw_port}）和对照服务（端口 {bare_port}）…")
         servers.append(start_server("zhengwu.asgi:application", gw_port, args.workers, env, data_dir / "gateway.log"))
         servers.append(start_server("benchmarks.bare_lookup:app", bare_port, args.workers, env, data_dir / "bare.log"))
+        plain_port = free_port()
+        if args.also_django_asgi:
+            servers.append(start_server("zhengwu.asgi:django_application", plain_port, args.workers, env, data_dir / "django_asgi.log"))
+            wait_ready(f"http://127.0.0.1:{plain_port}/gateway/v1/health")
         wait_ready(f"http://127.0.0.1:{gw_port}/gateway/v1/health")
         wait_ready(f"http://127.0.0.1:{bare_port}/lookup/x")
         import base64
@@ -300,20 +329,29 @@ def main() -> None:
         calls_before = GatewayCall.objects.count()
         uses_before = DataUse.objects.count()
         results: dict[str, dict[str, Any]] = {}
-        for name, prefix, headers in (("bare", bare_prefix, {}), ("gateway", gw_prefix, auth)):
-            log(f"{'对照（裸查询）' if name == 'bare' else '网关'}：预热 {args.warmup} 秒，测 {args.seconds} 秒，{args.clients} 个并发客户端 …")
+        phases = [("bare", bare_prefix, {}), ("gateway", gw_prefix, auth)]
+        if args.also_django_asgi:
+            phases.append(("django_asgi", gw_prefix.replace(f":{gw_port}/", f":{plain_port}/"), auth))
+        titles = {"bare": "对照（裸查询）", "gateway": "网关", "django_asgi": "网关（Django 自带 ASGI 处理器）"}
+        for name, prefix, headers in phases:
+            log(f"{titles[name]}：预热 {args.warmup} 秒，测 {args.seconds} 秒，{args.clients} 个并发客户端 …")
             run_load(prefix, keys_file, args.clients, args.load_processes, args.warmup, headers)
+            server = servers[{"gateway": 0, "bare": 1, "django_asgi": 2}[name]]
+            cpu_before = group_cpu_seconds(server.pid)
             results[name] = res = run_load(prefix, keys_file, args.clients, args.load_processes, args.seconds, headers)
-            log(f"  {res['rps']:.1f} 请求/秒，p50 {res['p50_ms']:.2f} 毫秒，p99 {res['p99_ms']:.2f} 毫秒，错误 {res['errors']} {res['error_kinds'] or ''}")
-        if results["gateway"]["errors"] or results["bare"]["errors"]:
-            for name in ("gateway", "bare"):
+            res["cpu_ms"] = (group_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, res["requests"])
+            log(f"  {res['rps']:.1f} 请求/秒，p50 {res['p50_ms']:.2f} 毫秒，p99 {res['p99_ms']:.2f} 毫秒，错误 {res['errors']} "
+                f"{res['error_kinds'] or ''}；服务进程每请求 CPU {res['cpu_ms']:.2f} 毫秒")
+        if any(r["errors"] for r in results.values()):
+            for name in results:
                 tail = (data_dir / f"{name}.log").read_text(errors="replace").splitlines()[-30:]
                 log(f"--- {name}.log（最后 30 行）---\n" + "\n".join(tail))
         calls_logged = GatewayCall.objects.count() - calls_before
         uses_logged = DataUse.objects.count() - uses_before
         gw, bare = results["gateway"], results["bare"]
         ratio = gw["rps"] / bare["rps"] if bare["rps"] else 0.0
-        log(f"网关/对照 = {ratio:.3f}；网关调用记录新增 {calls_logged:,} 条，数据使用记录新增 {uses_logged:,} 条")
+        cpu_ratio = bare["cpu_ms"] / gw["cpu_ms"] if gw["cpu_ms"] else 0.0
+        log(f"网关/对照 = {ratio:.3f}（按服务进程每请求 CPU：{cpu_ratio:.3f}）；网关调用记录新增 {calls_logged:,} 条，数据使用记录新增 {uses_logged:,} 条")
         print(json.dumps({
             "rows": facts["rows"], "workers": args.workers, "conn_max_age": args.conn_max_age,
             "pool": (f"{env.get('ZHENGWU_DB_POOL_MIN', '2')}-{env.get('ZHENGWU_DB_POOL_MAX', '10')}" if args.pool else "off"),
@@ -321,7 +359,10 @@ def main() -> None:
             "gateway_rps": round(gw["rps"], 1), "gateway_p50_ms": round(gw["p50_ms"], 2), "gateway_p99_ms": round(gw["p99_ms"], 2),
             "gateway_errors": gw["errors"], "bare_rps": round(bare["rps"], 1), "bare_p50_ms": round(bare["p50_ms"], 2),
             "bare_p99_ms": round(bare["p99_ms"], 2), "bare_errors": bare["errors"], "ratio": round(ratio, 3),
+            "gateway_cpu_ms": round(gw["cpu_ms"], 3), "bare_cpu_ms": round(bare["cpu_ms"], 3), "cpu_ratio": round(cpu_ratio, 3),
             "calls_logged": calls_logged, "data_uses_logged": uses_logged,
+            **({f"django_asgi_{k}": round(results["django_asgi"][k], 3) for k in ("rps", "p50_ms", "p99_ms", "errors", "cpu_ms")}
+               if args.also_django_asgi else {}),
         }, ensure_ascii=False), flush=True)
     finally:
         for proc in servers:

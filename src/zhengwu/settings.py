@@ -322,6 +322,10 @@ GATEWAY_RATE_PER_MINUTE = env_int("ZHENGWU_GATEWAY_RATE_PER_MINUTE", 600)
 GATEWAY_DAILY_QUOTA = env_int("ZHENGWU_GATEWAY_DAILY_QUOTA", 100000)
 # Seconds a web worker keeps a token's, key's or grant's facts: a revocation takes effect within it.
 GATEWAY_CACHE_SECONDS = env_int("ZHENGWU_GATEWAY_CACHE_SECONDS", 5)
+# Threads per web process for the routes served by core.threadpool_handler (the gateway's reads).
+SYNC_THREADS = env_int("ZHENGWU_SYNC_THREADS", 8)
+if SYNC_THREADS < 1:
+    raise ImproperlyConfigured("ZHENGWU_SYNC_THREADS 必须是不小于 1 的整数")
 # Bearer token of /metrics (Prometheus); empty: /metrics answers 404.
 METRICS_TOKEN = os.environ.get("ZHENGWU_METRICS_TOKEN", "")
 

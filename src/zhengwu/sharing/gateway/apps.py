@@ -40,6 +40,14 @@ def _auditor(user: object) -> bool:
     return getattr(user, "is_authenticated", False) and getattr(user, "admin_role", "") == "audit_admin"
 
 
+GATEWAY_PREFIX = "/gateway/v1/"
+
+
+def _pooled_gateway_path(path: str) -> bool:
+    """The gateway's endpoints with whole (non-streamed) answers: all but the bulk extract."""
+    return path.startswith(GATEWAY_PREFIX) and not path.endswith("/extract")
+
+
 class GatewayConfig(AppConfig):
     """数据服务网关: units' systems read granted resources with client credentials; every call enforced and accounted for."""
 
@@ -54,6 +62,7 @@ class GatewayConfig(AppConfig):
         from zhengwu.core.audit_names import register_actions, register_object_types
         from zhengwu.core.consoles import ConsoleEntry, register
         from zhengwu.core.errorpages import register_json_prefix
+        from zhengwu.core.threadpool_handler import register_route
 
         from .tasks import gateway_housekeeping
 
@@ -61,6 +70,9 @@ class GatewayConfig(AppConfig):
         register_json_prefix(
             "/gateway/v1/", lambda status, message: {"error": {"status": status, "message": message, "field": ""}}
         )
+        # the reads are sync views with whole answers: Django's sync handler on the web process's
+        # thread pool (core.threadpool_handler); the bulk extract streams and stays on Django's ASGI path
+        register_route(_pooled_gateway_path)
         register_actions(self.verbose_name, AUDIT_ACTIONS)
         register_object_types(self.verbose_name, AUDIT_OBJECT_TYPES)
         register(ConsoleEntry(
