@@ -121,6 +121,20 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The routes served by core.threadpool_handler (the data gateway's reads) run this subset of
+# MIDDLEWARE, in the same order: its error bodies, input guards and security headers, without the
+# browser-session layers (static files, sessions, language, slash redirects, CSRF, login, the
+# session policy, messages). Those routes authenticate every request by its own credential and
+# never read a session cookie — a session sent along is ignored, never honoured.
+MACHINE_MIDDLEWARE = [
+    "zhengwu.core.errorpages.ApiErrorBodyMiddleware",
+    "zhengwu.core.errorpages.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "zhengwu.core.middleware.RejectNulMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "zhengwu.urls"
 WSGI_APPLICATION = "zhengwu.wsgi.application"
 ASGI_APPLICATION = "zhengwu.asgi.application"

@@ -8,10 +8,11 @@ that thread and the event loop several times per request (the outer sync middlew
 async-capable ones, the sync view, each signal). Profiled with py-spy on the gateway at 32
 clients, starting and joining those threads and the hops took more of a worker's CPU than the
 gateway's own work. Here the whole request runs in ONE call on one of N threads kept for the
-process, exactly as under a threaded WSGI server: the same `MIDDLEWARE` (loaded in Django's sync
-mode), the same URL resolution, exception handling, error pages and `request_started` /
-`request_finished` signals (so database connections are taken and given back per request as
-usual). The event loop only reads the request and writes the answer (Django's own
+process, as under a threaded WSGI server: the same URL resolution, exception handling, error
+bodies and `request_started` / `request_finished` signals (so database connections are taken and
+given back per request as usual), and the middleware of `MACHINE_MIDDLEWARE` — MIDDLEWARE's error
+bodies, input guards and security headers without its browser-session layers (settings.py says
+why), in Django's sync mode. The event loop only reads the request and writes the answer (Django's own
 `ASGIHandler.send_response`).
 
 Contract: a route sent here answers with a non-streaming response. A streaming answer would have
@@ -37,8 +38,10 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseServerError
 from django.urls import set_script_prefix
+from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +73,27 @@ class ThreadPoolHandler(ASGIHandler):
 
     def __init__(self) -> None:
         base.BaseHandler.__init__(self)
-        self.load_middleware(is_async=False)
+        self._load_machine_middleware(settings.MACHINE_MIDDLEWARE)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    def _load_machine_middleware(self, paths: list[str]) -> None:
+        """BaseHandler.load_middleware in sync mode, for `paths` instead of MIDDLEWARE (each is a
+        sync-capable middleware; the same hooks collected in the same order as Django does)."""
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        handler = convert_exception_to_response(self._get_response)
+        for path in reversed(paths):
+            instance = import_string(path)(handler)
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
 
     def _pool(self) -> ThreadPoolExecutor:
         # Made on first use, in the worker process that serves (uvicorn starts its workers after import).
@@ -112,7 +133,8 @@ class ThreadPoolHandler(ASGIHandler):
                                                    content_type="text/plain; charset=utf-8")
         assert isinstance(response, HttpResponse)
         response._handler_class = self.__class__  # type: ignore[attr-defined]
-        response.content  # noqa: B018 (rendered here, on the thread that made it)
+        if not response.has_header("Content-Length"):  # as CommonMiddleware does on the ASGI path
+            response["Content-Length"] = str(len(response.content))
         response.close()
         return response
 

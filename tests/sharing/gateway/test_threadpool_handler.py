@@ -55,8 +55,12 @@ def apps() -> Iterator[tuple[Any, Any]]:
     yield application, django_application
 
 
+# What only the browser-session middleware adds (LocaleMiddleware, SessionMiddleware's Vary).
+SESSION_ONLY_HEADERS = ("vary", "content-language")
+
+
 def _comparable(response: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
-    headers = sorted((k, v) for k, v in response.headers.items() if k not in ("date",))
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in ("date", *SESSION_ONLY_HEADERS))
     return response.status_code, response.content, headers
 
 
@@ -87,10 +91,45 @@ def test_pooled_answers_equal_djangos_asgi_answers(
     shown = got[0].json()["record"]
     assert shown["id_no"] != id_no(2) and shown["id_no"].endswith(id_no(2)[-4:])
     for response in got:
-        assert response.headers["x-content-type-options"] == "nosniff"
+        assert not set(SESSION_ONLY_HEADERS) & set(response.headers)
+        assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["content-type"].startswith("application/json")
     # every data call, refusals included, is in the call log — from both handlers alike
     assert GatewayCall.objects.filter(remote_addr="10.1.2.3").count() == 2 * 7  # all but the 404 route and health
+
+
+def test_machine_middleware_is_middleware_without_the_browser_session_layers(settings: Any) -> None:
+    machine, full = settings.MACHINE_MIDDLEWARE, settings.MIDDLEWARE
+    assert [m for m in full if m in machine] == machine  # a subset, in the same order
+    dropped = set(full) - set(machine)
+    assert dropped == {
+        "whitenoise.middleware.WhiteNoiseMiddleware", "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.locale.LocaleMiddleware", "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "zhengwu.identity.middleware.SessionPolicyMiddleware", "django.contrib.messages.middleware.MessageMiddleware",
+    }
+
+
+def test_a_staff_session_is_no_credential_for_the_gateway(
+    apps: tuple[Any, Any], client: Any, make_user: Callable[..., Any], consumer: Any, granted: Callable[..., Any],
+    population: Any,
+) -> None:
+    granted()
+    staff = make_user("rs_staff_session", unit=consumer)
+    client.force_login(staff)
+    cookie = f"{settings_cookie_name()}={client.cookies[settings_cookie_name()].value}"
+    pooled, _ = apps
+    path = f"{V1}/resources/{population.resource_code}/records/{id_no(1)}"
+    answer = run(_get(pooled, [("GET", path, {"Cookie": cookie})]))[0]
+    assert answer.status_code == 401 and "缺少访问凭证" in answer.json()["error"]["message"]
+    assert "set-cookie" not in answer.headers and id_no(1)[-4:] not in answer.text
+
+
+def settings_cookie_name() -> str:
+    from django.conf import settings
+
+    return str(settings.SESSION_COOKIE_NAME)
 
 
 def test_the_pool_reuses_a_fixed_set_of_threads(
