@@ -83,7 +83,7 @@ class ThreadPoolHandler(ASGIHandler):
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        handler = convert_exception_to_response(self._get_response)
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # not in django-stubs
         for path in reversed(paths):
             instance = import_string(path)(handler)
             if hasattr(instance, "process_view"):
