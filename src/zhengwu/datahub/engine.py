@@ -9,8 +9,11 @@ few passes over the staged data and never collects rows into Python:
 2. accepted rows = staged rows not in that file (an anti join on ``_row``), typed per schema and
    written to ``accepted.parquet`` with ``_batch``;
 3. refused rows are written from the failed rows (small), with ``_errors`` and ``_rules``;
-4. the report comes from one aggregate over the staged data (filled cells) and aggregates and
-   samples over the failed rows.
+4. the report comes from aggregates and samples over the failed rows, plus the whole batch's
+   counts: the filled cells as the stage writer counted them (`readers.staged_counts`, from the
+   staged file's metadata), and one aggregate over the staged data for the rest (rewritten dates,
+   rows a multi-column rule applies to), which reads only those columns (all of them, filled
+   cells included, for a staged file without the counts).
 
 Typed output: 字符/二进制 → string; 数字 → decimal(38, 6) (the type rule admits at most 32 integer
 digits and 6 decimal places, so the cast never rounds and both engines give the exact same
@@ -56,6 +59,7 @@ from django.conf import settings
 
 from zhengwu.core.errors import DomainError
 
+from .readers import staged_counts
 from .rules import (
     BOOLEAN_TYPE,
     CONSISTENCY,
@@ -315,7 +319,7 @@ def check_batch(
         ).order_by(ROW_COLUMN)
         _write_parquet(con, engine, refused, refused_path)
 
-        report = _report(con, t, failed, schema, rules, reasons, sample_size, raw)
+        report = _report(con, t, failed, schema, rules, reasons, sample_size, raw, staged_counts(Path(staged)))
     finally:
         if engine == "duckdb":
             con.disconnect()
@@ -335,13 +339,23 @@ def check_batch(
 
 def _report(
     con: Any, t: ir.Table, failed: ir.Table, schema: ResourceSchema, rules: list[Rule], reasons: list[str],
-    sample_size: int, raw: dict[str, str] | None = None,
+    sample_size: int, raw: dict[str, str] | None = None, staged: tuple[int, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """`staged`: the staged file's row count and non-null cells per column as its writer counted
+    them (`readers.staged_counts`), when known; the aggregate over `t` then reads only what it
+    still has to count (rewritten dates, multi-column rules' rows), and nothing when there is none."""
     fields = schema.field_names
     raw = raw or {}
-    # filled cells over all staged rows, and how many rows each multi-column rule applies to
-    whole: dict[str, ir.Value] = {"rows_in": t.count(), "structure": t[STRUCTURE_COLUMN].count()}
-    whole.update({f"filled_{i}": t[f].count() for i, f in enumerate(fields)})
+    # filled cells over all staged rows (unchanged by the date rewrite, which keeps nulls null and
+    # values non-null), and how many rows each multi-column rule applies to
+    known: dict[str, int] = {}
+    if staged is not None and all(c in staged[1] for c in (STRUCTURE_COLUMN, *fields)):
+        known = {"rows_in": staged[0], "structure": staged[1][STRUCTURE_COLUMN]}
+        known.update({f"filled_{i}": staged[1][f] for i, f in enumerate(fields)})
+    whole: dict[str, ir.Value] = {}
+    if not known:
+        whole = {"rows_in": t.count(), "structure": t[STRUCTURE_COLUMN].count()}
+        whole.update({f"filled_{i}": t[f].count() for i, f in enumerate(fields)})
     # values written in a Chinese date form and rewritten to ISO
     whole.update({
         f"normalised_{i}": (t[f] != t[raw[f]]).fill_null(False).cast("int64").sum()
@@ -351,7 +365,9 @@ def _report(
         if len(rule.fields) > 1:
             filled = functools.reduce(operator.and_, [t[f].notnull() for f in rule.fields]) & t[STRUCTURE_COLUMN].isnull()
             whole[f"checked_{i}"] = filled.cast("int64").sum()
-    totals = {k: int(v or 0) for k, v in con.to_pyarrow(t.aggregate(**whole)).to_pylist()[0].items()}
+    totals = dict(known)
+    if whole:
+        totals.update({k: int(v or 0) for k, v in con.to_pyarrow(t.aggregate(**whole)).to_pylist()[0].items()})
 
     by_field: dict[str, list[str]] = {f: [] for f in fields}
     by_category: dict[str, list[str]] = {}

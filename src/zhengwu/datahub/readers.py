@@ -11,6 +11,8 @@ The staged file is the contract between the readers and the engine. Its columns,
 Files are read in a stream (a 10-million-row CSV is never held in memory) and written with
 `pyarrow.parquet.ParquetWriter` in row groups, to a temporary name renamed over `out` at the end:
 bad input raises `DomainError(field="file")` with a Chinese message and leaves nothing behind.
+The file's key-value metadata ``zhengwu.staged_counts`` holds the row count and the non-null cells
+of each text column (`staged_counts`), so the quality report need not read every column again.
 
 CSV: UTF-8 (with or without BOM), GBK and GB18030 are detected from a sample. GBK/GB18030 are
 transcoded to UTF-8 with the C library's iconv(3) (through ctypes, which releases the GIL so the
@@ -185,6 +187,27 @@ def stage_records(records: list[dict[str, Any]], schema: ResourceSchema, out: Pa
 # --------------------------------------------------------------------------------------------
 
 
+STAGED_COUNTS_KEY = "zhengwu.staged_counts"
+
+
+def staged_counts(path: Path) -> tuple[int, dict[str, int]] | None:
+    """(rows, {column: non-null cells}) of a staged file, from the metadata `_StageWriter` writes
+    (None for a file without it, e.g. one staged by other means, or a folder of part files): the
+    quality report's filled counts without reading every column again."""
+    try:
+        metadata = pq.read_metadata(path)
+        raw = (metadata.metadata or {}).get(STAGED_COUNTS_KEY.encode())
+        if raw is None:
+            return None
+        counts = json.loads(raw)
+        rows = int(counts["rows"])
+        if rows != metadata.num_rows:
+            return None
+        return rows, {str(k): int(v) for k, v in counts["filled"].items()}
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+
+
 def staged_arrow_schema(schema: ResourceSchema) -> pa.Schema:
     """The Arrow schema of a staged file for `schema`."""
     fields = [pa.field(ROW_COLUMN, pa.int64(), nullable=False), pa.field(STRUCTURE_COLUMN, pa.string())]
@@ -205,6 +228,8 @@ class _StageWriter:
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.rows = 0
+        # non-null cells per text column (_structure and the fields), kept in the file's metadata
+        self.filled = dict.fromkeys(self.arrow_schema.names[1:], 0)
         self.committed = False
 
     def __enter__(self) -> _StageWriter:
@@ -236,6 +261,9 @@ class _StageWriter:
         if data.num_rows == 0:
             return
         table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+        for name in self.filled:
+            column = table.column(name)
+            self.filled[name] += len(column) - column.null_count
         self.pending.append(table)
         self.pending_rows += table.num_rows
         self.rows += table.num_rows
@@ -252,6 +280,7 @@ class _StageWriter:
     def commit(self) -> int:
         self.flush()
         writer = self._open()  # an empty staged file still has the schema
+        writer.add_key_value_metadata({STAGED_COUNTS_KEY: json.dumps({"rows": self.rows, "filled": self.filled})})
         writer.close()
         os.replace(self.tmp, self.out)
         self.committed = True
@@ -1575,5 +1604,6 @@ __all__ = [
     "stage_file",
     "stage_records",
     "staged_arrow_schema",
+    "staged_counts",
     "value_text",
 ]
