@@ -121,16 +121,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# The routes served by core.threadpool_handler (the data gateway's reads) run this subset of
-# MIDDLEWARE, in the same order: its error bodies, input guards and security headers, without the
-# browser-session layers (static files, sessions, language, slash redirects, CSRF, login, the
-# session policy, messages). Those routes authenticate every request by its own credential and
-# never read a session cookie — a session sent along is ignored, never honoured.
+# The routes served by core.threadpool_handler (the data gateway's reads) run MIDDLEWARE's error
+# bodies, input guards and security headers, in the same order, without the browser-session layers
+# (static files, sessions, language, slash redirects, CSRF, login, the session policy, messages):
+# those routes authenticate every request by its own credential and never read a session cookie —
+# a session sent along is ignored, never honoured. Their answers are never pages, so the page CSP
+# is replaced by the strictest one (core.middleware.MACHINE_CSP).
 MACHINE_MIDDLEWARE = [
     "zhengwu.core.errorpages.ApiErrorBodyMiddleware",
     "zhengwu.core.errorpages.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "zhengwu.core.middleware.MachineContentSecurityPolicyMiddleware",
     "zhengwu.core.middleware.RejectNulMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

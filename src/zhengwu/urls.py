@@ -3,6 +3,9 @@ from django.urls import include, path
 from .api import api
 
 urlpatterns = [
+    # 数据服务网关 first: its API answers machines at a high rate, and Django tries the patterns in
+    # order (its paths, /gateway/… and /metrics, are its own, so the order decides nothing else).
+    path("", include("zhengwu.sharing.gateway.urls")),
     path("api/v1/", api.urls),
     path("", include("zhengwu.core.urls")),
     path("", include("zhengwu.identity.urls")),
@@ -16,8 +19,7 @@ urlpatterns = [
     path("", include("zhengwu.identity.oidc.provider_urls")),
     path("sso/", include("zhengwu.identity.oidc.urls")),
     path("public-accounts/", include("zhengwu.identity.public.urls")),
-    # 数据服务网关 (its API, consoles and /metrics), 数据交换, 公共数据开放: each owns its paths.
-    path("", include("zhengwu.sharing.gateway.urls")),
+    # 数据交换, 公共数据开放: each owns its paths.
     path("", include("zhengwu.sharing.exchange.urls")),
     path("", include("zhengwu.opendata.urls")),
 ]

@@ -50,3 +50,22 @@ class RejectNulMiddleware:
                     if "\x00" in key or any("\x00" in v for v in values):
                         return key.replace("\x00", "")
         return None
+
+
+# The policy of machine-facing answers (JSON, CSV): nothing in them may load, run or be framed.
+MACHINE_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class MachineContentSecurityPolicyMiddleware:
+    """The Content-Security-Policy of the routes that answer machines (core.threadpool_handler's
+    MACHINE_MIDDLEWARE), in place of django-csp's page policy, which is rebuilt for every response:
+    an answer that is never a page gets the strictest policy, one constant header."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = MACHINE_CSP
+        return response

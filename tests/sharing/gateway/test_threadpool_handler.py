@@ -55,12 +55,14 @@ def apps() -> Iterator[tuple[Any, Any]]:
     yield application, django_application
 
 
-# What only the browser-session middleware adds (LocaleMiddleware, SessionMiddleware's Vary).
+# What only the browser-session middleware adds (LocaleMiddleware, SessionMiddleware's Vary), and
+# the page CSP, which the machine routes replace by the strictest one.
 SESSION_ONLY_HEADERS = ("vary", "content-language")
+PAGE_HEADERS = (*SESSION_ONLY_HEADERS, "content-security-policy")
 
 
 def _comparable(response: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
-    headers = sorted((k, v) for k, v in response.headers.items() if k not in ("date", *SESSION_ONLY_HEADERS))
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in ("date", *PAGE_HEADERS))
     return response.status_code, response.content, headers
 
 
@@ -93,7 +95,8 @@ def test_pooled_answers_equal_djangos_asgi_answers(
     for response in got:
         assert not set(SESSION_ONLY_HEADERS) & set(response.headers)
         assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
-        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert response.headers.get("cache-control") == "no-store" or response.request.url.path.endswith(("/route", "/health"))
         assert response.headers["content-type"].startswith("application/json")
     # every data call, refusals included, is in the call log — from both handlers alike
     assert GatewayCall.objects.filter(remote_addr="10.1.2.3").count() == 2 * 7  # all but the 404 route and health
@@ -101,9 +104,11 @@ def test_pooled_answers_equal_djangos_asgi_answers(
 
 def test_machine_middleware_is_middleware_without_the_browser_session_layers(settings: Any) -> None:
     machine, full = settings.MACHINE_MIDDLEWARE, settings.MIDDLEWARE
-    assert [m for m in full if m in machine] == machine  # a subset, in the same order
+    assert "zhengwu.core.middleware.MachineContentSecurityPolicyMiddleware" in machine
+    machine = [m for m in machine if m != "zhengwu.core.middleware.MachineContentSecurityPolicyMiddleware"]
+    assert [m for m in full if m in machine] == machine  # the rest: a subset, in the same order
     dropped = set(full) - set(machine)
-    assert dropped == {
+    assert dropped == {"csp.middleware.CSPMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware", "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.locale.LocaleMiddleware", "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware",

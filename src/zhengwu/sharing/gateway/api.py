@@ -107,6 +107,9 @@ def gateway_call(operation: str) -> Callable[..., Any]:
                 response = error_response(failure)
             if not getattr(response, "gateway_recorded", False):
                 record_call(facts, (time.perf_counter() - facts.started) * 1000)
+            # records of persons and enterprises: never kept by a browser or a proxy on the way
+            if not response.has_header("Cache-Control"):
+                response["Cache-Control"] = "no-store"
             return response
 
         return wrapped
