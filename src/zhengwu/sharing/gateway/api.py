@@ -165,8 +165,8 @@ def openapi_document(request: HttpRequest) -> HttpResponse:
 # --- reads ---------------------------------------------------------------------------------------------
 
 
-def _begin(facts: CallFacts, code: str) -> enforcement.GrantView:
-    view = facts.view = enforcement.grant_for(facts.caller, code)
+def _begin(facts: CallFacts, code: str, view: enforcement.GrantView | None = None) -> enforcement.GrantView:
+    view = facts.view = view or enforcement.grant_for(facts.caller, code)
     enforcement.check_limits(view)
     return view
 
@@ -177,8 +177,9 @@ def _read_columns(view: enforcement.GrantView, fields: list[str]) -> list[str]:
     return fields + [c for c in view.subject_columns if c not in fields]
 
 
-def _lookup(request: HttpRequest, facts: CallFacts, code: str, key: dict[str, str]) -> HttpResponse:
-    view = _begin(facts, code)
+def _lookup(request: HttpRequest, facts: CallFacts, code: str, key: dict[str, str],
+            view: enforcement.GrantView | None = None) -> HttpResponse:
+    view = _begin(facts, code, view)
     fields = enforcement.choose_fields(view, request.GET.get("fields"))
     facts.items = fields
     expected = view.keys
@@ -208,7 +209,7 @@ def record_by_key(request: HttpRequest, facts: CallFacts, code: str, key: str) -
     if len(view.keys) != 1:
         facts.view = view
         raise GatewayError(400, f"该信息资源的主键由多个信息项组成，请用 /record?{'&'.join('key.' + k + '=…' for k in view.keys)}", "key")
-    return _lookup(request, facts, code, {view.keys[0]: key})
+    return _lookup(request, facts, code, {view.keys[0]: key}, view)
 
 
 @gateway_call(Operation.LOOKUP)
