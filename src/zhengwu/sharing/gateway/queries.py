@@ -3,7 +3,8 @@
 - a unit's 数据管理员 / 应用系统管理员 sees its unit's keys, SERVICE clients and calls;
 - the provider unit's 共享审核员 sees the grants it gave (to set their limits) and the calls on its
   resources; the data authority sees every call;
-- the 审计管理员 looks up who used one person's / enterprise's data (`data_use_for`, audited);
+- the 审计管理员's look-up of who used one person's / enterprise's data is audited, so it is a
+  service (`services.do_query_data_use`) that reads with `data_use_of_subject`;
 - the holder of a portal account sees their own (`data_use_of_holder`), by the identity number /
   credit code the public-accounts app verified.
 """
@@ -17,19 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
-from zhengwu.audit.models import AuditResult
-from zhengwu.audit.services import record_event
 from zhengwu.catalog.queries import names_by_code
-from zhengwu.core.errors import DomainError, PermissionDenied
-from zhengwu.core.roles import AdminRole, is_admin
-from zhengwu.core.validators import USCC_ALPHABET, check_resident_id, check_uscc
+from zhengwu.core.errors import PermissionDenied
 from zhengwu.sharing.models import ShareGrant
 from zhengwu.sharing.services import _is_staff, is_data_authority, is_share_reviewer
 
-from .models import DataUse, GatewayCall, GatewayKey, GrantLimits, SubjectKind
+from .models import DataUse, GatewayCall, GatewayKey, GrantLimits
 from .services import manages_unit_systems, subject_hash
 
 
@@ -132,42 +128,6 @@ def statistics_for(calls: QuerySet[GatewayCall], *, since: datetime, by: str = "
 
 
 # --- who used my data ----------------------------------------------------------------------------------
-
-
-def _subject(identifier: str) -> tuple[str, str]:
-    text = (identifier or "").strip().upper()
-    if len(text) == 18:
-        person = check_resident_id(text)
-        if person.ok:
-            return SubjectKind.PERSON, person.normalized or text
-        enterprise = check_uscc(text)
-        if enterprise.ok:
-            return SubjectKind.ENTERPRISE, enterprise.normalized or text
-        # the reason of what the input looks like: a credit code is written in its own alphabet and
-        # has letters; anything else is told what an identity number needs
-        looks_like_credit_code = not text[:17].isdigit() and all(c in USCC_ALPHABET for c in text)
-        reason = enterprise.reason if looks_like_credit_code else person.reason
-        raise DomainError(f"证件号码：{reason}", "identifier")
-    raise DomainError("证件号码：请输入 18 位公民身份号码或统一社会信用代码", "identifier")
-
-
-def data_use_for(actor: Any, identifier: str, *, request: HttpRequest | None = None) -> tuple[str, QuerySet[DataUse]]:
-    """The 审计管理员's look-up: every read of this person's / enterprise's records, newest first.
-    The look-up itself is audited (with the kind and a masked number, never the clear number)."""
-    if not is_admin(actor, AdminRole.AUDIT):
-        raise PermissionDenied("只有审计管理员可以查询数据使用记录")
-    try:
-        kind, value = _subject(identifier)
-    except DomainError as exc:
-        # a refused look-up is audited too, with the reason and the input's length, never the input
-        record_event(actor, "gateway.data_use.query", object_type="data_use", result=AuditResult.FAILURE,
-                     details={"reason": exc.message, "length": len(identifier or "")}, request=request)
-        raise
-    masked = value[:3] + "*" * 11 + value[-4:]
-    uses = DataUse.objects.filter(subject_hash=subject_hash(kind, value)).order_by("-at", "-id")
-    record_event(actor, "gateway.data_use.query", object_type="data_use", object_id=masked,
-                 details={"kind": kind, "subject": masked, "found": uses.count()}, request=request)
-    return kind, uses
 
 
 def data_use_of_subject(kind: str, value: str) -> QuerySet[DataUse]:

@@ -24,13 +24,16 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from zhengwu.audit.models import AuditResult
 from zhengwu.audit.services import audited_attempt, record_event
 from zhengwu.core.crypto import encrypt_field, field_key, hmac_sm3, sm3
 from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
+from zhengwu.core.roles import AdminRole, is_admin
+from zhengwu.core.validators import USCC_ALPHABET, check_resident_id, check_uscc
 from zhengwu.directory.models import Unit
 from zhengwu.sharing.models import ShareGrant
 from zhengwu.sharing.services import _is_staff, is_share_reviewer, is_unit_data_admin
@@ -45,6 +48,7 @@ from .models import (
     GatewayKey,
     GrantLimits,
     Operation,
+    SubjectKind,
 )
 
 LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -358,6 +362,44 @@ def add_data_uses(call: GatewayCall, view: Any, subjects: Iterable[tuple[str, st
     ]
     DataUse.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def _subject(identifier: str) -> tuple[str, str]:
+    text = (identifier or "").strip().upper()
+    if len(text) == 18:
+        person = check_resident_id(text)
+        if person.ok:
+            return SubjectKind.PERSON, person.normalized or text
+        enterprise = check_uscc(text)
+        if enterprise.ok:
+            return SubjectKind.ENTERPRISE, enterprise.normalized or text
+        # the reason of what the input looks like: a credit code is written in its own alphabet and
+        # has letters; anything else is told what an identity number needs
+        looks_like_credit_code = not text[:17].isdigit() and all(c in USCC_ALPHABET for c in text)
+        reason = enterprise.reason if looks_like_credit_code else person.reason
+        raise DomainError(f"证件号码：{reason}", "identifier")
+    raise DomainError("证件号码：请输入 18 位公民身份号码或统一社会信用代码", "identifier")
+
+
+def do_query_data_use(actor: Any, identifier: str, *, request: HttpRequest | None = None) -> tuple[str, QuerySet[DataUse]]:
+    """The 审计管理员's look-up: every read of this person's / enterprise's records, newest first.
+    The look-up itself is audited (with the kind and a masked number, never the clear number)."""
+    if not is_admin(actor, AdminRole.AUDIT):
+        raise PermissionDenied("只有审计管理员可以查询数据使用记录")
+    try:
+        kind, value = _subject(identifier)
+    except DomainError as exc:
+        # a refused look-up is audited too, with the reason and the input's length, never the input
+        record_event(actor, "gateway.data_use.query", object_type="data_use", result=AuditResult.FAILURE,
+                     details={"reason": exc.message, "length": len(identifier or "")}, request=request)
+        raise
+    from .queries import data_use_of_subject
+
+    masked = value[:3] + "*" * 11 + value[-4:]
+    uses = data_use_of_subject(kind, value)
+    record_event(actor, "gateway.data_use.query", object_type="data_use", object_id=masked,
+                 details={"kind": kind, "subject": masked, "found": uses.count()}, request=request)
+    return kind, uses
 
 
 # --- seals and statistics ------------------------------------------------------------------------------

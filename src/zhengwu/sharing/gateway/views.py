@@ -212,7 +212,7 @@ def data_use(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"identifier": "", "page": None, "error": None, "kind": ""}
     if identifier:
         try:
-            kind, uses = queries.data_use_for(request.user, identifier, request=request)
+            kind, uses = services.do_query_data_use(request.user, identifier, request=request)
         except DomainError as exc:
             context["error"] = exc
         else:
