@@ -307,6 +307,14 @@ def mariadb_proxy(settings: Any, local_databases: Any) -> Iterator[TcpProxy]:
 DEST_DB = "h3_dest"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _destination_databases() -> None:
+    """The consumers' databases exist before any test registers a subscription on them (a fresh
+    machine has neither; registering checks the connection, so it cannot wait for table_copy)."""
+    for engine in ("mysql", "postgresql"):
+        dest_connect(engine).close()
+
+
 def table_name(prefix: str = "rk") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
