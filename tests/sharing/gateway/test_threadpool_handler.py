@@ -171,3 +171,32 @@ def test_a_streamed_answer_on_a_pooled_route_is_refused(
         threadpool_handler._routes.remove(misrouted)
     assert refused.status_code == 500 and "问题已记录" in refused.text and id_no(1)[-4:] not in refused.text
     assert "不应登记到线程池" in caplog.text
+
+
+
+async def _raw_get(app: Any, path: str) -> tuple[int, bytes]:
+    """A GET with the path exactly as given (httpx, like browsers, would remove dot segments;
+    an attacker's client need not)."""
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver")], "client": ("10.1.2.3", 50000), "server": ("testserver", 80),
+             "scheme": "http", "root_path": "", "http_version": "1.1", "asgi": {"version": "3.0"}}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_page_cannot_be_reached_through_the_pooled_prefix(apps: tuple[Any, Any]) -> None:
+    """The pooled routes run without the session, CSRF and login layers, so no page may be reached
+    under /gateway/v1/: dot segments are not normalised into another app's path."""
+    pooled, _ = apps
+    for path in (f"{V1}/../portal/", f"{V1}/../../sharing/", f"{V1}//portal/", f"{V1}/./../audit/"):
+        assert threadpool_handler.is_pooled(path)
+        status, body = run(_raw_get(pooled, path))
+        assert status == 404 and b'"status":404' in body.replace(b" ", b"") and b"<html" not in body.lower()
