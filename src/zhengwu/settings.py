@@ -340,7 +340,14 @@ GATEWAY_CACHE_SECONDS = env_int("ZHENGWU_GATEWAY_CACHE_SECONDS", 5)
 # Threads per web process for the routes served by core.threadpool_handler (the gateway's reads).
 SYNC_THREADS = env_int("ZHENGWU_SYNC_THREADS", 8)
 if SYNC_THREADS < 1:
-    raise ImproperlyConfigured("ZHENGWU_SYNC_THREADS 必须是不小于 1 的整数")
+    raise ImproperlyConfigured(f"ZHENGWU_SYNC_THREADS 必须是不小于 1 的整数，当前为 {SYNC_THREADS}")
+# Each of those threads holds one pooled connection while it serves a request: more threads than the
+# pool's connections would make the extra ones wait ZHENGWU_DB_POOL_TIMEOUT seconds and then fail.
+if DB_POOL and SYNC_THREADS > _pool_max:
+    raise ImproperlyConfigured(
+        f"ZHENGWU_SYNC_THREADS（{SYNC_THREADS}）不能大于 ZHENGWU_DB_POOL_MAX（{_pool_max}）："
+        "网关的每个线程同时占用连接池的一个连接"
+    )
 # Bearer token of /metrics (Prometheus); empty: /metrics answers 404.
 METRICS_TOKEN = os.environ.get("ZHENGWU_METRICS_TOKEN", "")
 

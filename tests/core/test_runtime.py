@@ -157,3 +157,31 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"ZHENGWU_SYNC_THREADS": "abc"}, "环境变量 ZHENGWU_SYNC_THREADS 必须是整数，当前为 'abc'"),
+        ({"ZHENGWU_SYNC_THREADS": "0"}, "ZHENGWU_SYNC_THREADS 必须是不小于 1 的整数，当前为 0"),
+        (
+            {"ZHENGWU_SYNC_THREADS": "12", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "ZHENGWU_DB_POOL": "1"},
+            "ZHENGWU_SYNC_THREADS（12）不能大于 ZHENGWU_DB_POOL_MAX（10）",
+        ),
+    ],
+)
+def test_a_wrong_gateway_thread_count_stops_start_up(extra: dict[str, str], message: str) -> None:
+    """The gateway's thread count is checked when settings load, with a Chinese reason naming it."""
+    code = "import django; django.setup()"
+    env = {"PATH": "/usr/bin:/bin", "ZHENGWU_ENV": "development", "DJANGO_SETTINGS_MODULE": "zhengwu.settings", **extra}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "ImproperlyConfigured" in out.stderr and message in out.stderr
+
+
+def test_a_gateway_thread_count_within_the_pool_is_accepted() -> None:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SYNC_THREADS)"
+    env = {"PATH": "/usr/bin:/bin", "ZHENGWU_ENV": "development", "DJANGO_SETTINGS_MODULE": "zhengwu.settings",
+           "ZHENGWU_SYNC_THREADS": "10", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "ZHENGWU_DB_POOL": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "10"

@@ -20,8 +20,8 @@ to be read into memory or iterated on another thread than the one holding its da
 it is refused as a platform fault (500, logged) — routes that stream (the gateway's bulk extract)
 are not registered.
 
-`ZHENGWU_SYNC_THREADS` (default 8) threads per process; with the connection pool on, keep it at or
-under `ZHENGWU_DB_POOL_MAX` so no thread waits for a connection.
+`ZHENGWU_SYNC_THREADS` (default 8) threads per process; with the connection pool on, settings refuse more
+threads than `ZHENGWU_DB_POOL_MAX`, so no thread waits for a connection.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def is_pooled(path: str) -> bool:
 
 
 def thread_count() -> int:
-    return max(1, int(getattr(settings, "SYNC_THREADS", 8)))
+    return int(settings.SYNC_THREADS)  # checked (≥ 1, ≤ the pool's size) in settings
 
 
 class ThreadPoolHandler(ASGIHandler):
