@@ -343,7 +343,7 @@ if SYNC_THREADS < 1:
     raise ImproperlyConfigured(f"ZHENGWU_SYNC_THREADS 必须是不小于 1 的整数，当前为 {SYNC_THREADS}")
 # Each of those threads holds one pooled connection while it serves a request: more threads than the
 # pool's connections would make the extra ones wait ZHENGWU_DB_POOL_TIMEOUT seconds and then fail.
-if DB_POOL and SYNC_THREADS > _pool_max:
+if DB_POOL and _pool_max < SYNC_THREADS:
     raise ImproperlyConfigured(
         f"ZHENGWU_SYNC_THREADS（{SYNC_THREADS}）不能大于 ZHENGWU_DB_POOL_MAX（{_pool_max}）："
         "网关的每个线程同时占用连接池的一个连接"
