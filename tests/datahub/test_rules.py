@@ -439,3 +439,23 @@ def test_division_rule_agrees_with_check_division_code(duck: Any, values: list[s
         python = pyval.check_division_code(value)
         reason = row.get("division:dv")
         assert (reason is None) == python.ok, (value, reason, python.reason)
+
+
+@pytest.mark.parametrize(
+    ("earliest", "today"),
+    [
+        (pyval.EARLIEST_BIRTH_DATE, date(2026, 12, 2)),
+        (date(1999, 12, 15), date(2000, 3, 1)),  # a century leap year
+        (date(1900, 2, 27), date(1900, 3, 2)),  # a century that is not one
+        (date(2024, 2, 29), date(2024, 2, 29)),
+    ],
+)
+def test_birth_date_table_is_every_day_with_its_check_sum_share(earliest: date, today: date) -> None:
+    """The identity-number check joins with this table; it must hold exactly the days from `earliest`
+    to `today`, each with its eight digits' weighted share, as counted here the plain way."""
+    from zhengwu.datahub.rules import _birth_rows
+
+    weights = pyval.RESIDENT_ID_WEIGHTS[6:14]
+    days = [date.fromordinal(n).strftime("%Y%m%d") for n in range(earliest.toordinal(), today.toordinal() + 1)]
+    shares = [sum(int(d) * w for d, w in zip(day, weights, strict=True)) for day in days]
+    assert _birth_rows(earliest, today) == {"code": days, "rid_sum": shares}

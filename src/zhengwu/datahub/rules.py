@@ -59,6 +59,7 @@ rule except `required` passes a null value, and a row the reader could not split
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import functools
 import operator
@@ -413,8 +414,25 @@ def _birth_rows(earliest: date, today: date) -> dict[str, list[Any]]:
     its share of the check sum: a join with it tells whether the birth date exists and is in range,
     and adds those eight digits' share, so the per-row test needs no date cast or digit arithmetic."""
     weights = pyval.RESIDENT_ID_WEIGHTS[6:14]
-    codes = [date.fromordinal(n).strftime("%Y%m%d") for n in range(earliest.toordinal(), today.toordinal() + 1)]
-    return {"code": codes, "rid_sum": [sum(int(d) * w for d, w in zip(c, weights, strict=True)) for c in codes]}
+
+    def share(digits: str, part: tuple[int, ...]) -> int:
+        return sum(int(d) * w for d, w in zip(digits, part, strict=True))
+
+    # The sum splits into the year's, the month's and the day's shares, each computed once: building
+    # the ~65,000 dates with strftime and summing their digits took 0.4 s CPU in every new process.
+    month_share = [share(f"{m:02d}", weights[4:6]) for m in range(13)]
+    day_share = [share(f"{d:02d}", weights[6:8]) for d in range(32)]
+    first, last = (earliest.year, earliest.month, earliest.day), (today.year, today.month, today.day)
+    codes: list[str] = []
+    sums: list[int] = []
+    for y in range(earliest.year, today.year + 1):
+        year_share = share(f"{y:04d}", weights[0:4])
+        for m in range(1, 13):
+            for d in range(1, calendar.monthrange(y, m)[1] + 1):
+                if first <= (y, m, d) <= last:
+                    codes.append(f"{y:04d}{m:02d}{d:02d}")
+                    sums.append(year_share + month_share[m] + day_share[d])
+    return {"code": codes, "rid_sum": sums}
 
 
 @lru_cache(maxsize=1)
