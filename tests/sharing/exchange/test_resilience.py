@@ -190,7 +190,7 @@ def test_dead_letter_after_n_attempts_and_redelivery(
     from zhengwu.sharing.exchange import changes, destinations
 
     view = changes.view_for(grant)
-    rows = changes.snapshot(view, v1)
+    rows = [r for _, page_rows, _ in changes.snapshot_pages(view, v1, 1000) for r in page_rows or ()]
     body = delivery.body_of(sub, body_page, view, [(r["_zw_key"], "upsert", r) for r in rows])
     status = destinations.post_webhook(sub.webhook_url, decrypt_field(sub.secret_encrypted, delivery.secret_context(sub.pk)),
                                        body_page.delivery_id, "snapshot", body)

@@ -326,33 +326,54 @@ def iter_version_rows(resource_code: str, version: int, columns: list[str] | Non
         yield from batch.to_pylist()
 
 
-def snapshot(
-    view: GrantView, version: int, subject_values: dict[str, tuple[tuple[str, str], ...]] | None = None
-) -> list[dict[str, Any]]:
-    """Every row of `version` the consumer may have, as shown, ordered by `_zw_key`. With a dict
-    `subject_values`, fills it with each row's `_zw_key` -> (kind, number) of whom the row names."""
-    rows = []
-    for raw in iter_version_rows(view.resource_code, version, view.columns):
-        if view.in_scope(raw):
-            shown = view.shown(raw)
-            rows.append(shown)
-            if subject_values is not None and view.subject_columns:
-                subject_values[shown[KEY_COLUMN]] = view.subject_values(raw)
-    rows.sort(key=lambda r: r[KEY_COLUMN])
-    return rows
+def snapshot_slice(
+    view: GrantView, version: int, start: int, limit: int
+) -> tuple[list[dict[str, Any]], list[tuple[tuple[str, str], ...]], int | None]:
+    """Up to `limit` rows of `version` in the consumer's scope, as shown, from raw position `start`
+    of the fixed order of `_ordered_rows`; with whom each names (`subject_values`) and the position
+    of the next row in scope, None when none follows. Files and row groups wholly before `start`
+    are skipped by their metadata, so a page costs its own rows, not the version's: never more than
+    the page and one read batch in memory (the change feed's bulk pages, one call each)."""
+    rows: list[dict[str, Any]] = []
+    named: list[tuple[tuple[str, str], ...]] = []
+    for position, raw in _ordered_rows_from(view.resource_code, version, view.columns, start):
+        if not view.in_scope(raw):
+            continue
+        if len(rows) == limit:
+            return rows, named, position
+        rows.append(view.shown(raw))
+        named.append(view.subject_values(raw) if view.subject_columns else ())
+    return rows, named, None
+
+
+def _ordered_rows_from(
+    resource_code: str, version: int, columns: list[str], start: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position, raw row) of `_ordered_rows` from position `start` on."""
+    dataset = lake.version_dataset(resource_code, version)
+    if dataset is None:
+        return
+    names = [c for c in columns if c in dataset.schema.names]
+    position = 0
+    for fragment in sorted(dataset.get_fragments(), key=lambda f: str(f.path)):
+        for group in fragment.split_by_row_group():
+            count = group.row_groups[0].num_rows
+            if position + count <= start:
+                position += count
+                continue
+            for batch in group.to_batches(schema=dataset.schema, columns=names, batch_size=SNAPSHOT_READ_ROWS):
+                skip = max(0, start - position)
+                if skip < batch.num_rows:
+                    yield from enumerate(batch.slice(skip).to_pylist(), position + skip)
+                position += batch.num_rows
 
 
 def _ordered_rows(resource_code: str, version: int, columns: list[str]) -> Iterator[dict[str, Any]]:
     """The raw rows of `version` in a fixed order — its files by path, each file's rows in file
     order — so that the same version gives the same sequence every time (a retried page, a
-    redelivery), read batch by batch."""
-    dataset = lake.version_dataset(resource_code, version)
-    if dataset is None:
-        return
-    names = [c for c in columns if c in dataset.schema.names]
-    for fragment in sorted(dataset.get_fragments(), key=lambda f: str(f.path)):
-        for batch in fragment.to_batches(schema=dataset.schema, columns=names, batch_size=SNAPSHOT_READ_ROWS):
-            yield from batch.to_pylist()
+    redelivery, the next page of the feed), read batch by batch."""
+    for _, raw in _ordered_rows_from(resource_code, version, columns, 0):
+        yield raw
 
 
 SNAPSHOT_READ_ROWS = 16384

@@ -2,7 +2,8 @@
 
 `feed_page(grant, cursor, limit)` is the pull channel, for this app's API and for the gateway to
 mount for a unit's system: no cursor starts a bulk extract of the current version (every row the
-grant allows, as upserts, paged by `_zw_key`); when the extract ends the cursor moves to change
+grant allows, as upserts, in the version's fixed file order, each page read from the position its
+cursor holds); when the extract ends the cursor moves to change
 mode at that version, and each later call returns the changes since (collapsed per key, the same
 as the push channels). The cursor is an opaque token signed with the platform secret (position,
 page, grant); a tampered, foreign or malformed cursor is refused. After a rollback the answer is
@@ -78,17 +79,18 @@ def feed_page(grant: ShareGrant, cursor: str | None, limit: int) -> FeedPage:
         return FeedPage([], cursor or None, False, None, **meta)
     if state is None or state["m"] == "bulk":
         version = int(state["v"]) if state else target
-        values: dict[str, tuple[tuple[str, str], ...]] = {}
-        rows = changes.snapshot(view, version, values)
-        keys = [r[changes.KEY_COLUMN] for r in rows]
-        start = _after(keys, str(state.get("k") or "") if state else "")
-        page = rows[start:start + limit]
-        out = [{"op": "upsert", "key": r[changes.KEY_COLUMN], "version": version, "row": r} for r in page]
-        who = changes.hashed_subjects(values.get(r[changes.KEY_COLUMN], ()) for r in page)
-        if start + limit >= len(rows):
+        # A bulk cursor holds the raw position reached in the version's fixed order; a cursor from
+        # before positions (it held a key) starts the extract again: its pages are upserts, so the
+        # rows already received are only written again.
+        start = state.get("p", 0) if state else 0
+        if not isinstance(start, int) or start < 0:
+            raise DomainError("游标无效：位置不正确，请不带游标重新开始", "cursor")
+        rows, named, following = changes.snapshot_slice(view, version, start, limit)
+        out = [{"op": "upsert", "key": r[changes.KEY_COLUMN], "version": version, "row": r} for r in rows]
+        who = changes.hashed_subjects(named)
+        if following is None:
             return FeedPage(out, _encode(grant, m="changes", v=version), False, version, **meta, subjects=who)
-        after = _encode(grant, m="bulk", v=version, k=page[-1][changes.KEY_COLUMN])
-        return FeedPage(out, after, False, version, **meta, subjects=who)
+        return FeedPage(out, _encode(grant, m="bulk", v=version, p=following), False, version, **meta, subjects=who)
     position = int(state["v"])
     end = int(state.get("t") or target)
     if end <= position:
