@@ -72,6 +72,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from zhengwu.catalog.codetables import COMPARE_WORDS, COMPARE_WORDS_DATES, range_text
 from zhengwu.core import divisions
@@ -403,9 +404,24 @@ def _area_rows() -> dict[str, list[Any]]:
     }
 
 
-def _area_table() -> ir.Table:
-    schema = {"code": "string", "current": "boolean", "county": "boolean", "rid_sum": "int64", "uscc_sum": "int64"}
-    return ibis.memtable(_area_rows(), schema=schema)
+@lru_cache(maxsize=1)
+def _area_arrow() -> pa.Table:
+    schema = pa.schema([("code", pa.string()), ("current", pa.bool_()), ("county", pa.bool_()),
+                        ("rid_sum", pa.int64()), ("uscc_sum", pa.int64())])
+    return pa.Table.from_pydict(_area_rows(), schema=schema)
+
+
+@lru_cache(maxsize=8)
+def _sum_arrow(rows_of: Callable[..., dict[str, list[Any]]], *args: Any) -> pa.Table:
+    """A (code, rid_sum) table as Arrow, built once per process: an Ibis memtable made from a dict
+    goes through a pandas DataFrame, which cost more than the rest of the check's expression."""
+    rows = rows_of(*args)
+    return pa.Table.from_pydict(rows, schema=pa.schema([("code", pa.string()), ("rid_sum", pa.int64())]))
+
+
+def _memtable(table: pa.Table, names: Sequence[str]) -> ir.Table:
+    """An Ibis memtable over `table` (zero-copy) with its columns renamed to `names`."""
+    return ibis.memtable(table.rename_columns(list(names)))
 
 
 @lru_cache(maxsize=4)
@@ -456,9 +472,9 @@ def _uscc_categories() -> tuple[str, ...]:
 def warm_up(today: date) -> None:
     """Build the code tables the checks join with (the first call in a process reads the historical
     division codes, about a second)."""
-    _area_rows()
-    _rid_tail_rows()
-    _birth_rows(pyval.EARLIEST_BIRTH_DATE, today)
+    _area_arrow()
+    _sum_arrow(_rid_tail_rows)
+    _sum_arrow(_birth_rows, pyval.EARLIEST_BIRTH_DATE, today)
     _uscc_categories()
 
 
@@ -650,13 +666,16 @@ class Checker:
         if not self._lookups:
             return t
         keys = {f"_lk{i}_on{n}": expr for i, lk in enumerate(self._lookups) for n, (expr, _c) in enumerate(lk.on)}
-        current = t.mutate(**keys)
+        keyed = t.mutate(**keys)
+        # One chain of left joins and one projection: a projection after every join made Ibis
+        # re-resolve every column of the growing table at each step (half the expression's cost).
+        joined: ir.Table = keyed
         for i, lk in enumerate(self._lookups):
-            predicates = [current[f"_lk{i}_on{n}"] == lk.right[c] for n, (_e, c) in enumerate(lk.on)]
-            current = current.left_join(lk.right, predicates).select(
-                *current.columns, *[lk.right[c] for c in (lk.hit, *lk.extra)]
-            )
-        return current.drop(*keys)
+            predicates = [keyed[f"_lk{i}_on{n}"] == lk.right[c] for n, (_e, c) in enumerate(lk.on)]
+            joined = joined.left_join(lk.right, predicates)
+        return joined.select(
+            *[keyed[c] for c in t.columns], *[lk.right[c] for lk in self._lookups for c in (lk.hit, *lk.extra)]
+        )
 
     def _member(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue], values: Sequence[str]) -> Test:
         """Whether key(row) is one of `values`: an IN list for a few values, else a join with a
@@ -666,7 +685,7 @@ class Checker:
             return lambda j: key(j).isin(listed)
         index = len(self._lookups)
         hit, code = f"_lk{index}_hit", f"_lk{index}_key"
-        right = ibis.memtable({code: list(values)}, schema={code: "string"}).mutate(**{hit: ibis.literal(True)})
+        right = _memtable(pa.table({code: pa.array(list(values), pa.string())}), [code]).mutate(**{hit: ibis.literal(True)})
         self._lookups.append(_Lookup(hit, right, [(key(t), code)]))
         return lambda j: j[hit].notnull()
 
@@ -675,17 +694,17 @@ class Checker:
         historical GB/T 2260 codes."""
         index = len(self._lookups)
         names = {c: f"_lk{index}_{c}" for c in ("code", "current", "county", "rid_sum", "uscc_sum")}
-        right = _area_table().rename({new: old for old, new in names.items()})
+        right = _memtable(_area_arrow(), [names[c] for c in _area_arrow().column_names])
         extra = (names["county"], names["rid_sum"], names["uscc_sum"])
         self._lookups.append(_Lookup(names["current"], right, [(key(t), names["code"])], extra))
         return _Areas(names["current"], names["county"], names["rid_sum"], names["uscc_sum"])
 
-    def _sum_lookup(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue], rows: dict[str, list[Any]]) -> str:
+    def _sum_lookup(self, t: ir.Table, key: Callable[[ir.Table], ir.StringValue], rows: pa.Table) -> str:
         """Join a (code, rid_sum) table on key(row); the name of the added rid_sum column (null when
         the key is not in the table)."""
         index = len(self._lookups)
         code, share = f"_lk{index}_code", f"_lk{index}_sum"
-        right = ibis.memtable({code: rows["code"], share: rows["rid_sum"]}, schema={code: "string", share: "int64"})
+        right = _memtable(rows, [code, share])
         self._lookups.append(_Lookup(share, right, [(key(t), code)]))
         return share
 
@@ -795,8 +814,8 @@ class Checker:
         # null, so the row fails: with the length 18 this is exactly the shape, the birth date and
         # the area code checks, without a regular expression, a date cast or digit arithmetic
         # (which cost more per row than all the other checks of a batch together).
-        born = self._sum_lookup(t, lambda x: _sub(x[rule.field], 6, 8), _birth_rows(pyval.EARLIEST_BIRTH_DATE, self.today))
-        tail = self._sum_lookup(t, lambda x: _sub(x[rule.field], 14, 4), _rid_tail_rows())
+        born = self._sum_lookup(t, lambda x: _sub(x[rule.field], 6, 8), _sum_arrow(_birth_rows, pyval.EARLIEST_BIRTH_DATE, self.today))
+        tail = self._sum_lookup(t, lambda x: _sub(x[rule.field], 14, 4), _sum_arrow(_rid_tail_rows))
 
         def fails(j: ir.Table) -> ir.BooleanValue:
             check_ok = (j[area.rid_sum] + j[born] + j[tail]) % 11 == 1
