@@ -200,6 +200,12 @@ def open_corrections_for_unit(actor: Any) -> QuerySet[CorrectionRequest]:
 # --- search ----------------------------------------------------------------------------------------------
 
 
+def text_ranks(text: str) -> dict[int, float]:
+    """Entry id → rank key (higher first) of the live entries matching `text` by the catalog's
+    search (`search.text_ranks`); live entries are public metadata, so no actor is needed."""
+    return search.text_ranks(text)
+
+
 def search_entries(
     actor: Any,
     text: str = "",

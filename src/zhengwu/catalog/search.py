@@ -910,6 +910,20 @@ def _rank(scores: dict[int, float], ids: Iterable[int]) -> list[int]:
     return ranked
 
 
+def _rank_keys(found: dict[int, tuple[int, int, float]]) -> dict[int, float]:
+    # One float orders by (groups matched, strong groups, score): a BM25 sum stays far below 1e4.
+    return {i: c * 1e8 + st * 1e4 + sc for i, (c, st, sc) in found.items()}
+
+
+def text_ranks(text: str) -> dict[int, float]:
+    """Entry id → rank key (higher first) of the live entries matching `text`: the ranking of
+    `search` (words matched, then matched in a strong field, then BM25) without loading entries,
+    for callers that filter and page in SQL themselves (the open data portal)."""
+    _collection_stats()  # drops stale document frequencies and synonyms
+    groups, _expansions, df = query_groups(text)
+    return _rank_keys(_score_groups(groups, df) if groups else {})
+
+
 def search(
     text: str = "",
     filters: dict[str, Any] | None = None,
@@ -943,8 +957,7 @@ def search(
         terms = [g.label for g in groups]
         found = _score_groups(groups, df) if groups else {}
         scores = {i: v[2] for i, v in found.items()}
-        # One float orders by (groups matched, strong groups, score): a BM25 sum stays far below 1e4.
-        rank_key = {i: c * 1e8 + st * 1e4 + sc for i, (c, st, sc) in found.items()}
+        rank_key = _rank_keys(found)
     if terms:
         rows_by_id = _rows_for(scores)
         if filters:

@@ -223,18 +223,6 @@ def apply_terms(
 # --- text ------------------------------------------------------------------------------------------------
 
 
-def text_ranks(text: str) -> dict[int, float]:
-    """Catalog entry id → rank key of the entries matching `text`, by the catalog's search: the
-    same groups, plan and SQL scoring as `catalog.search.search` (only (entry, score) pairs come
-    back), the same rank (words matched, then matched in a strong field, then BM25)."""
-    from zhengwu.catalog import search as catalog_search
-
-    catalog_search._collection_stats()  # drops stale document frequencies and synonyms
-    groups, _expansions, df = catalog_search.query_groups(text)
-    found = catalog_search._score_groups(groups, df) if groups else {}
-    return {i: c * 1e8 + st * 1e4 + sc for i, (c, st, sc) in found.items()}
-
-
 def restrict_to(qs: QuerySet[CatalogEntryVersion], ids: Iterable[int]) -> list[QuerySet[CatalogEntryVersion]]:
     """`qs` limited to the entry ids, as querysets of at most IN_CHUNK ids each."""
     ordered = sorted(ids)
@@ -334,6 +322,8 @@ def search(
     ranks: dict[int, float] = {}
     text = _is_text(q)
     if text:
+        from zhengwu.catalog.queries import text_ranks  # the catalog's ranking, pairs only
+
         ranks = text_ranks(q)
         parts = restrict_to(base, ranks)
     else:
