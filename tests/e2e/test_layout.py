@@ -160,7 +160,7 @@ def _pages(world: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
         "业务经办人": [("工作台", "/"), *catalog_pages, ("机构目录", "/directory/"), ("账号与安全", "/account/")],
         "系统管理员": [
             ("工作台", "/"), ("单位管理", "/directory/units/"), ("用户管理", "/directory/users/"),
-            ("账号详情", f"/directory/users/{world['users']['数据管理员'].pk}/"),
+            ("账号详情", f"/directory/users/{world['users']['数据管理员'].pk}/"), ("工作日历", "/calendar/"),
         ],
         "安全管理员": [("工作台", "/"), ("安全管理", "/security/"), ("出站白名单", "/security/egress/")],
         "审计管理员": [("工作台", "/"), ("审计记录", "/audit/?q="), ("审计记录详情", "/audit/records/1/")],

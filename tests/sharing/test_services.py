@@ -269,6 +269,35 @@ def test_overdue_list_and_todo_counts_from_the_same_query(
     assert on_time.status == RequestStatus.PENDING
 
 
+def test_overdue_into_a_year_the_calendar_does_not_know(
+    publish: Callable[..., Any], ask: Callable[..., Any], authority_admin: Any, monkeypatch: Any,
+) -> None:
+    """Being late is date order; only the count of working days needs the calendar. A request late
+    into a year not entered yet is swept and listed (the count said to be pending), never a crash."""
+    from zhengwu.core import workdays
+
+    entry = publish()
+    late = ask(entry, today=date(2026, 9, 30), valid_from=date(2026, 9, 30))  # deadline 2026-10-20
+    unknown = workdays.package_years()[1] + 1
+    today = date(unknown, 1, 11)
+    with pytest.raises(workdays.CalendarNotCovered):
+        workdays.working_days_between(late.deadline, today)
+    assert workdays.working_days_late(late.deadline, today) is None
+    assert services.do_notify_overdue_requests(today) == 1
+    event = late.events.order_by("-id").first()
+    assert event.kind == "逾期未答复" and "工作日数待录入后计算" in event.text
+    record = AuditRecord.objects.filter(action="sharing.request.overdue", object_id=str(late.pk)).get()
+    assert record.details["working_days_late"] is None
+    # the data authority's supervision list shows it, with the count pending
+    from django.test import Client
+
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: today)
+    client = Client()
+    client.force_login(authority_admin)
+    page = client.get("/sharing/supervision/")
+    assert page.status_code == 200 and "已逾期（工作日数待计算）" in page.content.decode()
+
+
 def test_periodic_job_is_registered_and_runs() -> None:
     from zhengwu.core import periodic
     from zhengwu.sharing.tasks import sharing_housekeeping

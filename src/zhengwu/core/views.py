@@ -1,3 +1,6 @@
+from datetime import date
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -6,8 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import consoles, notifications
-from .errors import NotFound
+from . import consoles, notifications, workdays
+from .errors import DomainError, NotFound
+from .forms import HolidayDayForm, HolidayYearForm
+from .roles import AdminRole, require_admin_role
 
 NOTIFICATIONS_PER_PAGE = 30
 
@@ -53,6 +58,61 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     count = notifications.do_mark_all_notifications_read(request.user, request=request)
     messages.success(request, f"已将 {count} 条通知标为已读" if count else "没有未读通知")
     return redirect("core:notifications")
+
+
+def _today() -> Any:
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+@require_admin_role(AdminRole.SYSTEM)
+def calendar_view(request: HttpRequest) -> HttpResponse:
+    """工作日历: what the calendar knows of this year and the next, the days set by hand, and the
+    forms to set a day and to register a year entered by hand (系统管理员; every change audited)."""
+    today = _today()
+    day_form = HolidayDayForm(request.POST or None, prefix="day")
+    year_form = HolidayYearForm(request.POST or None, prefix="year")
+    if request.method == "POST":
+        form = year_form if request.POST.get("action") == "year" else day_form
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if form is year_form:
+                    row = workdays.do_register_holiday_year(request.user, data["year"], basis=data["basis"])
+                    message = f"已登记 {row.year} 年的放假安排（依据：{row.basis}）"
+                else:
+                    row = workdays.do_set_holiday_override(
+                        request.user, data["date"], is_working_day=data["is_working_day"], note=data["note"]
+                    )
+                    message = f"已将 {row.date:%Y-%m-%d} 设为{'上班' if row.is_working_day else '放假'}"
+            except DomainError as exc:
+                field = exc.field if exc.field in form.fields else None
+                form.add_error(field, exc.message)
+            else:
+                messages.success(request, message)
+                return redirect("core:calendar")
+    years = sorted({today.year, today.year + 1, *workdays.registered_years()})
+    return render(request, "core/calendar.html", {
+        "today": today, "coverage": [workdays.year_coverage(y) for y in years],
+        "to_enter": workdays.years_to_enter(today), "package": workdays.PACKAGE,
+        "package_years": workdays.package_years(), "overrides": workdays.overrides_from(date(today.year, 1, 1)),
+        "day_form": day_form, "year_form": year_form,
+    })
+
+
+@require_admin_role(AdminRole.SYSTEM)
+@require_POST
+def calendar_remove(request: HttpRequest, day: str) -> HttpResponse:
+    try:
+        workdays.do_remove_holiday_override(request.user, date.fromisoformat(day))
+    except ValueError:
+        messages.error(request, "日期：格式有误")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已删除 {day} 的调整，这一天按节假日数据包或周一至周五计算")
+    return redirect("core:calendar")
 
 
 @require_GET

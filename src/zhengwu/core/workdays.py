@@ -23,10 +23,12 @@ counts the working days in (a, b] — the inverse: `working_days_between(a, add_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import chinese_calendar
+from django.db.models import Count
 
 from . import audit_hook
 from .errors import DomainError, NotFound
@@ -34,6 +36,10 @@ from .roles import AdminRole, ensure_admin
 
 PACKAGE = "chinesecalendar 1.11.0"
 MAX_SPAN_DAYS = 3 * 366  # no statutory limit spans more; a bigger n is a mistake, not a deadline
+# From this day of a year (month, day) a next year the calendar does not know is a to-do of the
+# 系统管理员: the State Council's arrangement for the next year usually comes out in October or
+# November, and from December limits of 10—20 working days end in the next year.
+WARN_NEXT_YEAR_FROM = (11, 1)
 
 
 class CalendarNotCovered(DomainError):
@@ -71,6 +77,66 @@ def _package_covers(year: int) -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class YearCoverage:
+    """What the calendar knows of one year, for the 系统管理员's page."""
+
+    year: int
+    source: str  # "package" (chinesecalendar), "registered" (entered by hand) or "missing"
+    basis: str  # the notice a registered year was entered from
+    who: str
+    days_off: int  # override rows of the year: days off, working days
+    days_on: int
+
+    @property
+    def covered(self) -> bool:
+        return self.source != "missing"
+
+    @property
+    def source_label(self) -> str:
+        return {"package": f"节假日数据包（{PACKAGE}）", "registered": "维护表（人工录入）"}.get(self.source, "未录入")
+
+
+def year_coverage(year: int) -> YearCoverage:
+    from .models import HolidayOverride, HolidayYear
+
+    low, high = package_years()
+    counts = dict(
+        HolidayOverride.objects.filter(date__year=year).values_list("is_working_day").annotate(n=Count("id"))
+    )
+    registered = HolidayYear.objects.filter(year=year).first()
+    if low <= year <= high:
+        source, basis, who = "package", "", ""
+    elif registered is not None:
+        source, basis, who = "registered", registered.basis, registered.who
+    else:
+        source, basis, who = "missing", "", ""
+    return YearCoverage(year, source, basis, who, counts.get(False, 0), counts.get(True, 0))
+
+
+def registered_years() -> list[int]:
+    from .models import HolidayYear
+
+    return list(HolidayYear.objects.order_by("year").values_list("year", flat=True))
+
+
+def overrides_from(first: date) -> list[Any]:
+    """The days set by hand from `first` on, in date order."""
+    from .models import HolidayOverride
+
+    return list(HolidayOverride.objects.filter(date__gte=first).order_by("date"))
+
+
+def years_to_enter(today: date) -> list[int]:
+    """The years whose holidays the 系统管理员 must enter now: this year when the calendar does not
+    know it, and the next year too from WARN_NEXT_YEAR_FROM on."""
+    today = _as_date(today)
+    years = [today.year]
+    if (today.month, today.day) >= WARN_NEXT_YEAR_FROM:
+        years.append(today.year + 1)
+    return [y for y in years if not year_coverage(y).covered]
 
 
 class _Calendar:
@@ -141,6 +207,18 @@ def working_days_between(start: date, end: date) -> int:
         raise DomainError("日期：两个日期相隔太远，超出可计算的范围", "date")
     calendar = _Calendar()
     return sum(1 for i in range(1, (end - start).days + 1) if calendar.is_working_day(start + timedelta(days=i)))
+
+
+def working_days_late(deadline: date | None, today: date) -> int | None:
+    """Working days after `deadline` up to `today` (0 without a deadline or before it), or None
+    when the calendar does not know a year in between: being late is plain date order, only the
+    count needs the calendar, and a page or a sweep must not fail because a year is not entered."""
+    if deadline is None:
+        return 0
+    try:
+        return working_days_between(deadline, today)
+    except CalendarNotCovered:
+        return None
 
 
 def describe(day: date) -> str:

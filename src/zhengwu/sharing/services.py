@@ -592,8 +592,9 @@ def do_notify_overdue_requests(today: date | None = None) -> int:
             req.overdue_notified_at = timezone.now()
             req.save(update_fields=["overdue_notified_at"])
             req = ShareRequest.objects.select_related("entry", "consumer", "provider").get(pk=pk)
-            late = workdays.working_days_between(req.deadline, today) if req.deadline else 0
-            _event(req, None, "逾期未答复", f"答复截止日 {req.deadline}，已逾期 {late} 个工作日，已列入数据主管部门督办")
+            late = workdays.working_days_late(req.deadline, today)
+            counted = f"已逾期 {late} 个工作日" if late is not None else "已逾期（节假日安排未录入，工作日数待录入后计算）"
+            _event(req, None, "逾期未答复", f"答复截止日 {req.deadline}，{counted}，已列入数据主管部门督办")
             record_event(
                 None, "sharing.request.overdue", object_type="share_request", object_id=req.pk,
                 details={"deadline": req.deadline.isoformat() if req.deadline else None, "working_days_late": late},

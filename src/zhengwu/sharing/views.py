@@ -282,7 +282,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
 
     today = timezone.localdate()
     rows = [
-        {"r": r, "late": workdays.working_days_between(r.deadline, today) if r.deadline else 0}
+        {"r": r, "late": workdays.working_days_late(r.deadline, today)}
         for r in queries.supervision_list(request.user, today)[:500]
     ]
     return render(request, "sharing/supervision.html", {"rows": rows, "today": today})
