@@ -6,16 +6,10 @@ from typing import Any
 
 from django import forms
 
+from zhengwu.core.forms import chinese_errors as _chinese_errors
+
 from .models import POLICY_LABELS, POLICY_RANGES, SecurityPolicy
 from .password_policy import PolicyPasswordValidator
-
-REQUIRED = "请填写此项"
-
-
-def _chinese_errors(**extra: str) -> dict[str, str]:
-    messages = {"required": REQUIRED, "null_characters_not_allowed": "不能包含空字符"}
-    messages.update(extra)
-    return messages
 
 
 class LoginForm(forms.Form):
