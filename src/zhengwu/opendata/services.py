@@ -154,10 +154,18 @@ def do_file_application(
         )
         if pending.exists():
             raise DomainError("您已有一份该数据集的申请在审核中，请等待答复", "resource_code")
+        try:
+            due = workdays.add_working_days(today, conf.answer_working_days())
+        except workdays.CalendarNotCovered as exc:
+            # The staff's message names the operator's commands; the public is told what it means for them.
+            raise DomainError(
+                f"暂时无法受理申请：答复期限要按 {exc.year} 年的法定节假日安排计算，平台尚未录入该年的安排。"
+                "平台管理员录入后即可申请，请过几天再试", "calendar",
+            ) from exc
         application = DataApplication.objects.create(
             resource_code=dataset.resource_code, applicant=actor, enterprise=enterprise, purpose=purpose_text,
             scenario=scenario_text, items=[i for i in open_fields if i in wanted], period_start=start, period_end=end,
-            due_date=workdays.add_working_days(today, conf.answer_working_days()),
+            due_date=due,
         )
         record_event(
             actor, "opendata.application.file", object_type="opendata_application", object_id=application.pk,
