@@ -17,6 +17,28 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture
+def calendar_ahead(db: Any) -> list[int]:
+    """For tests that file with the real today an answer deadline in working days: the two years
+    after the holiday package's last one get 元旦 (1 January, a statutory day off every year) and
+    are registered, so the deadline can be counted whatever today is. Test data, not a State
+    Council arrangement; the calendar's own tests do without it."""
+    from datetime import date
+
+    from zhengwu.core import workdays
+    from zhengwu.core.models import HolidayOverride, HolidayYear
+
+    years = [workdays.package_years()[1] + 1, workdays.package_years()[1] + 2]
+    for year in years:
+        HolidayOverride.objects.get_or_create(
+            date=date(year, 1, 1), defaults={"is_working_day": False, "note": "元旦（测试数据）", "who": "pytest"}
+        )
+        HolidayYear.objects.get_or_create(
+            year=year, defaults={"basis": "测试数据：只录入元旦，不是国务院办公厅的放假安排", "who": "pytest"}
+        )
+    return years
+
+
+@pytest.fixture
 def make_unit(db: Any) -> Callable[..., Any]:
     from zhengwu.directory.models import Unit, UnitLevel, UnitType
 

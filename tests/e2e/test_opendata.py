@@ -46,6 +46,7 @@ def _sign_in(page: Any, base: str, user: Any) -> None:
 
 def test_search_open_download_and_apply(
     live_server: Any, page: Any, open_dataset: Any, public_person: Any, themes: None, tmp_path: Path,  # noqa: F811
+    calendar_ahead: list[int],  # the application is filed with the real today
 ) -> None:
     from django.utils import timezone
 

@@ -14,7 +14,8 @@ from zhengwu.core.errors import DomainError, NotFound, PermissionDenied
 from zhengwu.opendata import ckan, queries, services
 from zhengwu.opendata.models import ApplicationStatus, DataApplication
 
-pytestmark = pytest.mark.django_db
+# Applications are filed with the real today; its answer deadline may fall in the next year.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("calendar_ahead")]
 
 
 @pytest.fixture
@@ -30,27 +31,6 @@ def apply(person: Any, entry: Any, **overrides: Any) -> DataApplication:
     }
     args.update(overrides)
     return services.do_file_application(person, entry.resource_code, **args)
-
-
-def test_a_deadline_in_a_year_not_entered_is_told_to_the_public_plainly(
-    public_person: Any, credit: Any, monkeypatch: Any,
-) -> None:
-    """The answer deadline falls in a year the calendar does not know: the applicant is told so in
-    plain words (not the operator's commands), nothing is filed, and the refusal is audited."""
-    from datetime import date
-
-    from zhengwu.core import workdays
-
-    unknown = workdays.package_years()[1] + 1
-    late_december = date(unknown - 1, 12, 30)
-    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: late_december)
-    with pytest.raises(DomainError) as refused:
-        apply(public_person, credit)
-    assert refused.value.field == "calendar"
-    assert f"{unknown} 年的法定节假日安排" in refused.value.message and "请过几天再试" in refused.value.message
-    assert "zhengwu holidays" not in refused.value.message and "系统管理员" not in refused.value.message
-    assert not DataApplication.objects.exists()
-    assert AuditRecord.objects.filter(action="opendata.application.file", result="failure").count() == 1
 
 
 def test_apply_approve_issue_key_and_use_it(public_person: Any, reviewer: Any, credit: Any) -> None:

@@ -35,3 +35,28 @@ def test_demo_sharing(db: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert AuditRecord.objects.filter(action="directory.role.grant").count() >= 2
     call_command("load_demo_sharing")  # idempotent
     assert ShareRequest.objects.count() == 1
+
+
+def test_demo_loads_when_the_deadline_reaches_a_year_not_entered(db: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Late in the holiday package's last year the demo request's deadline falls in the next year:
+    the demo's 系统管理员 enters its 元旦 and registers it as demo data (audited, said so), and the
+    request is filed with a deadline counted over 1 January."""
+    from zhengwu.core import workdays
+    from zhengwu.core.models import HolidayOverride, HolidayYear
+
+    nxt = workdays.package_years()[1] + 1
+    monkeypatch.setattr(services, "_today", lambda: date(nxt - 1, 12, 28))
+    call_command("load_demo_city")
+    call_command("load_demo_catalog")
+    call_command("load_demo_sharing")
+    out = capsys.readouterr().out
+    assert f"工作日历未收录{nxt} 年" in out and "演示数据" in out
+    year = HolidayYear.objects.get()
+    assert year.year == nxt and year.basis.startswith("演示数据") and year.who == "xtadmin"
+    assert list(HolidayOverride.objects.values_list("date", "is_working_day")) == [(date(nxt, 1, 1), False)]
+    assert AuditRecord.objects.filter(action="core.holiday.year", object_id=str(nxt)).count() == 1
+    req = ShareRequest.objects.get()
+    assert req.deadline == workdays.add_working_days(date(nxt - 1, 12, 28), 10) and req.deadline.year == nxt
+    call_command("load_demo_sharing")  # idempotent: nothing entered twice
+    assert HolidayYear.objects.count() == 1 and ShareRequest.objects.count() == 1
+

@@ -211,8 +211,10 @@ def test_withdraw(publish: Callable[..., Any], ask: Callable[..., Any], consumer
 
 
 def test_revoke_and_expiry_and_renewal_reminder(
-    publish: Callable[..., Any], ask: Callable[..., Any], provider_reviewer: Any, other_reviewer: Any, consumer_admin: Any
+    publish: Callable[..., Any], ask: Callable[..., Any], provider_reviewer: Any, other_reviewer: Any, consumer_admin: Any,
+    monkeypatch: Any,
 ) -> None:
+    monkeypatch.setattr(services, "_today", lambda: date(2026, 12, 1))  # the dates below are fixed
     entry = publish()
     first = services.do_approve_share_request(provider_reviewer, ask(entry))
     with pytest.raises(PermissionDenied):

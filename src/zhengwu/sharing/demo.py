@@ -6,6 +6,12 @@
 - rsj_data asks for 人口基本信息 (无条件共享 in the demo catalog) including clear 公民身份号码,
   which therefore waits for gaj_share's review (nothing is pre-approved).
 
+The request's answer deadline is counted in working days. When it reaches a year the holiday
+package does not cover and nobody has entered (late in the package's last year), xtadmin enters
+that year's 元旦 — 1 January is a statutory day off every year — and registers the year with a
+basis that says it is demo data, not the State Council's notice (shown so on the 工作日历 page and
+in the loader's output), so the demo loads on any day.
+
 The accounts are created by the demo 系统管理员 (xtadmin) with directory's services, audited,
 with the demo password (ZHENGWU_DEMO_PASSWORD), to be changed at first login.
 """
@@ -14,9 +20,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+
+from django.conf import settings
 
 from zhengwu.catalog.models import CatalogEntry
+from zhengwu.core import workdays
 from zhengwu.core.errors import DomainError
 from zhengwu.directory import services as directory
 from zhengwu.directory.demo import CITY_DISPLAY_NAME, DEFAULT_PASSWORD, PASSWORD_ENV
@@ -65,6 +74,7 @@ def load_demo_sharing(password: str | None = None) -> DemoReport:
         report.request_id = existing.pk
         return _with_gateway(report)
     today = services._today()
+    calendar_note = _demo_calendar(admin, today)
     try:
         req = services.do_file_share_request(
             requester, entry,
@@ -77,7 +87,33 @@ def load_demo_sharing(password: str | None = None) -> DemoReport:
         report.note = f"未创建示例申请：{exc.message}"
         return report
     report.request_id = req.pk
+    report.note = calendar_note
     return _with_gateway(report)
+
+
+def _demo_calendar(admin: User, today: date) -> str:
+    """Make the demo request's answer deadline countable (see the module docstring); a note for
+    the report when a year was entered, else ''."""
+    days = int(getattr(settings, "SHARING_ANSWER_WORKING_DAYS", 10))
+    entered: list[int] = []
+    for _attempt in range(2):  # the deadline spans at most one year boundary
+        try:
+            workdays.add_working_days(today, days)
+            break
+        except workdays.CalendarNotCovered as missing:
+            year = missing.year
+        workdays.do_set_holiday_override(
+            admin, date(year, 1, 1), is_working_day=False, note="元旦（全国年节及纪念日放假办法：1 月 1 日放假）",
+        )
+        workdays.do_register_holiday_year(
+            admin, year, basis=f"演示数据：只录入了元旦，不是国务院办公厅的 {year} 年放假通知；正式使用前请按通知录入",
+        )
+        entered.append(year)
+    if not entered:
+        return ""
+    years = "、".join(f"{y} 年" for y in entered)
+    return (f"工作日历未收录{years}：演示系统管理员只录入了元旦并登记该年（演示数据），"
+            "正式使用前请系统管理员按国务院办公厅的放假通知在“工作日历”中录入")
 
 
 def _with_gateway(report: DemoReport) -> DemoReport:
