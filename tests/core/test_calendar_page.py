@@ -145,6 +145,14 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(form: dict[str, str
     assert not AuditRecord.objects.filter(action__startswith="core.holiday").exists()
 
 
+def test_only_get_and_post_reach_the_page(make_user: Any) -> None:
+    client, _admin = system_admin(make_user)
+    assert client.put(PAGE, "day-date=2027-01-01").status_code == 405
+    assert client.delete(PAGE).status_code == 405
+    assert client.get(f"/calendar/{NEXT}-01-01/remove").status_code == 405  # removing is POST only
+    assert not HolidayOverride.objects.exists()
+
+
 def test_removing_a_day_not_entered_says_so(make_user: Any) -> None:
     client, _admin = system_admin(make_user)
     response = client.post(f"/calendar/{NEXT}-03-03/remove", follow=True)

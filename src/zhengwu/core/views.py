@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import consoles, notifications, workdays
 from .errors import DomainError, NotFound
@@ -67,6 +67,7 @@ def _today() -> Any:
 
 
 @require_admin_role(AdminRole.SYSTEM)
+@require_http_methods(["GET", "POST"])
 def calendar_view(request: HttpRequest) -> HttpResponse:
     """工作日历: what the calendar knows of this year and the next, the days set by hand, and the
     forms to set a day and to register a year entered by hand (系统管理员; every change audited)."""

@@ -2,8 +2,9 @@
 
 Sources, in order of precedence for a day:
 
-1. the override table (`HolidayOverride`), kept by the 系统管理员 with `zhengwu holidays …`
-   (every change audited): corrections, and the days of a year the package does not cover yet;
+1. the override table (`HolidayOverride`), kept by the 系统管理员 on the 工作日历 page
+   (`/calendar/`) or with `zhengwu holidays …` — the same do_* services below, every change
+   audited: corrections, and the days of a year the package does not cover yet;
 2. the `chinesecalendar` package (imports as `chinese_calendar`), which ships each year's
    arrangement published by the State Council's General Office (holidays and 调休 working
    weekends) for the years it covers (1.11.0: 2004—2026);
@@ -11,7 +12,9 @@ Sources, in order of precedence for a day:
    registered that year (`HolidayYear`: "its arrangement is entered in the override table").
 
 A day of a year that neither source covers is refused with `CalendarNotCovered` (a Chinese
-message naming the year and what to do) — the calendar never guesses.
+message naming the year and what to do) — the calendar never guesses. `years_to_enter(today)`
+says which years the 系统管理员 must enter now (their 工作台 to-do); `working_days_late` gives
+None instead of raising, for pages and sweeps that only report a count.
 
 Counting (行政许可法 art. 82 — limits in working days, statutory holidays excluded — and the
 rule of 民法典 art. 201 / 行政诉讼法 art. 83 that the day a period starts on is not counted):
