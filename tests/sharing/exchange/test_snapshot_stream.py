@@ -76,4 +76,6 @@ def test_a_bulk_cursor_from_before_positions_starts_the_extract_again(grant: Any
     fresh = queries.feed_page(grant, None, 3)
     old = queries._encode(grant, m="bulk", v=version, k=fresh.changes[-1]["key"])
     again = queries.feed_page(grant, old, 3)
-    assert again.changes == fresh.changes and again.next_cursor == fresh.next_cursor
+    assert again.changes == fresh.changes
+    # the same position; the signed cursor's timestamp may differ by a second between the two calls
+    assert again.next_cursor.rsplit(":", 2)[0] == fresh.next_cursor.rsplit(":", 2)[0]
