@@ -279,3 +279,40 @@ def test_duckdb_connection_is_limited_and_spills_to_the_work_dir(tmp_path: Path,
     assert value == (reference.execute("SELECT current_setting('memory_limit')").fetchone()[0], os.cpu_count(),
                      str(tmp_path / "duckdb-spill"))
     reference.close()
+
+
+# --- the failing-rows pass is planned once per process ----------------------------------------------
+def test_the_failing_rows_plan_is_reused_and_remade_when_rules_or_day_change(tmp_path: Path, monkeypatch: Any) -> None:
+    from zhengwu.datahub import engine
+
+    monkeypatch.setattr(engine, "_plans", type(engine._plans)())
+    built: list[str] = []
+    real_to_sql = engine.ibis.to_sql
+    monkeypatch.setattr(engine.ibis, "to_sql", lambda expr, **kw: built.append("x") or real_to_sql(expr, **kw))
+    staged = write_staged(tmp_path / "s.parquet", {k: v[:4] for k, v in COLUMNS.items()})
+    rules = derive_rules(SCHEMA, [])
+    first = check_batch(staged, SCHEMA, rules, out_dir=tmp_path / "a", batch_id=1, today=TODAY)
+    again = check_batch(staged, SCHEMA, derive_rules(SCHEMA, []), out_dir=tmp_path / "b", batch_id=2, today=TODAY)
+    assert len(built) == 1 and len(engine._plans) == 1
+    assert rows_of(first.refused, "_row") == rows_of(again.refused, "_row") and first.report == again.report
+    # another day (birth dates in identity numbers are bounded by it) and another rule are planned anew
+    check_batch(staged, SCHEMA, rules, out_dir=tmp_path / "c", batch_id=3, today=date(2026, 3, 2))
+    narrower = derive_rules(SCHEMA, [RuleSpec(2, "pattern", "name", {"pattern": "^张.*$"})])
+    named = check_batch(staged, SCHEMA, narrower, out_dir=tmp_path / "d", batch_id=4, today=TODAY)
+    assert len(built) == 3 and len(engine._plans) == 3
+    assert named.rows_refused == first.rows_refused + 1  # 李四 now fails the pattern too
+    # the plan does not keep a file's name: a second file (named with a quote) is read, not the first
+    other = write_staged(tmp_path / "o'ther.parquet", {k: v[:2] for k, v in COLUMNS.items()})
+    assert check_batch(other, SCHEMA, rules, out_dir=tmp_path / "e", batch_id=5, today=TODAY).rows_in == 2
+    assert len(built) == 3
+
+
+def test_the_failing_rows_plans_kept_are_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    from zhengwu.datahub import engine
+
+    monkeypatch.setattr(engine, "_plans", type(engine._plans)())
+    monkeypatch.setattr(engine, "PLANS_KEPT", 2)
+    staged = write_staged(tmp_path / "s.parquet", {k: v[:2] for k, v in COLUMNS.items()})
+    for day in (1, 2, 3):
+        check_batch(staged, SCHEMA, derive_rules(SCHEMA, []), out_dir=tmp_path / str(day), batch_id=day, today=date(2026, 3, day))
+    assert len(engine._plans) == 2 and all("2026-03-01" not in key for key in engine._plans)
