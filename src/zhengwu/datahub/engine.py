@@ -365,8 +365,9 @@ def _failing_rows(t: ir.Table, schema: ResourceSchema, checker: Checker, raw: di
 # resource) costs about 0.35 s of Python, more than DuckDB then takes to plan it. The plan depends
 # only on the columns, the rules and the day, so a process (the worker) makes it once for each of
 # those and reuses it for the next batch of the resource. Making it on the helper thread while a
-# batch is read was tried: the check got 0.35 s shorter and the reading as much longer (the two
-# share the GIL), so it is made when the check starts. Batches with reference rules are planned
+# batch is read was tried: the check got 0.35 s shorter and the reading 0.2-0.7 s longer (the two
+# share the GIL), so it is made when the check starts. The lock is held while a plan is made, so a
+# second thread checking another resource may wait that long once. Batches with reference rules are planned
 # at check time as before, since their plan names the other resource's current files.
 STAGED_VIEW = "zhengwu_staged"
 PLANS_KEPT = 16
@@ -410,10 +411,11 @@ def _write_failing_rows(
 ) -> None:
     plan = _failing_plan(schema, rules, today)
     _remove(out)
-    raw = con.con  # DuckDB's own connection: the paths go in as values, not as SQL text
-    raw.read_parquet(_parquet_files([str(staged)])).create_view(STAGED_VIEW, replace=True)
-    con._run_pre_execute_hooks(plan.expr)  # registers the code tables the plan joins with
-    raw.sql(plan.sql).write_parquet(str(out))
+    duck = con.con  # DuckDB's own connection: the paths go in as values, not as SQL text
+    duck.read_parquet(_parquet_files([str(staged)])).create_view(STAGED_VIEW, replace=True)
+    # Ibis 12's hook (pinned in pyproject.toml) that registers the code tables the plan joins with
+    con._run_pre_execute_hooks(plan.expr)
+    duck.sql(plan.sql).write_parquet(str(out))
 
 
 def _report(
